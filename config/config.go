@@ -1,0 +1,245 @@
+// Package config reads the exporter's YAML configuration: the targets to
+// poll, each with its source and that source's own settings. Decoding is
+// strict (unknown keys are errors), defaults live beside the types, and
+// every validation error names the target and the field.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"go.yaml.in/yaml/v3"
+)
+
+// Defaults for every target; a source may not change them.
+const (
+	DefaultPollInterval = 10 * time.Second
+	DefaultTimeout      = 5 * time.Second
+	// MaxFileSize bounds a configuration file (and files it names, such as
+	// secret files): a config is small, anything bigger is a mistake.
+	MaxFileSize = 4 << 20
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	Targets []Target `yaml:"targets"`
+}
+
+// Target is one polled server: the fields every source shares, and the
+// source's own settings in Settings.
+type Target struct {
+	Name         string
+	Source       string
+	PollInterval time.Duration
+	Timeout      time.Duration
+	// Settings is the source's own part of the target, of the type the
+	// source registered (for example *OMAPI); never nil after decoding.
+	Settings SourceSettings
+}
+
+// SourceSettings is the part of a target that belongs to its source.
+type SourceSettings interface {
+	// Validate checks the settings once decoded; the error names the
+	// field, the caller adds the target.
+	Validate() error
+}
+
+// SourceSettingsDefaulter is implemented by settings that need defaults
+// derived after decoding (a default port added to an address...).
+type SourceSettingsDefaulter interface {
+	SetDefaults()
+}
+
+var sources = map[string]func() SourceSettings{}
+
+// RegisterSource makes a source name valid in a config file, with the type
+// of its settings. Each source file of this package calls it from init.
+func RegisterSource(name string, settings func() SourceSettings) {
+	if _, dup := sources[name]; dup {
+		panic("config: source registered twice: " + name)
+	}
+	sources[name] = settings
+}
+
+// Sources lists the registered source names, sorted.
+func Sources() []string {
+	names := make([]string, 0, len(sources))
+	for n := range sources {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// NewSettings returns fresh settings for a registered source, for building
+// a target in code (the /probe endpoint, tests); ok=false if unknown.
+func NewSettings(source string) (SourceSettings, bool) {
+	f, ok := sources[source]
+	if !ok {
+		return nil, false
+	}
+	return f(), true
+}
+
+// commonKeys are the target keys decoded into Target itself.
+var commonKeys = map[string]bool{"name": true, "source": true, "poll_interval": true, "timeout": true}
+
+// UnmarshalYAML splits a target into its common keys and its source's keys,
+// and decodes the latter strictly into the type the source registered.
+func (t *Target) UnmarshalYAML(node *yaml.Node) error {
+	if node.Kind != yaml.MappingNode {
+		return fmt.Errorf("line %d: a target must be a mapping", node.Line)
+	}
+	var common struct {
+		Name         string         `yaml:"name"`
+		Source       string         `yaml:"source"`
+		PollInterval model.Duration `yaml:"poll_interval"`
+		Timeout      model.Duration `yaml:"timeout"`
+	}
+	rest := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: node.Line, Column: node.Column}
+	cm := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+	for i := 0; i+1 < len(node.Content); i += 2 {
+		k, v := node.Content[i], node.Content[i+1]
+		if commonKeys[k.Value] {
+			cm.Content = append(cm.Content, k, v)
+		} else {
+			rest.Content = append(rest.Content, k, v)
+		}
+	}
+	if err := cm.Decode(&common); err != nil {
+		return err
+	}
+	t.Name = common.Name
+	t.Source = common.Source
+	t.PollInterval = time.Duration(common.PollInterval)
+	t.Timeout = time.Duration(common.Timeout)
+	where := targetRef(t.Name, node.Line)
+	if t.Source == "" {
+		return fmt.Errorf("%s: field source is required (one of %s)", where, strings.Join(Sources(), ", "))
+	}
+	newSettings, ok := sources[t.Source]
+	if !ok {
+		return fmt.Errorf("%s: unknown source %q (one of %s)", where, t.Source, strings.Join(Sources(), ", "))
+	}
+	t.Settings = newSettings()
+	if err := checkKnownFields(rest, t.Settings); err != nil {
+		return fmt.Errorf("%s: %w (source %s)", where, err, t.Source)
+	}
+	if err := rest.Decode(t.Settings); err != nil {
+		return fmt.Errorf("%s: %w", where, err)
+	}
+	return nil
+}
+
+func targetRef(name string, line int) string {
+	if name == "" {
+		return fmt.Sprintf("target at line %d", line)
+	}
+	return fmt.Sprintf("target %q", name)
+}
+
+// Load reads and validates a configuration file.
+func Load(path string) (*Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > MaxFileSize {
+		return nil, fmt.Errorf("%s: larger than %d bytes", path, MaxFileSize)
+	}
+	c, err := Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse decodes and validates a configuration held in memory.
+func Parse(b []byte) (*Config, error) {
+	c := &Config{}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Validate fills defaults and checks every target.
+func (c *Config) Validate() error {
+	seen := map[string]bool{}
+	for i := range c.Targets {
+		t := &c.Targets[i]
+		if err := t.Validate(); err != nil {
+			return err
+		}
+		if seen[t.Name] {
+			return fmt.Errorf("target %q: field name: duplicate target name", t.Name)
+		}
+		seen[t.Name] = true
+	}
+	return nil
+}
+
+// Validate fills a target's defaults and checks it, naming target and field.
+func (t *Target) Validate() error {
+	if t.Name == "" {
+		return errors.New("target: field name is required")
+	}
+	if !validLabelValue(t.Name) {
+		return fmt.Errorf("target %q: field name: must be printable ASCII without spaces", t.Name)
+	}
+	if t.PollInterval == 0 {
+		t.PollInterval = DefaultPollInterval
+	}
+	if t.Timeout == 0 {
+		t.Timeout = DefaultTimeout
+	}
+	if t.PollInterval < 0 || t.PollInterval < time.Second {
+		return fmt.Errorf("target %q: field poll_interval: must be at least 1s", t.Name)
+	}
+	if t.Timeout < 0 {
+		return fmt.Errorf("target %q: field timeout: must be positive", t.Name)
+	}
+	if t.Timeout > t.PollInterval {
+		return fmt.Errorf("target %q: field timeout: %s is longer than poll_interval %s", t.Name, t.Timeout, t.PollInterval)
+	}
+	if t.Settings == nil {
+		f, ok := sources[t.Source]
+		if !ok {
+			return fmt.Errorf("target %q: unknown source %q (one of %s)", t.Name, t.Source, strings.Join(Sources(), ", "))
+		}
+		t.Settings = f()
+	}
+	if d, ok := t.Settings.(SourceSettingsDefaulter); ok {
+		d.SetDefaults()
+	}
+	if err := t.Settings.Validate(); err != nil {
+		return fmt.Errorf("target %q: %w", t.Name, err)
+	}
+	return nil
+}
+
+func validLabelValue(s string) bool {
+	for _, r := range s {
+		if r <= ' ' || r > '~' {
+			return false
+		}
+	}
+	return true
+}
