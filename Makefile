@@ -1,0 +1,58 @@
+# dhcp_failover_exporter — build and test.
+GO        ?= go
+PROMTOOL  ?= promtool
+FUZZTIME  ?= 60s
+BINARY    := dhcp_failover_exporter
+PKG       := github.com/dhcpfailover/dhcp_failover_exporter
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS   := -X github.com/prometheus/common/version.Version=$(VERSION) \
+             -X github.com/prometheus/common/version.Revision=$(REVISION) \
+             -X github.com/prometheus/common/version.Branch=main
+
+# Fuzz targets as package:FuzzName; `make fuzz` runs each for $(FUZZTIME).
+FUZZ_TARGETS ?=
+
+.PHONY: all build build-windows test vet staticcheck unit lint-metrics fuzz bench clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BINARY) .
+
+build-windows:
+	GOOS=windows GOARCH=amd64 $(GO) build -ldflags "$(LDFLAGS)" -o $(BINARY).exe .
+
+# The test command of the README and of CI.
+test: vet unit windows-check lint-metrics
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt: files above need formatting"; exit 1; }
+
+staticcheck:
+	staticcheck ./...
+
+unit:
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+windows-check:
+	GOOS=windows GOARCH=amd64 $(GO) build ./...
+	GOOS=windows GOARCH=amd64 $(GO) vet ./...
+
+# A scrape of the demo must pass `promtool check metrics` with no output.
+lint-metrics: build
+	./scripts/lint-demo-metrics.sh ./$(BINARY) $(PROMTOOL)
+
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "== fuzz $$pkg $$name ($(FUZZTIME))"; \
+		$(GO) test ./$$pkg -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) -parallel 2; \
+	done
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -f $(BINARY) $(BINARY).exe

@@ -1,0 +1,298 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/dhcpfailover/dhcp_failover_exporter/config"
+	"github.com/dhcpfailover/dhcp_failover_exporter/failover"
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// stopGrace bounds how long Stop waits for a target's goroutines. A source
+// that ignores its context (a hung server behind a blocking call) is left
+// to finish on its own rather than holding up a reload.
+const stopGrace = 2 * time.Second
+
+// Agent polls every configured target on its interval, keeps the latest
+// observation of each, and is the prometheus.Collector that renders them.
+type Agent struct {
+	logger log.Logger
+	now    func() time.Time
+
+	mu      sync.RWMutex
+	runners map[string]*runner
+	states  map[string]*targetState // kept across reloads while a target keeps its name
+}
+
+// runner owns the goroutines of one target.
+type runner struct {
+	cfg    config.Target
+	src    Source
+	state  *targetState
+	cancel context.CancelFunc
+	done   chan struct{}
+	// inflight is set while a poll that overran its deadline still runs
+	// (a source that ignores its context); owned by the poll loop.
+	inflight chan struct{}
+}
+
+// NewAgent returns an agent with no targets; ApplyConfig starts them.
+func NewAgent(logger log.Logger) *Agent {
+	return &Agent{logger: logger, now: time.Now, runners: map[string]*runner{}, states: map[string]*targetState{}}
+}
+
+// ApplyConfig replaces the targets: unchanged targets keep running, changed
+// ones are restarted, removed ones are stopped. All sources are built before
+// anything is changed, so a source that cannot be built leaves the running
+// targets as they were.
+func (a *Agent) ApplyConfig(cfg *config.Config) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	fresh := map[string]Source{}
+	for _, t := range cfg.Targets {
+		if old, ok := a.runners[t.Name]; ok && reflect.DeepEqual(old.cfg, t) {
+			continue
+		}
+		src, err := NewSource(t, a.logger)
+		if err != nil {
+			for _, s := range fresh {
+				closeSource(s)
+			}
+			return err
+		}
+		fresh[t.Name] = src
+	}
+	keep := map[string]bool{}
+	for _, t := range cfg.Targets {
+		keep[t.Name] = true
+	}
+	var stopping []*runner
+	for name, r := range a.runners {
+		if _, replaced := fresh[name]; replaced || !keep[name] {
+			stopping = append(stopping, r)
+			delete(a.runners, name)
+		}
+	}
+	for name := range a.states {
+		if !keep[name] {
+			delete(a.states, name)
+		}
+	}
+	a.stopRunners(stopping)
+	for _, t := range cfg.Targets {
+		src, ok := fresh[t.Name]
+		if !ok {
+			continue
+		}
+		st, ok := a.states[t.Name]
+		if !ok {
+			st = newTargetState(t.Name, a.now())
+			st.onUnknown = a.unknownStateLogger(t.Name)
+			a.states[t.Name] = st
+		}
+		a.runners[t.Name] = a.start(t, src, st)
+	}
+	return nil
+}
+
+func (a *Agent) unknownStateLogger(target string) func(string, failover.State) {
+	return func(rel string, s failover.State) {
+		level.Warn(a.logger).Log("msg", "Unknown failover state reported, shown as NO_STATE", "target", target, "relationship", rel, "state", s)
+	}
+}
+
+// Stop stops every target.
+func (a *Agent) Stop() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var all []*runner
+	for name, r := range a.runners {
+		all = append(all, r)
+		delete(a.runners, name)
+	}
+	a.stopRunners(all)
+}
+
+func (a *Agent) stopRunners(rs []*runner) {
+	for _, r := range rs {
+		r.cancel()
+	}
+	deadline := time.After(stopGrace)
+	for _, r := range rs {
+		select {
+		case <-r.done:
+			closeSource(r.src)
+		case <-deadline:
+			level.Warn(a.logger).Log("msg", "Target did not stop in time; its poll is abandoned", "target", r.cfg.Name)
+			go func(r *runner) { <-r.done; closeSource(r.src) }(r)
+		}
+	}
+}
+
+func closeSource(s Source) {
+	if c, ok := s.(Closer); ok {
+		c.Close()
+	}
+}
+
+func (a *Agent) start(t config.Target, src Source, st *targetState) *runner {
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &runner{cfg: t, src: src, state: st, cancel: cancel, done: make(chan struct{})}
+	var wg sync.WaitGroup
+	if w, ok := src.(Watcher); ok {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.Run(ctx, func(rels []failover.Relationship, err error) {
+				if ctx.Err() == nil {
+					st.observe(a.now(), 0, rels, err)
+				}
+			})
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		a.pollLoop(ctx, r)
+	}()
+	go func() {
+		wg.Wait()
+		if r.inflight != nil {
+			<-r.inflight
+		}
+		close(r.done)
+	}()
+	return r
+}
+
+// pollLoop polls at once, then every poll_interval. Polls of one target are
+// sequential, so there is never more than one in flight; a poll that
+// overruns its interval delays the next tick rather than stacking up.
+func (a *Agent) pollLoop(ctx context.Context, r *runner) {
+	tick := time.NewTicker(r.cfg.PollInterval)
+	defer tick.Stop()
+	for {
+		a.pollOnce(ctx, r)
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func (a *Agent) pollOnce(ctx context.Context, r *runner) {
+	start := a.now()
+	if r.inflight != nil {
+		select {
+		case <-r.inflight:
+			r.inflight = nil
+		default:
+			// The previous poll ignored its deadline and still runs: do not
+			// start a second one against the same server.
+			r.state.observe(a.now(), 0, nil, Classified(ReasonTimeout, errPollStillRunning))
+			return
+		}
+	}
+	pctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
+	defer cancel()
+	type result struct {
+		rels []failover.Relationship
+		err  error
+	}
+	done := make(chan struct{})
+	resc := make(chan result, 1)
+	go func() {
+		defer close(done)
+		rels, err := pollSafely(pctx, r.src)
+		resc <- result{rels, err}
+	}()
+	var res result
+	select {
+	case res = <-resc:
+	case <-pctx.Done():
+		// Give a source that honours its context a moment to say why.
+		select {
+		case res = <-resc:
+		case <-time.After(50 * time.Millisecond):
+			r.inflight = done
+			res.err = pctx.Err()
+		}
+	}
+	if ctx.Err() != nil {
+		return // stopped mid-poll: the result belongs to a target being replaced
+	}
+	if res.err == nil && pctx.Err() != nil {
+		res.err = pctx.Err() // the source returned late; its answer is too old to trust
+	}
+	if res.err != nil {
+		level.Debug(a.logger).Log("msg", "Poll failed", "target", r.cfg.Name, "reason", Classify(res.err), "err", res.err)
+	}
+	r.state.observe(a.now(), a.now().Sub(start), res.rels, res.err)
+}
+
+var errPollStillRunning = errors.New("previous poll has not returned")
+
+// pollSafely turns a panicking source into a failed poll: one broken
+// source must not take the exporter down.
+func pollSafely(ctx context.Context, s Source) (rels []failover.Relationship, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("source panicked: %v", p)
+		}
+	}()
+	return s.Poll(ctx)
+}
+
+// Describe sends nothing: the agent is an unchecked collector, since the
+// sources it renders change with the configuration.
+func (a *Agent) Describe(chan<- *prometheus.Desc) {}
+
+// Collect renders the latest observation of every target. It only copies
+// metrics built when the observations arrived.
+func (a *Agent) Collect(ch chan<- prometheus.Metric) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	for name, r := range a.runners {
+		for _, m := range r.state.snapshot() {
+			ch <- m
+		}
+		if ms, ok := r.src.(MetricsSource); ok {
+			ms.CollectMetrics(name, ch)
+		}
+	}
+}
+
+// Status returns the landing page's view of every target, sorted by name.
+func (a *Agent) Status() []TargetStatus {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	out := make([]TargetStatus, 0, len(a.runners))
+	for _, r := range a.runners {
+		out = append(out, r.state.status(r.cfg.Source))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Target returns the configuration of a running target.
+func (a *Agent) Target(name string) (config.Target, bool) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	r, ok := a.runners[name]
+	if !ok {
+		return config.Target{}, false
+	}
+	return r.cfg, true
+}
+
+// ErrNoSuchTarget is returned by Probe for a name that is not configured.
+var ErrNoSuchTarget = errors.New("no such target")

@@ -1,0 +1,150 @@
+package collector
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dhcpfailover/dhcp_failover_exporter/config"
+	"github.com/dhcpfailover/dhcp_failover_exporter/failover"
+	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A target whose poll never returns (it even ignores its context) must not
+// delay a scrape, nor the other targets' polls.
+func TestHungSourceDoesNotDelayScrape(t *testing.T) {
+	hung := &fakeSource{hang: true, release: make(chan struct{})}
+	setFake("hung", hung)
+	good := &fakeSource{results: []fakeResult{{rels: []failover.Relationship{rel("fo", failover.Normal, failover.Normal, t0, t0)}}}}
+	setFake("good", good)
+	a := NewAgent(log.NewNopLogger())
+	cfg := &config.Config{Targets: []config.Target{
+		fakeTarget("hung", "hung", time.Second),
+		fakeTarget("good", "good", time.Second),
+	}}
+	if err := a.ApplyConfig(cfg); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { close(hung.release); a.Stop() }()
+	waitFor(t, "first good poll", 2*time.Second, func() bool {
+		good.mu.Lock()
+		defer good.mu.Unlock()
+		return good.polls > 0
+	})
+	for i := 0; i < 5; i++ {
+		start := time.Now()
+		n := testutil.CollectAndCount(a, "dhcp_failover_up")
+		if took := time.Since(start); took > 200*time.Millisecond {
+			t.Fatalf("scrape took %v with a hung target", took)
+		}
+		if n != 2 {
+			t.Fatalf("dhcp_failover_up series = %d, want 2", n)
+		}
+	}
+	// The good target keeps being polled on its interval.
+	waitFor(t, "second good poll", 3*time.Second, func() bool {
+		good.mu.Lock()
+		defer good.mu.Unlock()
+		return good.polls > 1
+	})
+}
+
+// A poll that overruns its timeout counts as a timeout.
+func TestTimeoutClassified(t *testing.T) {
+	slow := &fakeSource{hang: true, release: make(chan struct{})}
+	setFake("slow", slow)
+	a := NewAgent(log.NewNopLogger())
+	tg := fakeTarget("slow", "slow", time.Second)
+	tg.Timeout = 50 * time.Millisecond
+	if err := a.ApplyConfig(&config.Config{Targets: []config.Target{tg}}); err != nil {
+		t.Fatal(err)
+	}
+	go func() { time.Sleep(200 * time.Millisecond); close(slow.release) }()
+	defer a.Stop()
+	waitFor(t, "timeout counted", 3*time.Second, func() bool {
+		return testutil.ToFloat64(collectorFor(a, "dhcp_failover_poll_errors_total", `reason="timeout"`)) == 1
+	})
+}
+
+// collectorFor narrows the agent's output to one series for testutil.ToFloat64.
+func collectorFor(a *Agent, name, match string) prometheus.Collector {
+	return filterCollector{a, name, match}
+}
+
+type filterCollector struct {
+	c           prometheus.Collector
+	name, match string
+}
+
+func (f filterCollector) Describe(chan<- *prometheus.Desc) {}
+func (f filterCollector) Collect(ch chan<- prometheus.Metric) {
+	all := make(chan prometheus.Metric)
+	go func() { f.c.Collect(all); close(all) }()
+	for m := range all {
+		d := m.Desc().String()
+		if strings.Contains(d, `"`+f.name+`"`) && strings.Contains(metricString(m), f.match) {
+			ch <- m
+		}
+	}
+}
+
+func metricString(m prometheus.Metric) string {
+	var b strings.Builder
+	pb := &dtoMetric{}
+	if err := m.Write(&pb.Metric); err == nil {
+		for _, l := range pb.Metric.Label {
+			fmt.Fprintf(&b, "%s=%q,", l.GetName(), l.GetValue())
+		}
+	}
+	return b.String()
+}
+
+// Reloading 100 times leaves no goroutine behind, and a target that keeps
+// its configuration keeps its source.
+func TestReloadLeaksNothing(t *testing.T) {
+	a := NewAgent(log.NewNopLogger())
+	base := runtime.NumGoroutine()
+	for i := 0; i < 100; i++ {
+		cfg := &config.Config{Targets: []config.Target{
+			fakeTarget("stable", "stable", time.Second),
+			fakeTarget(fmt.Sprintf("churn-%d", i%3), "churn", time.Second),
+		}}
+		if err := a.ApplyConfig(cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.Stop()
+	waitFor(t, "goroutines to end", 5*time.Second, func() bool {
+		return runtime.NumGoroutine() <= base
+	})
+}
+
+func TestApplyConfigKeepsStateOnBadSource(t *testing.T) {
+	a := NewAgent(log.NewNopLogger())
+	defer a.Stop()
+	if err := a.ApplyConfig(&config.Config{Targets: []config.Target{fakeTarget("x", "x", time.Second)}}); err != nil {
+		t.Fatal(err)
+	}
+	bad := config.Target{Name: "y", Source: "no-such-source", PollInterval: time.Second, Timeout: time.Second}
+	if err := a.ApplyConfig(&config.Config{Targets: []config.Target{bad}}); err == nil {
+		t.Fatal("want an error for an unknown source")
+	}
+	if _, ok := a.Target("x"); !ok {
+		t.Fatal("target x was dropped by a failed reload")
+	}
+}

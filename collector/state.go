@@ -1,0 +1,217 @@
+package collector
+
+import (
+	"sync"
+	"time"
+
+	"github.com/dhcpfailover/dhcp_failover_exporter/failover"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// transitionKey names one transition counter of a relationship.
+type transitionKey struct {
+	partner  bool
+	from, to failover.State
+}
+
+// sideMemory is what the agent remembers of one side between polls.
+type sideMemory struct {
+	seen      bool
+	state     failover.State
+	start     time.Time // as reported; zero if the source has none
+	firstSeen time.Time // when the agent first saw the current state
+}
+
+// relState is the agent's memory of one relationship of one target.
+type relState struct {
+	present     bool // in the latest successful observation
+	obs         failover.Relationship
+	local       sideMemory
+	partner     sideMemory
+	transitions map[transitionKey]float64
+	created     map[transitionKey]time.Time
+}
+
+// targetState holds everything rendered for one target. Its metrics are
+// rebuilt after every observation, so that a scrape only copies them: a
+// scrape never waits on a server, and costs the same however slow it is.
+type targetState struct {
+	name string
+
+	mu        sync.Mutex
+	polled    bool
+	up        bool
+	lastPoll  time.Time
+	duration  time.Duration
+	lastErr   error
+	errors    map[Reason]float64
+	createdAt time.Time
+	rels      map[string]*relState
+	relOrder  []string
+	metrics   []prometheus.Metric
+	onUnknown func(name string, s failover.State) // logs an unknown state once
+	unknown   map[failover.State]bool
+}
+
+func newTargetState(name string, now time.Time) *targetState {
+	ts := &targetState{
+		name:      name,
+		errors:    map[Reason]float64{},
+		createdAt: now,
+		rels:      map[string]*relState{},
+		unknown:   map[failover.State]bool{},
+	}
+	// up=0 and the error counters exist before the first poll ends, so a
+	// target whose first poll hangs is already visible as down.
+	ts.metrics = ts.render()
+	return ts
+}
+
+// observe records the outcome of one poll (or one pushed observation) and
+// rebuilds the target's metrics.
+func (ts *targetState) observe(now time.Time, took time.Duration, rels []failover.Relationship, err error) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	ts.polled = true
+	ts.lastPoll = now
+	ts.duration = took
+	ts.lastErr = err
+	if err != nil {
+		ts.up = false
+		ts.errors[Classify(err)]++
+		ts.metrics = ts.render()
+		return
+	}
+	ts.up = true
+	seen := make(map[string]bool, len(rels))
+	for i := range rels {
+		r := rels[i]
+		if seen[r.Name] {
+			continue // a source reporting one name twice: keep the first
+		}
+		seen[r.Name] = true
+		ts.sanitize(&r)
+		rs, ok := ts.rels[r.Name]
+		if !ok {
+			rs = &relState{transitions: map[transitionKey]float64{}, created: map[transitionKey]time.Time{}}
+			ts.rels[r.Name] = rs
+			ts.relOrder = append(ts.relOrder, r.Name)
+		}
+		rs.present = true
+		if r.HasHistory {
+			for _, t := range r.Transitions {
+				rs.count(transitionKey{t.Partner, t.From, t.To}, now)
+			}
+		}
+		rs.local.update(now, r.Local, !r.HasHistory, rs, false)
+		rs.partner.update(now, r.Partner, !r.HasHistory, rs, true)
+		rs.obs = r
+	}
+	for name, rs := range ts.rels {
+		if !seen[name] {
+			rs.present = false
+		}
+	}
+	ts.metrics = ts.render()
+}
+
+// sanitize maps state values outside FSM_STATE to NO_STATE (metrics.md:
+// "an unknown code from any source maps to NO_STATE and is logged once").
+func (ts *targetState) sanitize(r *failover.Relationship) {
+	for _, s := range []*failover.Side{&r.Local, &r.Partner} {
+		if !s.State.Valid() {
+			if !ts.unknown[s.State] && ts.onUnknown != nil {
+				ts.onUnknown(r.Name, s.State)
+			}
+			ts.unknown[s.State] = true
+			s.State = failover.NoState
+		}
+	}
+}
+
+// update compares a newly reported side with the remembered one. With
+// diff set (the source keeps no history of its own), a changed state
+// counts from→to; an unchanged state with a later start time counts X→X:
+// the state was left and entered again between two polls, through states
+// the exporter did not see. increase() of the X→X series shows it.
+func (m *sideMemory) update(now time.Time, s failover.Side, diff bool, rs *relState, partner bool) {
+	if !s.Reported {
+		return
+	}
+	if m.seen && diff {
+		switch {
+		case s.State != m.state:
+			rs.count(transitionKey{partner, m.state, s.State}, now)
+		case !s.StartTime.IsZero() && !m.start.IsZero() && s.StartTime.After(m.start):
+			rs.count(transitionKey{partner, s.State, s.State}, now)
+		}
+	}
+	if !m.seen || s.State != m.state {
+		m.firstSeen = now
+	}
+	m.seen = true
+	m.state = s.State
+	m.start = s.StartTime
+}
+
+func (rs *relState) count(k transitionKey, now time.Time) {
+	if _, ok := rs.created[k]; !ok {
+		rs.created[k] = now
+	}
+	rs.transitions[k]++
+}
+
+// startTime is the side's start time as reported, else as first observed.
+func (m *sideMemory) startTime() time.Time {
+	if !m.start.IsZero() {
+		return m.start
+	}
+	return m.firstSeen
+}
+
+// snapshot returns the rendered metrics; they are immutable and shared.
+func (ts *targetState) snapshot() []prometheus.Metric {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	return ts.metrics
+}
+
+// TargetStatus is what the landing page shows of a target.
+type TargetStatus struct {
+	Name, Source  string
+	Polled, Up    bool
+	LastPoll      time.Time
+	LastError     string
+	Relationships []RelationshipStatus
+}
+
+// RelationshipStatus is one relationship's current states.
+type RelationshipStatus struct {
+	Name               string
+	Local, Partner     string
+	PartnerNotReported bool
+	LocalNative        string
+}
+
+func (ts *targetState) status(source string) TargetStatus {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	st := TargetStatus{Name: ts.name, Source: source, Polled: ts.polled, Up: ts.up, LastPoll: ts.lastPoll}
+	if ts.lastErr != nil {
+		st.LastError = ts.lastErr.Error()
+	}
+	for _, n := range ts.relOrder {
+		rs := ts.rels[n]
+		if !rs.present {
+			continue
+		}
+		r := RelationshipStatus{Name: n, Local: rs.obs.Local.State.String(), LocalNative: rs.obs.Local.Native}
+		if rs.obs.Partner.Reported {
+			r.Partner = rs.obs.Partner.State.String()
+		} else {
+			r.PartnerNotReported = true
+		}
+		st.Relationships = append(st.Relationships, r)
+	}
+	return st
+}

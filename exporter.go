@@ -1,0 +1,121 @@
+package main
+
+import (
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/dhcpfailover/dhcp_failover_exporter/collector"
+	"github.com/dhcpfailover/dhcp_failover_exporter/config"
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// exporter wires the agent, the configuration and the HTTP endpoints.
+type exporter struct {
+	logger      log.Logger
+	load        func() (*config.Config, error)
+	metricsPath string
+	adhoc       bool
+	agent       *collector.Agent
+	registry    *prometheus.Registry
+
+	mu            sync.Mutex // serialises reloads; guards cfg
+	cfg           *config.Config
+	reloadOK      prometheus.Gauge
+	reloadSuccess prometheus.Gauge
+}
+
+func newExporter(logger log.Logger, load func() (*config.Config, error), metricsPath string, adhoc bool) *exporter {
+	e := &exporter{
+		logger:      logger,
+		load:        load,
+		metricsPath: metricsPath,
+		adhoc:       adhoc,
+		agent:       collector.NewAgent(logger),
+		registry:    prometheus.NewRegistry(),
+		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "dhcp_failover_exporter_config_last_reload_successful",
+			Help: "Whether the last configuration reload succeeded.",
+		}),
+		reloadSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "dhcp_failover_exporter_config_last_reload_success_timestamp_seconds",
+			Help: "Unix time of the last successful configuration reload.",
+		}),
+	}
+	e.registry.MustRegister(
+		e.agent,
+		e.reloadOK,
+		e.reloadSuccess,
+		versioncollector.NewCollector("dhcp_failover_exporter"),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return e
+}
+
+// reload loads the configuration and applies it; on any error the running
+// targets are kept as they were.
+func (e *exporter) reload() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	cfg, err := e.load()
+	if err == nil {
+		err = e.agent.ApplyConfig(cfg)
+	}
+	if err != nil {
+		e.reloadOK.Set(0)
+		return err
+	}
+	e.cfg = cfg
+	e.reloadOK.Set(1)
+	e.reloadSuccess.SetToCurrentTime()
+	level.Info(e.logger).Log("msg", "Configuration loaded", "targets", len(cfg.Targets))
+	return nil
+}
+
+func (e *exporter) config() *config.Config {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.cfg
+}
+
+func (e *exporter) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle(e.metricsPath, promhttp.HandlerFor(e.registry, promhttp.HandlerOpts{
+		ErrorLog:          promLogger{e.logger},
+		EnableOpenMetrics: true,
+		Timeout:           30 * time.Second,
+	}))
+	mux.HandleFunc("/probe", e.handleProbe)
+	mux.HandleFunc("/-/reload", e.handleReload)
+	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
+		w.Write([]byte("Healthy\n"))
+	})
+	mux.HandleFunc("/config", e.handleConfig)
+	mux.HandleFunc("/", e.handleLanding)
+	return mux
+}
+
+func (e *exporter) handleReload(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost && r.Method != http.MethodPut {
+		w.Header().Set("Allow", "POST, PUT")
+		http.Error(w, "This endpoint requires a POST request.", http.StatusMethodNotAllowed)
+		return
+	}
+	if err := e.reload(); err != nil {
+		level.Error(e.logger).Log("msg", "Reload failed; keeping the previous configuration", "err", err)
+		http.Error(w, "failed to reload config: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Write([]byte("Reloaded\n"))
+}
+
+// promLogger adapts go-kit to promhttp's error logger.
+type promLogger struct{ l log.Logger }
+
+func (p promLogger) Println(v ...any) { level.Error(p.l).Log("msg", "Metrics handler error", "err", v) }

@@ -1,0 +1,129 @@
+// Command dhcp_failover_exporter is a Prometheus exporter for DHCPv4
+// failover: it polls ISC dhcpd, Kea HA and Windows DHCP servers for their
+// failover state and renders it as the FSM_STATE metric contract.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/dhcpfailover/dhcp_failover_exporter/config"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+)
+
+const exporterName = "dhcp_failover_exporter"
+
+// subcommands beyond the exporter itself register here (the pcap analyzer).
+var subcommands []func(app *kingpin.Application, stdout, stderr io.Writer) (cmd *kingpin.CmdClause, run func() int)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	app := kingpin.New(exporterName, "Prometheus exporter for DHCPv4 failover (ISC dhcpd, Kea HA, Windows DHCP).")
+	app.UsageWriter(stdout)
+	app.ErrorWriter(stderr)
+	app.Terminate(nil)
+	var (
+		configFile    = app.Flag("config.file", "Exporter configuration file.").Default("dhcp_failover_exporter.yml").String()
+		configCheck   = app.Flag("config.check", "Validate the configuration file and exit.").Bool()
+		metricsPath   = app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
+		adhocProbes   = app.Flag("web.probe-adhoc", "Allow /probe?source=KIND&... for servers that are not configured targets.").Default("true").Bool()
+		demo          = app.Flag("demo", "Serve an embedded simulated failover pair (no configuration file needed).").Bool()
+		demoCycle     = app.Flag("demo.cycle", "Duration of one whole fault cycle of the demo.").Default("2m").Duration()
+		logLevel      = app.Flag("log.level", "Only log messages with the given severity or above. One of: [debug, info, warn, error]").Default("info").Enum("debug", "info", "warn", "error")
+		logFormat     = app.Flag("log.format", "Output format of log messages. One of: [logfmt, json]").Default("logfmt").Enum("logfmt", "json")
+		toolkitFlags  = kingpinflag.AddFlags(app, ":9647")
+		serveCmd      = app.Command("serve", "Run the exporter (the default).").Default()
+		commandRunner = map[string]func() int{}
+	)
+	app.Version(version.Print(exporterName))
+	app.HelpFlag.Short('h')
+	for _, sc := range subcommands {
+		cmd, f := sc(app, stdout, stderr)
+		commandRunner[cmd.FullCommand()] = f
+	}
+	cmd, err := app.Parse(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", exporterName, err)
+		return 2
+	}
+	if f, ok := commandRunner[cmd]; ok {
+		return f()
+	}
+	if cmd != serveCmd.FullCommand() {
+		return 0 // --help or --version already printed
+	}
+
+	logger, err := newLogger(stderr, *logLevel, *logFormat)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", exporterName, err)
+		return 2
+	}
+	if *configCheck {
+		if _, err := config.Load(*configFile); err != nil {
+			fmt.Fprintf(stderr, "%s: invalid configuration: %v\n", exporterName, err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "%s: configuration %s is valid\n", exporterName, *configFile)
+		return 0
+	}
+
+	level.Info(logger).Log("msg", "Starting "+exporterName, "version", version.Info(), "build_context", version.BuildContext())
+	var loader func() (*config.Config, error)
+	if *demo {
+		if *demoCycle < 10*time.Second {
+			fmt.Fprintf(stderr, "%s: --demo.cycle must be at least 10s\n", exporterName)
+			return 2
+		}
+		level.Info(logger).Log("msg", "Demo mode: serving a simulated failover pair, not real DHCP servers", "cycle", *demoCycle)
+		loader = func() (*config.Config, error) { return config.DemoConfig(*demoCycle), nil }
+	} else {
+		path := *configFile
+		loader = func() (*config.Config, error) { return config.Load(path) }
+	}
+	e := newExporter(logger, loader, *metricsPath, *adhocProbes)
+	if err := e.reload(); err != nil {
+		level.Error(logger).Log("msg", "Cannot load configuration", "err", err)
+		return 1
+	}
+	defer e.agent.Stop()
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		for range hup {
+			if err := e.reload(); err != nil {
+				level.Error(logger).Log("msg", "Reload failed; keeping the previous configuration", "err", err)
+			}
+		}
+	}()
+
+	srv := &http.Server{Handler: e.routes(), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- web.ListenAndServe(srv, toolkitFlags, slogFor(logger)) }()
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, os.Interrupt, syscall.SIGTERM)
+	select {
+	case err := <-errc:
+		level.Error(logger).Log("msg", "HTTP server failed", "err", err)
+		return 1
+	case s := <-term:
+		level.Info(logger).Log("msg", "Shutting down", "signal", s)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+		return 0
+	}
+}

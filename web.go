@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/dhcpfailover/dhcp_failover_exporter/collector"
+	"github.com/dhcpfailover/dhcp_failover_exporter/config"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/version"
+	"go.yaml.in/yaml/v3"
+)
+
+// scrapeTimeoutOffset is kept free of a probe's budget so that the answer
+// reaches Prometheus before its scrape timeout (as blackbox_exporter does).
+const scrapeTimeoutOffset = 500 * time.Millisecond
+
+// handleProbe polls one server synchronously into a fresh registry:
+// ?target=NAME for a configured target, or ?source=KIND&key=value... for an
+// ad-hoc server with the keys of a target that fit in a query.
+func (e *exporter) handleProbe(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var t config.Target
+	switch {
+	case q.Get("target") != "":
+		ct, ok := e.agent.Target(q.Get("target"))
+		if !ok {
+			http.Error(w, fmt.Sprintf("unknown target %q", q.Get("target")), http.StatusNotFound)
+			return
+		}
+		t = ct
+	case q.Get("source") != "":
+		if !e.adhoc {
+			http.Error(w, "ad-hoc probes are disabled (--no-web.probe-adhoc)", http.StatusForbidden)
+			return
+		}
+		params := map[string][]string{}
+		for k, v := range q {
+			if k != "source" {
+				params[k] = v
+			}
+		}
+		var err error
+		t, err = config.TargetFromParams(q.Get("source"), params)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+	default:
+		http.Error(w, "target or source parameter is missing", http.StatusBadRequest)
+		return
+	}
+	if v := r.Header.Get("X-Prometheus-Scrape-Timeout-Seconds"); v != "" {
+		secs, err := strconv.ParseFloat(v, 64)
+		if err != nil || secs <= 0 {
+			http.Error(w, "invalid X-Prometheus-Scrape-Timeout-Seconds", http.StatusBadRequest)
+			return
+		}
+		budget := time.Duration(secs*float64(time.Second)) - scrapeTimeoutOffset
+		if budget < 100*time.Millisecond {
+			budget = 100 * time.Millisecond
+		}
+		if budget < t.Timeout {
+			t.Timeout = budget
+		}
+	}
+	c, err := collector.Probe(r.Context(), t, e.logger)
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return
+		}
+		level.Debug(e.logger).Log("msg", "Probe failed", "target", t.Name, "err", err)
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(c)
+	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+}
+
+// handleConfig shows the running configuration; secrets print as <secret>.
+func (e *exporter) handleConfig(w http.ResponseWriter, _ *http.Request) {
+	cfg := e.config()
+	b, err := yaml.Marshal(cfg)
+	if err != nil {
+		http.Error(w, "cannot render the configuration: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write(b)
+}
+
+var landingTemplate = template.Must(template.New("landing").Funcs(template.FuncMap{
+	"ago": func(t time.Time) string {
+		if t.IsZero() {
+			return "never"
+		}
+		return time.Since(t).Round(time.Second).String() + " ago"
+	},
+}).Parse(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>DHCP Failover Exporter</title>
+<style>
+body{font-family:sans-serif;margin:1.5em} table{border-collapse:collapse} td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}
+.NORMAL{background:#c8e6c9} .COMMUNICATION_INT{background:#fff59d} .PARTNER_DOWN{background:#ef9a9a}
+.down{background:#ef9a9a} .err{color:#b71c1c;font-family:monospace}
+</style></head><body>
+<h1>DHCP Failover Exporter</h1>
+<p>{{.Version}}</p>
+<p><a href="{{.MetricsPath}}">Metrics</a> · <a href="/config">Configuration</a> · <a href="/-/healthy">Health</a></p>
+<h2>Targets</h2>
+<table><tr><th>target</th><th>source</th><th>up</th><th>last poll</th><th>relationship</th><th>local</th><th>partner</th><th>last error</th><th>probe</th></tr>
+{{range .Targets}}{{$t := .}}
+{{if .Relationships}}{{range .Relationships}}
+<tr><td>{{$t.Name}}</td><td>{{$t.Source}}</td><td{{if not $t.Up}} class="down"{{end}}>{{if $t.Up}}1{{else}}0{{end}}</td><td>{{ago $t.LastPoll}}</td>
+<td>{{.Name}}</td><td class="{{.Local}}">{{.Local}}{{if .LocalNative}} ({{.LocalNative}}){{end}}</td>
+<td class="{{.Partner}}">{{if .PartnerNotReported}}not reported{{else}}{{.Partner}}{{end}}</td>
+<td class="err">{{$t.LastError}}</td><td><a href="/probe?target={{$t.Name}}">probe</a></td></tr>
+{{end}}{{else}}
+<tr><td>{{.Name}}</td><td>{{.Source}}</td><td{{if not .Up}} class="down"{{end}}>{{if .Up}}1{{else}}0{{end}}</td><td>{{ago .LastPoll}}</td>
+<td colspan="3">{{if .Polled}}no relationships{{else}}not polled yet{{end}}</td><td class="err">{{.LastError}}</td><td><a href="/probe?target={{.Name}}">probe</a></td></tr>
+{{end}}{{end}}
+</table></body></html>
+`))
+
+func (e *exporter) handleLanding(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/" {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	err := landingTemplate.Execute(w, struct {
+		Version     string
+		MetricsPath string
+		Targets     []collector.TargetStatus
+	}{version.Info(), e.metricsPath, e.agent.Status()})
+	if err != nil {
+		level.Error(e.logger).Log("msg", "Landing page failed", "err", err)
+	}
+}
