@@ -10,9 +10,10 @@ import (
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
-	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // exporter wires the agent, the configuration and the HTTP endpoints.
@@ -48,7 +49,6 @@ func newExporter(logger log.Logger, load func() (*config.Config, error), metrics
 		}),
 	}
 	e.registry.MustRegister(
-		e.agent,
 		e.reloadOK,
 		e.reloadSuccess,
 		versioncollector.NewCollector("dhcp_failover_exporter"),
@@ -86,7 +86,7 @@ func (e *exporter) config() *config.Config {
 
 func (e *exporter) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle(e.metricsPath, promhttp.HandlerFor(e.registry, promhttp.HandlerOpts{
+	mux.Handle(e.metricsPath, promhttp.HandlerFor(concatGatherer{e.registry, e.agent}, promhttp.HandlerOpts{
 		ErrorLog:          promLogger{e.logger},
 		EnableOpenMetrics: true,
 		Timeout:           30 * time.Second,
@@ -119,3 +119,20 @@ func (e *exporter) handleReload(w http.ResponseWriter, r *http.Request) {
 type promLogger struct{ l log.Logger }
 
 func (p promLogger) Println(v ...any) { level.Error(p.l).Log("msg", "Metrics handler error", "err", v) }
+
+// concatGatherer serves the exporter's own registry and the agent's
+// families side by side. Their metric names are disjoint, so unlike
+// prometheus.Gatherers it need not re-check every series on every scrape.
+type concatGatherer []prometheus.Gatherer
+
+func (c concatGatherer) Gather() ([]*dto.MetricFamily, error) {
+	var out []*dto.MetricFamily
+	for _, g := range c {
+		mfs, err := g.Gather()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, mfs...)
+	}
+	return out, nil
+}

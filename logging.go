@@ -10,8 +10,10 @@ import (
 	sloggokit "github.com/tjhop/slog-gokit"
 )
 
-// newLogger builds the go-kit logger from --log.level and --log.format.
-func newLogger(w io.Writer, lvl, format string) (log.Logger, error) {
+// newLogger builds the go-kit logger from --log.level and --log.format. The
+// second logger has the level filter but no ts/caller of its own, for the
+// slog bridge, which adds its own time and source.
+func newLogger(w io.Writer, lvl, format string) (log.Logger, log.Logger, error) {
 	var l log.Logger
 	switch format {
 	case "logfmt":
@@ -19,7 +21,7 @@ func newLogger(w io.Writer, lvl, format string) (log.Logger, error) {
 	case "json":
 		l = log.NewJSONLogger(log.NewSyncWriter(w))
 	default:
-		return nil, fmt.Errorf("unknown log format %q (logfmt or json)", format)
+		return nil, nil, fmt.Errorf("unknown log format %q (logfmt or json)", format)
 	}
 	var opt level.Option
 	switch lvl {
@@ -32,10 +34,10 @@ func newLogger(w io.Writer, lvl, format string) (log.Logger, error) {
 	case "error":
 		opt = level.AllowError()
 	default:
-		return nil, fmt.Errorf("unknown log level %q (debug, info, warn or error)", lvl)
+		return nil, nil, fmt.Errorf("unknown log level %q (debug, info, warn or error)", lvl)
 	}
 	l = level.NewFilter(l, opt)
-	return log.With(l, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller), nil
+	return log.With(l, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller), l, nil
 }
 
 // slogFor bridges to the *slog.Logger that exporter-toolkit takes; this is

@@ -30,11 +30,24 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
+// exitCode carries kingpin's wish to exit (after --help or --version) out
+// of Parse, so that run returns instead of exiting the process.
+type exitCode int
+
+func run(args []string, stdout, stderr io.Writer) (code int) {
 	app := kingpin.New(exporterName, "Prometheus exporter for DHCPv4 failover (ISC dhcpd, Kea HA, Windows DHCP).")
 	app.UsageWriter(stdout)
 	app.ErrorWriter(stderr)
-	app.Terminate(nil)
+	app.Terminate(func(c int) { panic(exitCode(c)) })
+	defer func() {
+		if r := recover(); r != nil {
+			c, ok := r.(exitCode)
+			if !ok {
+				panic(r)
+			}
+			code = int(c)
+		}
+	}()
 	var (
 		configFile    = app.Flag("config.file", "Exporter configuration file.").Default("dhcp_failover_exporter.yml").String()
 		configCheck   = app.Flag("config.check", "Validate the configuration file and exit.").Bool()
@@ -63,10 +76,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return f()
 	}
 	if cmd != serveCmd.FullCommand() {
-		return 0 // --help or --version already printed
+		return 2
 	}
 
-	logger, err := newLogger(stderr, *logLevel, *logFormat)
+	logger, bridgeLogger, err := newLogger(stderr, *logLevel, *logFormat)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", exporterName, err)
 		return 2
@@ -112,7 +125,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	srv := &http.Server{Handler: e.routes(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
-	go func() { errc <- web.ListenAndServe(srv, toolkitFlags, slogFor(logger)) }()
+	go func() { errc <- web.ListenAndServe(srv, toolkitFlags, slogFor(bridgeLogger)) }()
 	term := make(chan os.Signal, 1)
 	signal.Notify(term, os.Interrupt, syscall.SIGTERM)
 	select {

@@ -12,7 +12,6 @@ import (
 	"github.com/dhcpfailover/dhcp_failover_exporter/collector"
 	"github.com/dhcpfailover/dhcp_failover_exporter/config"
 	"github.com/go-kit/log/level"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/version"
 	"go.yaml.in/yaml/v3"
@@ -71,7 +70,7 @@ func (e *exporter) handleProbe(w http.ResponseWriter, r *http.Request) {
 			t.Timeout = budget
 		}
 	}
-	c, err := collector.Probe(r.Context(), t, e.logger)
+	g, err := collector.Probe(r.Context(), t, e.logger)
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			return
@@ -80,9 +79,7 @@ func (e *exporter) handleProbe(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(c)
-	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+	promhttp.HandlerFor(g, promhttp.HandlerOpts{}).ServeHTTP(w, r)
 }
 
 // handleConfig shows the running configuration; secrets print as <secret>.

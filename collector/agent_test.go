@@ -48,7 +48,10 @@ func TestHungSourceDoesNotDelayScrape(t *testing.T) {
 	})
 	for i := 0; i < 5; i++ {
 		start := time.Now()
-		n := testutil.CollectAndCount(a, "dhcp_failover_up")
+		n, err := testutil.GatherAndCount(a, "dhcp_failover_up")
+		if err != nil {
+			t.Fatal(err)
+		}
 		if took := time.Since(start); took > 200*time.Millisecond {
 			t.Fatalf("scrape took %v with a hung target", took)
 		}
@@ -77,41 +80,39 @@ func TestTimeoutClassified(t *testing.T) {
 	go func() { time.Sleep(200 * time.Millisecond); close(slow.release) }()
 	defer a.Stop()
 	waitFor(t, "timeout counted", 3*time.Second, func() bool {
-		return testutil.ToFloat64(collectorFor(a, "dhcp_failover_poll_errors_total", `reason="timeout"`)) == 1
+		v, _ := seriesValue(t, a, "dhcp_failover_poll_errors_total", `reason="timeout"`)
+		return v == 1
 	})
 }
 
-// collectorFor narrows the agent's output to one series for testutil.ToFloat64.
-func collectorFor(a *Agent, name, match string) prometheus.Collector {
-	return filterCollector{a, name, match}
-}
-
-type filterCollector struct {
-	c           prometheus.Collector
-	name, match string
-}
-
-func (f filterCollector) Describe(chan<- *prometheus.Desc) {}
-func (f filterCollector) Collect(ch chan<- prometheus.Metric) {
-	all := make(chan prometheus.Metric)
-	go func() { f.c.Collect(all); close(all) }()
-	for m := range all {
-		d := m.Desc().String()
-		if strings.Contains(d, `"`+f.name+`"`) && strings.Contains(metricString(m), f.match) {
-			ch <- m
+// seriesValue returns the value of the first series of a family whose
+// labels contain match.
+func seriesValue(t *testing.T, g prometheus.Gatherer, name, match string) (float64, bool) {
+	t.Helper()
+	mfs, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.Metric {
+			var b strings.Builder
+			for _, l := range m.Label {
+				fmt.Fprintf(&b, "%s=%q,", l.GetName(), l.GetValue())
+			}
+			if strings.Contains(b.String(), match) {
+				switch {
+				case m.Counter != nil:
+					return m.Counter.GetValue(), true
+				case m.Gauge != nil:
+					return m.Gauge.GetValue(), true
+				}
+			}
 		}
 	}
-}
-
-func metricString(m prometheus.Metric) string {
-	var b strings.Builder
-	pb := &dtoMetric{}
-	if err := m.Write(&pb.Metric); err == nil {
-		for _, l := range pb.Metric.Label {
-			fmt.Fprintf(&b, "%s=%q,", l.GetName(), l.GetValue())
-		}
-	}
-	return b.String()
+	return 0, false
 }
 
 // Reloading 100 times leaves no goroutine behind, and a target that keeps

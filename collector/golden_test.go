@@ -11,5 +11,3 @@ func writeText(w io.Writer, mf *dto.MetricFamily) error {
 	_, err := expfmt.MetricFamilyToText(w, mf)
 	return err
 }
-
-type dtoMetric struct{ Metric dto.Metric }

@@ -7,13 +7,15 @@ import (
 	"github.com/dhcpfailover/dhcp_failover_exporter/config"
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // Probe polls one target synchronously with a source of its own (never the
-// running one: a target is never polled twice at once) and returns a
-// collector of the result for a fresh registry, as blackbox_exporter does.
-// A failed poll is not an error: it renders as up=0 with its reason.
-func Probe(ctx context.Context, t config.Target, logger log.Logger) (prometheus.Collector, error) {
+// running one: a target is never polled twice at once) and returns the
+// result as a gatherer for the probe's response, as blackbox_exporter
+// renders each probe into a fresh registry. A failed poll is not an error:
+// it renders as up=0 with its reason.
+func Probe(ctx context.Context, t config.Target, logger log.Logger) (prometheus.Gatherer, error) {
 	src, err := NewSource(t, logger)
 	if err != nil {
 		return nil, err
@@ -21,29 +23,29 @@ func Probe(ctx context.Context, t config.Target, logger log.Logger) (prometheus.
 	defer closeSource(src)
 	ctx, cancel := context.WithTimeout(ctx, t.Timeout)
 	defer cancel()
-	now := time.Now()
-	st := newTargetState(t.Name, now)
+	start := time.Now()
+	st := newTargetState(t.Name, start)
 	rels, err := pollSafely(ctx, src)
 	if err == nil && ctx.Err() != nil {
 		err = ctx.Err()
 	}
-	st.observe(time.Now(), time.Since(now), rels, err)
-	pc := &probeCollector{metrics: st.snapshot()}
+	st.observe(time.Now(), time.Since(start), rels, err)
+	g := prometheus.Gatherers{staticGatherer(st.snapshot())}
 	if ms, ok := src.(MetricsSource); ok {
-		ch := make(chan prometheus.Metric, 64)
-		go func() { ms.CollectMetrics(t.Name, ch); close(ch) }()
-		for m := range ch {
-			pc.metrics = append(pc.metrics, m)
+		reg := prometheus.NewRegistry()
+		if err := reg.Register(sourceMetrics{map[string]MetricsSource{t.Name: ms}}); err != nil {
+			return nil, err
 		}
+		mfs, err := reg.Gather()
+		if err != nil {
+			return nil, err
+		}
+		g = append(g, staticGatherer(mfs))
 	}
-	return pc, nil
+	return g, nil
 }
 
-type probeCollector struct{ metrics []prometheus.Metric }
+// staticGatherer serves families gathered earlier.
+type staticGatherer []*dto.MetricFamily
 
-func (p *probeCollector) Describe(chan<- *prometheus.Desc) {}
-func (p *probeCollector) Collect(ch chan<- prometheus.Metric) {
-	for _, m := range p.metrics {
-		ch <- m
-	}
-}
+func (s staticGatherer) Gather() ([]*dto.MetricFamily, error) { return s, nil }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/dhcpfailover/dhcp_failover_exporter/failover"
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // The metric contract (docs/metrics.md of the design). Descriptors are
@@ -153,4 +154,24 @@ func renderRelationship(ms []prometheus.Metric, t string, r *failover.Relationsh
 		}
 	}
 	return ms
+}
+
+// gatherFamilies validates and groups a target's metrics into families
+// once, when they are rendered, rather than on every scrape.
+func gatherFamilies(ms []prometheus.Metric) []*dto.MetricFamily {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(constCollector(ms))
+	// Only a bug in render can make the metrics inconsistent; Gather then
+	// still returns the valid ones, which are served rather than nothing.
+	mfs, _ := reg.Gather()
+	return mfs
+}
+
+type constCollector []prometheus.Metric
+
+func (c constCollector) Describe(chan<- *prometheus.Desc) {}
+func (c constCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, m := range c {
+		ch <- m
+	}
 }

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/dhcpfailover/dhcp_failover_exporter/failover"
-	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // transitionKey names one transition counter of a relationship.
@@ -48,7 +48,7 @@ type targetState struct {
 	createdAt time.Time
 	rels      map[string]*relState
 	relOrder  []string
-	metrics   []prometheus.Metric
+	families  []*dto.MetricFamily                 // rendered at observation time, shared by scrapes
 	onUnknown func(name string, s failover.State) // logs an unknown state once
 	unknown   map[failover.State]bool
 }
@@ -63,7 +63,7 @@ func newTargetState(name string, now time.Time) *targetState {
 	}
 	// up=0 and the error counters exist before the first poll ends, so a
 	// target whose first poll hangs is already visible as down.
-	ts.metrics = ts.render()
+	ts.families = gatherFamilies(ts.render())
 	return ts
 }
 
@@ -79,7 +79,7 @@ func (ts *targetState) observe(now time.Time, took time.Duration, rels []failove
 	if err != nil {
 		ts.up = false
 		ts.errors[Classify(err)]++
-		ts.metrics = ts.render()
+		ts.families = gatherFamilies(ts.render())
 		return
 	}
 	ts.up = true
@@ -112,7 +112,7 @@ func (ts *targetState) observe(now time.Time, took time.Duration, rels []failove
 			rs.present = false
 		}
 	}
-	ts.metrics = ts.render()
+	ts.families = gatherFamilies(ts.render())
 }
 
 // sanitize maps state values outside FSM_STATE to NO_STATE (metrics.md:
@@ -169,11 +169,12 @@ func (m *sideMemory) startTime() time.Time {
 	return m.firstSeen
 }
 
-// snapshot returns the rendered metrics; they are immutable and shared.
-func (ts *targetState) snapshot() []prometheus.Metric {
+// snapshot returns the rendered metric families; they are immutable and
+// shared by every scrape until the next observation replaces them.
+func (ts *targetState) snapshot() []*dto.MetricFamily {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
-	return ts.metrics
+	return ts.families
 }
 
 // TargetStatus is what the landing page shows of a target.

@@ -18,15 +18,8 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 var t0 = time.Unix(1795714425, 0)
 
-// collectorOf exposes one target state as a collector.
-type stateCollector struct{ ts *targetState }
-
-func (s stateCollector) Describe(chan<- *prometheus.Desc) {}
-func (s stateCollector) Collect(ch chan<- prometheus.Metric) {
-	for _, m := range s.ts.snapshot() {
-		ch <- m
-	}
-}
+// stateGatherer exposes one target state as a gatherer.
+func stateGatherer(ts *targetState) prometheus.Gatherer { return staticGatherer(ts.snapshot()) }
 
 func transitions(t *testing.T, ts *targetState) map[string]float64 {
 	t.Helper()
@@ -104,7 +97,10 @@ func TestFailedPollsAndDownTarget(t *testing.T) {
 		t.Fatalf("errors = %v up = %v", ts.errors, ts.up)
 	}
 	// While down, no state series: a stale state must not keep an alert firing.
-	n := testutil.CollectAndCount(stateCollector{ts}, "dhcp_failover_state")
+	n, err := testutil.GatherAndCount(stateGatherer(ts), "dhcp_failover_state")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if n != 0 {
 		t.Fatalf("state series while down = %d, want 0", n)
 	}
@@ -164,14 +160,8 @@ func TestGolden(t *testing.T) {
 			setup(ts)
 			path := filepath.Join("testdata", name+".prom")
 			if *update {
-				reg := prometheus.NewPedanticRegistry()
-				reg.MustRegister(stateCollector{ts})
-				mfs, err := reg.Gather()
-				if err != nil {
-					t.Fatal(err)
-				}
 				var sb strings.Builder
-				for _, mf := range mfs {
+				for _, mf := range ts.snapshot() {
 					if err := writeText(&sb, mf); err != nil {
 						t.Fatal(err)
 					}
@@ -185,7 +175,7 @@ func TestGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer f.Close()
-			if err := testutil.CollectAndCompare(stateCollector{ts}, f); err != nil {
+			if err := testutil.GatherAndCompare(stateGatherer(ts), f); err != nil {
 				t.Fatal(err)
 			}
 		})

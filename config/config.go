@@ -97,30 +97,43 @@ func (t *Target) UnmarshalYAML(node *yaml.Node) error {
 	if node.Kind != yaml.MappingNode {
 		return fmt.Errorf("line %d: a target must be a mapping", node.Line)
 	}
-	var common struct {
-		Name         string         `yaml:"name"`
-		Source       string         `yaml:"source"`
-		PollInterval model.Duration `yaml:"poll_interval"`
-		Timeout      model.Duration `yaml:"timeout"`
-	}
 	rest := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: node.Line, Column: node.Column}
-	cm := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+	var interval, timeout model.Duration
+	var common []*yaml.Node
 	for i := 0; i+1 < len(node.Content); i += 2 {
 		k, v := node.Content[i], node.Content[i+1]
 		if commonKeys[k.Value] {
-			cm.Content = append(cm.Content, k, v)
+			common = append(common, k, v)
 		} else {
 			rest.Content = append(rest.Content, k, v)
 		}
 	}
-	if err := cm.Decode(&common); err != nil {
-		return err
+	// The name first, so that every later error can name the target.
+	for i := 0; i < len(common); i += 2 {
+		if common[i].Value == "name" {
+			if err := common[i+1].Decode(&t.Name); err != nil {
+				return fmt.Errorf("line %d: field name: %w", common[i].Line, err)
+			}
+		}
 	}
-	t.Name = common.Name
-	t.Source = common.Source
-	t.PollInterval = time.Duration(common.PollInterval)
-	t.Timeout = time.Duration(common.Timeout)
 	where := targetRef(t.Name, node.Line)
+	for i := 0; i < len(common); i += 2 {
+		k, v := common[i], common[i+1]
+		var err error
+		switch k.Value {
+		case "source":
+			err = v.Decode(&t.Source)
+		case "poll_interval":
+			err = v.Decode(&interval)
+		case "timeout":
+			err = v.Decode(&timeout)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: line %d: field %s: %w", where, k.Line, k.Value, err)
+		}
+	}
+	t.PollInterval = time.Duration(interval)
+	t.Timeout = time.Duration(timeout)
 	if t.Source == "" {
 		return fmt.Errorf("%s: field source is required (one of %s)", where, strings.Join(Sources(), ", "))
 	}

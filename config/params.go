@@ -54,7 +54,7 @@ func TargetFromParams(source string, params map[string][]string) (Target, error)
 		return Target{}, fmt.Errorf("source %s: %w", source, err)
 	}
 	if t.Name == "" {
-		for _, k := range []string{"address", "url", "socket", "path", "interface", "pcap_file", "server", "pair"} {
+		for _, k := range []string{"address", "url", "socket", "path", "interface", "pcap_file", "pair", "server"} {
 			if v := params[k]; len(v) > 0 {
 				t.Name = v[0]
 				break

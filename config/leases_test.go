@@ -1,0 +1,28 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestLeasesSettings(t *testing.T) {
+	c, err := Parse([]byte("targets:\n- name: isc-a\n  source: leases\n  path: /var/lib/dhcp/dhcpd.leases\n  relationships: [fo-lab]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := c.Targets[0].Settings.(*Leases)
+	if l.Path != "/var/lib/dhcp/dhcpd.leases" || len(l.Relationships) != 1 || c.Targets[0].PollInterval != DefaultPollInterval {
+		t.Fatalf("%+v", c.Targets[0])
+	}
+	for _, tc := range []struct{ yaml, err string }{
+		{"", `target "isc-a": field path is required`},
+		{"  path: a\n  relationships: [x, x]\n", `target "isc-a": field relationships: "x" listed twice`},
+		{"  path: a\n  relationships: ['']\n", `target "isc-a": field relationships: empty relationship name`},
+		{"  path: a\n  address: 10.0.0.1:7911\n", `unknown field "address"`},
+	} {
+		_, err := Parse([]byte("targets:\n- name: isc-a\n  source: leases\n" + tc.yaml))
+		if err == nil || !strings.Contains(err.Error(), tc.err) {
+			t.Errorf("%q: error %v, want %q", tc.yaml, err, tc.err)
+		}
+	}
+}

@@ -1,0 +1,62 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/prometheus/common/model"
+)
+
+// Simulated source defaults and bounds (docs/simulated.md).
+const (
+	// DefaultSimulatedCycle is the length of one whole fault cycle.
+	DefaultSimulatedCycle = 2 * time.Minute
+	// MinSimulatedCycle keeps every phase of the cycle long enough for a
+	// 1 s poll to see it.
+	MinSimulatedCycle = 10 * time.Second
+)
+
+// Simulated is one server of an in-process failover pair that plays a
+// fault script (source: simulated). The two servers of a pair are two
+// targets with the same pair, cycle and offset, and server a and b.
+type Simulated struct {
+	// Pair names the simulated pair; relationships are "<pair>-lb" and
+	// "<pair>-hs".
+	Pair string `yaml:"pair"`
+	// Server is which end of the pair this target is: "a" or "b".
+	Server string `yaml:"server"`
+	// Cycle is the length of one whole fault cycle (default 2m, at least 10s).
+	Cycle model.Duration `yaml:"cycle"`
+	// Offset shifts the pair's cycle, so that several pairs are not in
+	// the same phase at once.
+	Offset model.Duration `yaml:"offset"`
+}
+
+func init() {
+	RegisterSource("simulated", func() SourceSettings { return &Simulated{} })
+}
+
+// SetDefaults implements SourceSettingsDefaulter.
+func (s *Simulated) SetDefaults() {
+	if s.Cycle == 0 {
+		s.Cycle = model.Duration(DefaultSimulatedCycle)
+	}
+}
+
+// Validate implements SourceSettings.
+func (s *Simulated) Validate() error {
+	switch {
+	case s.Pair == "":
+		return errors.New("field pair is required")
+	case !validLabelValue(s.Pair):
+		return errors.New("field pair: must be printable ASCII without spaces")
+	case s.Server != "a" && s.Server != "b":
+		return errors.New(`field server: must be "a" or "b"`)
+	case time.Duration(s.Cycle) < MinSimulatedCycle:
+		return fmt.Errorf("field cycle: must be at least %s", model.Duration(MinSimulatedCycle))
+	case s.Offset < 0:
+		return errors.New("field offset: must not be negative")
+	}
+	return nil
+}

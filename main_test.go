@@ -1,0 +1,241 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dhcpfailover/dhcp_failover_exporter/config"
+	"github.com/go-kit/log"
+)
+
+func get(t *testing.T, url string, hdr ...string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func demoServer(t *testing.T, cycle time.Duration) (*exporter, *httptest.Server) {
+	t.Helper()
+	e := newExporter(log.NewNopLogger(), func() (*config.Config, error) { return config.DemoConfig(cycle), nil }, "/metrics", true)
+	if err := e.reload(); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(e.routes())
+	t.Cleanup(func() { srv.Close(); e.agent.Stop() })
+	return e, srv
+}
+
+var stateLine = regexp.MustCompile(`^dhcp_failover_state\{relationship="([^"]+)",side="([^"]+)",state="([^"]+)",target="([^"]+)"\} (\S+)$`)
+
+// checkStateSet asserts that every (target, relationship, side) has its 14
+// state series with exactly one at 1.
+func checkStateSet(t *testing.T, body string) int {
+	t.Helper()
+	count := map[string]int{}
+	ones := map[string]int{}
+	for _, l := range strings.Split(body, "\n") {
+		m := stateLine.FindStringSubmatch(l)
+		if m == nil {
+			continue
+		}
+		k := m[4] + "/" + m[1] + "/" + m[2]
+		count[k]++
+		if m[5] == "1" {
+			ones[k]++
+		} else if m[5] != "0" {
+			t.Fatalf("state series with value %s: %s", m[5], l)
+		}
+	}
+	for k, n := range count {
+		if n != 14 || ones[k] != 1 {
+			t.Fatalf("%s: %d state series, %d at 1 (want 14 and 1)", k, n, ones[k])
+		}
+	}
+	return len(count)
+}
+
+// Acceptance 1 of the core issue: with a 20 s cycle, within 50 s the demo
+// shows NORMAL→COMMUNICATION_INT, COMMUNICATION_INT→PARTNER_DOWN and a
+// transition back to NORMAL, and every scrape has a well-formed state set.
+func TestDemoCycle(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real-time demo cycle (50 s at most) skipped in -short mode")
+	}
+	_, srv := demoServer(t, 20*time.Second)
+	want := map[string]*regexp.Regexp{
+		"NORMAL→COMMUNICATION_INT":       regexp.MustCompile(`dhcp_failover_state_transitions_total\{from="NORMAL",.*to="COMMUNICATION_INT"\} [1-9]`),
+		"COMMUNICATION_INT→PARTNER_DOWN": regexp.MustCompile(`dhcp_failover_state_transitions_total\{from="COMMUNICATION_INT",.*to="PARTNER_DOWN"\} [1-9]`),
+		"→NORMAL":                        regexp.MustCompile(`dhcp_failover_state_transitions_total\{from="[A-Z_]+",.*to="NORMAL"\} [1-9]`),
+	}
+	deadline := time.Now().Add(50 * time.Second)
+	for {
+		_, body := get(t, srv.URL+"/metrics")
+		if n := checkStateSet(t, body); n == 0 {
+			t.Fatal("no state series in the demo scrape")
+		}
+		for name, re := range want {
+			if re.MatchString(body) {
+				delete(want, name)
+			}
+		}
+		if len(want) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 50 s, transitions not seen: %v", want)
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+func TestConfigCheckInvalidFiles(t *testing.T) {
+	files, _ := filepath.Glob("config/testdata/invalid-*.yml")
+	if len(files) == 0 {
+		t.Fatal("no invalid config files")
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, _, _ := strings.Cut(string(b), "\n")
+		want := strings.TrimPrefix(first, "# error: ")
+		var stdout, stderr bytes.Buffer
+		code := run([]string{"--config.check", "--config.file", f}, &stdout, &stderr)
+		if code == 0 {
+			t.Errorf("%s: --config.check exited 0", f)
+		}
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("%s: stderr %q does not contain %q", f, stderr.String(), want)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"--config.check", "--config.file", "config/testdata/valid-demo.yml"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("valid config: exit %d: %s", code, stderr.String())
+	}
+}
+
+func TestReloadKeepsOldConfigOnError(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.yml")
+	good := "targets:\n  - {name: sim-a, source: simulated, pair: p, server: a}\n"
+	if err := os.WriteFile(path, []byte(good), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := newExporter(log.NewNopLogger(), func() (*config.Config, error) { return config.Load(path) }, "/metrics", true)
+	if err := e.reload(); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(e.routes())
+	defer func() { srv.Close(); e.agent.Stop() }()
+
+	if code, _ := get(t, srv.URL+"/-/reload"); code != http.StatusMethodNotAllowed {
+		t.Fatalf("GET /-/reload = %d, want 405", code)
+	}
+	if err := os.WriteFile(path, []byte("targets:\n  - {name: sim-b, source: simulated, pair: p, server: a, bogus: 1}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post(srv.URL+"/-/reload", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusInternalServerError {
+		t.Fatalf("POST /-/reload with a broken file = %d, want 500", resp.StatusCode)
+	}
+	_, body := get(t, srv.URL+"/metrics")
+	if !strings.Contains(body, `dhcp_failover_up{target="sim-a"}`) || strings.Contains(body, `target="sim-b"`) {
+		t.Fatal("the old targets are not served after a failed reload")
+	}
+	if !strings.Contains(body, "dhcp_failover_exporter_config_last_reload_successful 0") {
+		t.Fatal("last_reload_successful is not 0 after a failed reload")
+	}
+	// Fix the file: the reload succeeds and replaces the targets.
+	if err := os.WriteFile(path, []byte("targets:\n  - {name: sim-b, source: simulated, pair: p, server: a}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	resp, err = http.Post(srv.URL+"/-/reload", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	_, body = get(t, srv.URL+"/metrics")
+	if resp.StatusCode != 200 || !strings.Contains(body, `target="sim-b"`) || strings.Contains(body, `dhcp_failover_up{target="sim-a"}`) ||
+		!strings.Contains(body, "dhcp_failover_exporter_config_last_reload_successful 1") {
+		t.Fatalf("reload of a fixed file did not apply (status %d)", resp.StatusCode)
+	}
+}
+
+func TestProbe(t *testing.T) {
+	_, srv := demoServer(t, time.Minute)
+	code, body := get(t, srv.URL+"/probe?target=demo-1-a", "X-Prometheus-Scrape-Timeout-Seconds", "3")
+	if code != 200 || !strings.Contains(body, `dhcp_failover_up{target="demo-1-a"}`) {
+		t.Fatalf("probe of a configured target: %d\n%s", code, body)
+	}
+	if strings.Contains(body, "demo-2") || strings.Contains(body, "go_goroutines") {
+		t.Fatal("a probe must render only its own target, in a fresh registry")
+	}
+	code, body = get(t, srv.URL+"/probe?source=simulated&pair=adhoc&server=a")
+	if code != 200 || !strings.Contains(body, `relationship="adhoc-lb"`) {
+		t.Fatalf("ad-hoc probe: %d\n%s", code, body)
+	}
+	for _, q := range []string{"", "?target=nope", "?source=simulated&pair=x&server=z", "?source=simulated&pair=x&server=a&bogus=1"} {
+		if code, _ := get(t, srv.URL+"/probe"+q); code < 400 {
+			t.Errorf("/probe%s = %d, want an error", q, code)
+		}
+	}
+	if code, _ := get(t, srv.URL+"/probe?target=demo-1-a", "X-Prometheus-Scrape-Timeout-Seconds", "x"); code != 400 {
+		t.Errorf("bad scrape timeout header accepted")
+	}
+}
+
+func TestLandingPageAndHealth(t *testing.T) {
+	_, srv := demoServer(t, time.Minute)
+	time.Sleep(200 * time.Millisecond)
+	code, body := get(t, srv.URL+"/")
+	if code != 200 {
+		t.Fatalf("/ = %d", code)
+	}
+	for _, want := range []string{"demo-1-a", "demo-2-b", "demo-1-lb", "/metrics"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("landing page lacks %q", want)
+		}
+	}
+	if code, _ := get(t, srv.URL+"/-/healthy"); code != 200 {
+		t.Errorf("/-/healthy = %d", code)
+	}
+	if code, _ := get(t, srv.URL+"/nope"); code != 404 {
+		t.Errorf("/nope = %d", code)
+	}
+	code, body = get(t, srv.URL+"/config")
+	if code != 200 || !strings.Contains(body, "demo-1-a") {
+		t.Errorf("/config = %d %s", code, body)
+	}
+}
+
+func TestFlags(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"--version"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("--version exit %d", code)
+	}
+	if code := run([]string{"--log.format=xml"}, &stdout, &stderr); code == 0 {
+		t.Fatal("bad --log.format accepted")
+	}
+}
