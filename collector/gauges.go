@@ -1,17 +1,13 @@
 package collector
 
-import (
-	"sync"
-
-	"github.com/prometheus/client_golang/prometheus"
-)
+import "sync"
 
 // Source-specific gauges (failover.Relationship.Gauges) are rendered only
 // when a source file registered their name and help: a typo in a source
 // cannot invent a metric, and every name is documented in one place.
 var (
-	gaugeMu    sync.RWMutex
-	gaugeDescs = map[string]*prometheus.Desc{}
+	gaugeMu       sync.RWMutex
+	gaugeFamilies = map[string]*family{}
 )
 
 // registerGauge declares dhcp_failover_<name>{target,relationship}; source
@@ -19,17 +15,18 @@ var (
 func registerGauge(name, help string) {
 	gaugeMu.Lock()
 	defer gaugeMu.Unlock()
-	if _, dup := gaugeDescs[name]; dup {
+	if _, dup := gaugeFamilies[name]; dup {
 		panic("collector: gauge registered twice: " + name)
 	}
-	gaugeDescs[name] = prometheus.NewDesc(namespace+"_"+name, help, []string{"target", "relationship"}, nil)
+	gaugeFamilies[name] = gaugeFamily(name, help)
 }
 
-func gaugeDesc(name string) (*prometheus.Desc, bool) {
+// gaugeDesc returns the family a source registered under name.
+func gaugeDesc(name string) (*family, bool) {
 	gaugeMu.RLock()
 	defer gaugeMu.RUnlock()
-	d, ok := gaugeDescs[name]
-	return d, ok
+	f, ok := gaugeFamilies[name]
+	return f, ok
 }
 
 const namespace = "dhcp_failover"

@@ -5,38 +5,90 @@ import (
 	"time"
 
 	"github.com/dhcpfailover/dhcp_failover_exporter/failover"
-	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
-// The metric contract (docs/metrics.md of the design). Descriptors are
-// package-level and metrics are const metrics built from observations.
+// The metric contract (docs/metrics.md of the design), rendered straight
+// into exposition families when an observation arrives. Every label pair
+// and the 0 and 1 values of the state set are shared between series: with
+// 1,000 relationships the state set alone is 28,000 series, and sharing
+// keeps them to a few words each (the core issue's 64 MiB budget). Labels
+// are written in name order, as client_golang writes them.
+
+// family describes one metric family of the contract.
+type family struct {
+	name, help string
+	typ        dto.MetricType
+}
+
+func gaugeFamily(name, help string) *family {
+	return &family{namespace + "_" + name, help, dto.MetricType_GAUGE}
+}
+
+func counterFamily(name, help string) *family {
+	return &family{namespace + "_" + name, help, dto.MetricType_COUNTER}
+}
+
 var (
-	relLabels   = []string{"target", "relationship"}
-	sideLabels  = []string{"target", "relationship", "side"}
-	stateDesc   = prometheus.NewDesc(namespace+"_state", "Failover state set: 1 for the side's current FSM_STATE, 0 for the other 13.", []string{"target", "relationship", "side", "state"}, nil)
-	codeDesc    = prometheus.NewDesc(namespace+"_state_code", "Current FSM_STATE of the side as its dhcpsapi.h number (0 NO_STATE ... 13 SHUTDOWN).", sideLabels, nil)
-	startDesc   = prometheus.NewDesc(namespace+"_state_start_time_seconds", "Unix time the side entered its current state, as the server reports it or as first observed.", sideLabels, nil)
-	transDesc   = prometheus.NewDesc(namespace+"_state_transitions_total", "State changes observed since the exporter started; from=to means the state was left and re-entered between two polls.", []string{"target", "relationship", "side", "from", "to"}, nil)
-	infoDesc    = prometheus.NewDesc(namespace+"_relationship_info", "Failover relationship as the target reports it (always 1).", []string{"target", "relationship", "vendor", "role", "mode"}, nil)
-	nativeDesc  = prometheus.NewDesc(namespace+"_native_state_info", "The server's own name for the side's current state (always 1).", []string{"target", "relationship", "side", "state"}, nil)
-	mcltDesc    = prometheus.NewDesc(namespace+"_mclt_seconds", "Maximum client lead time of the relationship.", relLabels, nil)
-	mrdDesc     = prometheus.NewDesc(namespace+"_max_response_delay_seconds", "Max response delay of the relationship.", relLabels, nil)
-	unackedDesc = prometheus.NewDesc(namespace+"_unacked_updates", "Binding updates sent to the partner and not yet acknowledged.", relLabels, nil)
-	maxUnacked  = prometheus.NewDesc(namespace+"_max_unacked_updates", "Configured bound on unacknowledged binding updates (ISC max-outstanding-updates).", relLabels, nil)
-	commIntDesc = prometheus.NewDesc(namespace+"_communication_interrupted", "1 while the target has lost contact with its partner.", relLabels, nil)
-	contactDesc = prometheus.NewDesc(namespace+"_partner_last_contact_timestamp_seconds", "Unix time of the last contact with the partner, where the source reports it.", relLabels, nil)
-
-	upDesc        = prometheus.NewDesc(namespace+"_up", "1 if the last poll of the target succeeded.", []string{"target"}, nil)
-	durationDesc  = prometheus.NewDesc(namespace+"_poll_duration_seconds", "Duration of the last poll of the target.", []string{"target"}, nil)
-	lastPollDesc  = prometheus.NewDesc(namespace+"_last_poll_timestamp_seconds", "Unix time of the last completed poll of the target.", []string{"target"}, nil)
-	pollErrorDesc = prometheus.NewDesc(namespace+"_poll_errors_total", "Failed polls of the target by reason.", []string{"target", "reason"}, nil)
+	famState     = gaugeFamily("state", "Failover state set: 1 for the side's current FSM_STATE, 0 for the other 13.")
+	famCode      = gaugeFamily("state_code", "Current FSM_STATE of the side as its dhcpsapi.h number (0 NO_STATE ... 13 SHUTDOWN).")
+	famStart     = gaugeFamily("state_start_time_seconds", "Unix time the side entered its current state, as the server reports it or as first observed.")
+	famTrans     = counterFamily("state_transitions_total", "State changes observed since the exporter started; from=to means the state was left and re-entered between two polls.")
+	famInfo      = gaugeFamily("relationship_info", "Failover relationship as the target reports it (always 1).")
+	famNative    = gaugeFamily("native_state_info", "The server's own name for the side's current state (always 1).")
+	famMCLT      = gaugeFamily("mclt_seconds", "Maximum client lead time of the relationship.")
+	famMRD       = gaugeFamily("max_response_delay_seconds", "Max response delay of the relationship.")
+	famUnacked   = gaugeFamily("unacked_updates", "Binding updates sent to the partner and not yet acknowledged.")
+	famMaxUnack  = gaugeFamily("max_unacked_updates", "Configured bound on unacknowledged binding updates (ISC max-outstanding-updates).")
+	famCommInt   = gaugeFamily("communication_interrupted", "1 while the target has lost contact with its partner.")
+	famContact   = gaugeFamily("partner_last_contact_timestamp_seconds", "Unix time of the last contact with the partner, where the source reports it.")
+	famUp        = gaugeFamily("up", "1 if the last poll of the target succeeded.")
+	famDuration  = gaugeFamily("poll_duration_seconds", "Duration of the last poll of the target.")
+	famLastPoll  = gaugeFamily("last_poll_timestamp_seconds", "Unix time of the last completed poll of the target.")
+	famPollError = counterFamily("poll_errors_total", "Failed polls of the target by reason.")
 )
+
+// Shared, immutable pieces of series.
+var (
+	gaugeZero    = &dto.Gauge{Value: f64(0)}
+	gaugeOne     = &dto.Gauge{Value: f64(1)}
+	sideLabels   = [2]*dto.LabelPair{labelPair("side", sideLocal), labelPair("side", sidePartner)}
+	stateLabels  [failover.NumStates]*dto.LabelPair
+	fromLabels   [failover.NumStates]*dto.LabelPair
+	toLabels     [failover.NumStates]*dto.LabelPair
+	reasonLabels = map[Reason]*dto.LabelPair{}
+)
+
+func init() {
+	for _, s := range failover.States() {
+		stateLabels[s] = labelPair("state", s.String())
+		fromLabels[s] = labelPair("from", s.String())
+		toLabels[s] = labelPair("to", s.String())
+	}
+	for _, r := range Reasons {
+		reasonLabels[r] = labelPair("reason", string(r))
+	}
+}
 
 const (
 	sideLocal   = "local"
 	sidePartner = "partner"
 )
+
+func f64(v float64) *float64 { return &v }
+
+func labelPair(name, value string) *dto.LabelPair { return &dto.LabelPair{Name: &name, Value: &value} }
+
+func gaugeOf(v float64) *dto.Gauge {
+	switch v {
+	case 0:
+		return gaugeZero
+	case 1:
+		return gaugeOne
+	}
+	return &dto.Gauge{Value: f64(v)}
+}
 
 func unixSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 
@@ -47,30 +99,57 @@ func boolFloat(b bool) float64 {
 	return 0
 }
 
-// render builds the target's metrics; ts.mu is held.
-func (ts *targetState) render() []prometheus.Metric {
-	t := ts.name
-	ms := make([]prometheus.Metric, 0, 8+len(ts.rels)*48)
-	add := func(m prometheus.Metric, err error) {
-		if err == nil {
-			ms = append(ms, m)
-		}
+// families accumulates one target's series by family.
+type families struct {
+	byFamily map[*family]*dto.MetricFamily
+}
+
+func (fs *families) add(f *family, m *dto.Metric) {
+	mf, ok := fs.byFamily[f]
+	if !ok {
+		name, help, typ := f.name, f.help, f.typ
+		mf = &dto.MetricFamily{Name: &name, Help: &help, Type: &typ}
+		fs.byFamily[f] = mf
 	}
-	gauge := func(d *prometheus.Desc, v float64, lv ...string) {
-		add(prometheus.NewConstMetric(d, prometheus.GaugeValue, v, lv...))
+	mf.Metric = append(mf.Metric, m)
+}
+
+func (fs *families) gauge(f *family, v float64, labels ...*dto.LabelPair) {
+	fs.add(f, &dto.Metric{Label: labels, Gauge: gaugeOf(v)})
+}
+
+func (fs *families) counter(f *family, v float64, created time.Time, labels ...*dto.LabelPair) {
+	fs.add(f, &dto.Metric{Label: labels, Counter: &dto.Counter{Value: f64(v), CreatedTimestamp: timestamppb.New(created)}})
+}
+
+func (fs *families) sorted() []*dto.MetricFamily {
+	out := make([]*dto.MetricFamily, 0, len(fs.byFamily))
+	for _, mf := range fs.byFamily {
+		// Series in label order, as a registry would sort them.
+		sort.Slice(mf.Metric, func(i, j int) bool { return labelsLess(mf.Metric[i].Label, mf.Metric[j].Label) })
+		out = append(out, mf)
 	}
-	gauge(upDesc, boolFloat(ts.up), t)
+	sort.Slice(out, func(i, j int) bool { return out[i].GetName() < out[j].GetName() })
+	return out
+}
+
+// render builds the target's families; ts.mu is held.
+func (ts *targetState) render() []*dto.MetricFamily {
+	fs := &families{byFamily: map[*family]*dto.MetricFamily{}}
+	tl := labelPair("target", ts.name)
+	fs.gauge(famUp, boolFloat(ts.up), tl)
 	if ts.polled {
-		gauge(durationDesc, ts.duration.Seconds(), t)
-		gauge(lastPollDesc, unixSeconds(ts.lastPoll), t)
+		fs.gauge(famDuration, ts.duration.Seconds(), tl)
+		fs.gauge(famLastPoll, unixSeconds(ts.lastPoll), tl)
 	}
 	for _, r := range Reasons {
-		add(prometheus.NewConstMetricWithCreatedTimestamp(pollErrorDesc, prometheus.CounterValue, ts.errors[r], ts.createdAt, t, string(r)))
+		fs.counter(famPollError, ts.errors[r], ts.createdAt, reasonLabels[r], tl)
 	}
 	for _, name := range ts.relOrder {
 		rs := ts.rels[name]
+		rl := labelPair("relationship", name)
 		if rs.present && ts.up {
-			ms = renderRelationship(ms, t, &rs.obs, rs)
+			renderRelationship(fs, tl, rl, &rs.obs, rs)
 		}
 		keys := make([]transitionKey, 0, len(rs.transitions))
 		for k := range rs.transitions {
@@ -87,91 +166,73 @@ func (ts *targetState) render() []prometheus.Metric {
 			return a.to < b.to
 		})
 		for _, k := range keys {
-			side := sideLocal
+			side := sideLabels[0]
 			if k.partner {
-				side = sidePartner
+				side = sideLabels[1]
 			}
-			add(prometheus.NewConstMetricWithCreatedTimestamp(transDesc, prometheus.CounterValue, rs.transitions[k], rs.created[k], t, name, side, k.from.String(), k.to.String()))
+			fs.counter(famTrans, rs.transitions[k], rs.created[k], fromLabels[k.from], rl, side, tl, toLabels[k.to])
 		}
 	}
-	return ms
+	return fs.sorted()
 }
 
-func renderRelationship(ms []prometheus.Metric, t string, r *failover.Relationship, rs *relState) []prometheus.Metric {
-	name := r.Name
-	add := func(m prometheus.Metric, err error) {
-		if err == nil {
-			ms = append(ms, m)
-		}
-	}
-	gauge := func(d *prometheus.Desc, v float64, lv ...string) {
-		add(prometheus.NewConstMetric(d, prometheus.GaugeValue, v, lv...))
-	}
-	gauge(infoDesc, 1, t, name, string(r.Vendor), string(r.Role), string(r.Mode))
+func renderRelationship(fs *families, tl, rl *dto.LabelPair, r *failover.Relationship, rs *relState) {
+	fs.gauge(famInfo, 1, labelPair("mode", string(r.Mode)), rl, labelPair("role", string(r.Role)), tl, labelPair("vendor", string(r.Vendor)))
 	sides := []struct {
-		label string
+		label *dto.LabelPair
 		side  *failover.Side
 		mem   *sideMemory
-	}{{sideLocal, &r.Local, &rs.local}, {sidePartner, &r.Partner, &rs.partner}}
+	}{{sideLabels[0], &r.Local, &rs.local}, {sideLabels[1], &r.Partner, &rs.partner}}
 	for _, s := range sides {
 		if !s.side.Reported {
 			continue
 		}
 		for _, st := range failover.States() {
-			gauge(stateDesc, boolFloat(st == s.side.State), t, name, s.label, st.String())
+			fs.gauge(famState, boolFloat(st == s.side.State), rl, s.label, stateLabels[st], tl)
 		}
-		gauge(codeDesc, float64(s.side.State), t, name, s.label)
+		fs.gauge(famCode, float64(s.side.State), rl, s.label, tl)
 		if start := s.mem.startTime(); !start.IsZero() {
-			gauge(startDesc, unixSeconds(start), t, name, s.label)
+			fs.gauge(famStart, unixSeconds(start), rl, s.label, tl)
 		}
 		if s.side.Native != "" {
-			gauge(nativeDesc, 1, t, name, s.label, s.side.Native)
+			fs.gauge(famNative, 1, rl, s.label, labelPair("state", s.side.Native), tl)
 		}
 	}
 	if v, ok := r.MCLT.Get(); ok {
-		gauge(mcltDesc, v.Seconds(), t, name)
+		fs.gauge(famMCLT, v.Seconds(), rl, tl)
 	}
 	if v, ok := r.MaxResponseDelay.Get(); ok {
-		gauge(mrdDesc, v.Seconds(), t, name)
+		fs.gauge(famMRD, v.Seconds(), rl, tl)
 	}
 	if v, ok := r.UnackedUpdates.Get(); ok {
-		gauge(unackedDesc, float64(v), t, name)
+		fs.gauge(famUnacked, float64(v), rl, tl)
 	}
 	if v, ok := r.MaxUnackedUpdates.Get(); ok {
-		gauge(maxUnacked, float64(v), t, name)
+		fs.gauge(famMaxUnack, float64(v), rl, tl)
 	}
 	if v, ok := r.CommunicationInterrupted.Get(); ok {
-		gauge(commIntDesc, boolFloat(v), t, name)
+		fs.gauge(famCommInt, boolFloat(v), rl, tl)
 	} else if r.Local.Reported {
-		gauge(commIntDesc, boolFloat(failover.CommunicationInterruptedFromState(r.Local.State)), t, name)
+		fs.gauge(famCommInt, boolFloat(failover.CommunicationInterruptedFromState(r.Local.State)), rl, tl)
 	}
 	if v, ok := r.PartnerLastContact.Get(); ok {
-		gauge(contactDesc, unixSeconds(v), t, name)
+		fs.gauge(famContact, unixSeconds(v), rl, tl)
 	}
 	for _, g := range r.Gauges {
-		if d, ok := gaugeDesc(g.Name); ok {
-			gauge(d, g.Value, t, name)
+		if f, ok := gaugeDesc(g.Name); ok {
+			fs.gauge(f, g.Value, rl, tl)
 		}
 	}
-	return ms
 }
 
-// gatherFamilies validates and groups a target's metrics into families
-// once, when they are rendered, rather than on every scrape.
-func gatherFamilies(ms []prometheus.Metric) []*dto.MetricFamily {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(constCollector(ms))
-	// Only a bug in render can make the metrics inconsistent; Gather then
-	// still returns the valid ones, which are served rather than nothing.
-	mfs, _ := reg.Gather()
-	return mfs
-}
-
-type constCollector []prometheus.Metric
-
-func (c constCollector) Describe(chan<- *prometheus.Desc) {}
-func (c constCollector) Collect(ch chan<- prometheus.Metric) {
-	for _, m := range c {
-		ch <- m
+func labelsLess(a, b []*dto.LabelPair) bool {
+	for i := 0; i < len(a) && i < len(b); i++ {
+		if a[i].GetName() != b[i].GetName() {
+			return a[i].GetName() < b[i].GetName()
+		}
+		if a[i].GetValue() != b[i].GetValue() {
+			return a[i].GetValue() < b[i].GetValue()
+		}
 	}
+	return len(a) < len(b)
 }

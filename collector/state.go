@@ -63,7 +63,7 @@ func newTargetState(name string, now time.Time) *targetState {
 	}
 	// up=0 and the error counters exist before the first poll ends, so a
 	// target whose first poll hangs is already visible as down.
-	ts.families = gatherFamilies(ts.render())
+	ts.families = ts.render()
 	return ts
 }
 
@@ -79,7 +79,7 @@ func (ts *targetState) observe(now time.Time, took time.Duration, rels []failove
 	if err != nil {
 		ts.up = false
 		ts.errors[Classify(err)]++
-		ts.families = gatherFamilies(ts.render())
+		ts.families = ts.render()
 		return
 	}
 	ts.up = true
@@ -112,7 +112,7 @@ func (ts *targetState) observe(now time.Time, took time.Duration, rels []failove
 			rs.present = false
 		}
 	}
-	ts.families = gatherFamilies(ts.render())
+	ts.families = ts.render()
 }
 
 // sanitize maps state values outside FSM_STATE to NO_STATE (metrics.md:

@@ -181,3 +181,36 @@ func TestGolden(t *testing.T) {
 		})
 	}
 }
+
+// The families are built by hand, so check what a registry would: every
+// series unique within its family, names and help that lint clean.
+func TestRenderedFamiliesValid(t *testing.T) {
+	ts := newTargetState("dhcp-a", t0)
+	r1 := rel("fo-1", failover.Normal, failover.Normal, t0, t0)
+	r1.Local.Native = "normal"
+	r1.MCLT = failover.Some(time.Minute)
+	r2 := rel("fo-2", failover.Normal, failover.Normal, t0, t0)
+	ts.observe(t0, time.Millisecond, []failover.Relationship{r1, r2}, nil)
+	r2.Local.State = failover.PartnerDown
+	ts.observe(t0.Add(time.Second), time.Millisecond, []failover.Relationship{r1, r2}, nil)
+	for _, mf := range ts.snapshot() {
+		seen := map[string]bool{}
+		for _, m := range mf.Metric {
+			var b strings.Builder
+			for _, l := range m.Label {
+				b.WriteString(l.GetName() + "=" + l.GetValue() + ",")
+			}
+			if seen[b.String()] {
+				t.Errorf("%s: duplicate series %s", mf.GetName(), b.String())
+			}
+			seen[b.String()] = true
+		}
+	}
+	problems, err := testutil.GatherAndLint(stateGatherer(ts))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("lint: %s: %s", p.Metric, p.Text)
+	}
+}
