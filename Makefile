@@ -1,6 +1,7 @@
 # dhcp_failover_exporter — build and test.
 GO        ?= go
 PROMTOOL  ?= promtool
+STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME  ?= 60s
 BINARY    := dhcp_failover_exporter
 PKG       := github.com/dhcpfailover/dhcp_failover_exporter
@@ -13,7 +14,7 @@ LDFLAGS   := -X github.com/prometheus/common/version.Version=$(VERSION) \
 # Fuzz targets as package:FuzzName; `make fuzz` runs each for $(FUZZTIME).
 FUZZ_TARGETS ?=
 
-.PHONY: all build build-windows test vet staticcheck unit lint-metrics fuzz bench clean
+.PHONY: all build build-windows test vet staticcheck windows-check unit lint-metrics fuzz bench clean
 
 all: build
 
@@ -24,14 +25,14 @@ build-windows:
 	GOOS=windows GOARCH=amd64 $(GO) build -ldflags "$(LDFLAGS)" -o $(BINARY).exe .
 
 # The test command of the README and of CI.
-test: vet unit windows-check lint-metrics
+test: vet staticcheck windows-check unit lint-metrics
 
 vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt: files above need formatting"; exit 1; }
 
 staticcheck:
-	staticcheck ./...
+	$(STATICCHECK) ./...
 
 unit:
 	$(GO) test -race -count=1 -timeout 20m ./...

@@ -157,6 +157,11 @@ func TestTargetFromParams(t *testing.T) {
 			t.Errorf("TargetFromParams(%v) succeeded", bad)
 		}
 	}
+	for _, local := range []string{"leases", "peer"} {
+		if _, err := TargetFromParams(local, map[string][]string{"path": {"/etc/shadow"}}); err == nil || !strings.Contains(err.Error(), "cannot be probed ad hoc") {
+			t.Errorf("ad-hoc %s probe: %v", local, err)
+		}
+	}
 	if _, err := TargetFromParams("nope", nil); err == nil {
 		t.Error("unknown source accepted")
 	}

@@ -15,6 +15,9 @@ import (
 // be configured targets. `name` sets the target label (default: the
 // address, url, socket, path or interface given).
 func TargetFromParams(source string, params map[string][]string) (Target, error) {
+	if why, ok := noAdhoc[source]; ok {
+		return Target{}, fmt.Errorf("source %s cannot be probed ad hoc: it %s; configure a target", source, why)
+	}
 	newSettings, ok := sources[source]
 	if !ok {
 		return Target{}, fmt.Errorf("unknown source %q (one of %s)", source, strings.Join(Sources(), ", "))
@@ -69,6 +72,14 @@ func TargetFromParams(source string, params map[string][]string) (Target, error)
 		return Target{}, err
 	}
 	return t, nil
+}
+
+// noAdhoc lists the sources an ad-hoc /probe may not name: they read the
+// exporter host's own files or interfaces, which a query string must not
+// be able to point anywhere.
+var noAdhoc = map[string]string{
+	"leases": "reads a file on the exporter's host",
+	"peer":   "captures on the exporter's host",
 }
 
 // MarshalYAML renders a target as it is written in a config file, secrets
