@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package netnstest builds throw-away network labs for integration tests:
 // a bridge namespace, hosts hanging off it by veth pairs, processes started
 // inside the hosts, and connections dialled from the test into them.
