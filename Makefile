@@ -12,7 +12,7 @@ LDFLAGS   := -X github.com/prometheus/common/version.Version=$(VERSION) \
              -X github.com/prometheus/common/version.Branch=main
 
 # Fuzz targets as package:FuzzName; `make fuzz` runs each for $(FUZZTIME).
-FUZZ_TARGETS ?=
+FUZZ_TARGETS ?= failover:FuzzDecode failover:FuzzStream leases:FuzzParser
 
 .PHONY: all build build-windows test vet staticcheck windows-check unit lint-metrics fuzz bench clean
 
@@ -51,7 +51,7 @@ fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; name=$${t##*:}; \
 		echo "== fuzz $$pkg $$name ($(FUZZTIME))"; \
-		$(GO) test ./$$pkg -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) -parallel 2; \
+		$(GO) test ./$$pkg -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s -parallel 2; \
 	done
 
 bench:
