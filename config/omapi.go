@@ -122,10 +122,8 @@ func (k *OMAPIKey) validate() error {
 }
 
 func knownOMAPIAlgorithm(a string) bool {
-	a = strings.TrimSuffix(strings.ToLower(a), ".")
-	if a == "hmac-md5.sig-alg.reg.int" {
-		return true
-	}
+	// dhcpd stores "hmac-sha256" as "hmac-sha256.SIG-ALG.REG.INT.": accept both.
+	a = strings.TrimSuffix(strings.TrimSuffix(strings.ToLower(a), "."), ".sig-alg.reg.int")
 	for _, n := range omapiAlgorithms {
 		if a == n {
 			return true
