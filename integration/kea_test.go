@@ -1,0 +1,688 @@
+package integration
+
+// A real Kea DHCPv4 High Availability pair in network namespaces (each
+// kea-dhcp4 with its kea-ctrl-agent, HA over the agents with basic auth),
+// and the exporter watching both from a third namespace over the Control
+// Agent and over the UNIX control socket. Everything is built by the test
+// in its own namespaces ("dfekea-*") and temp directories, and removed in
+// t.Cleanup, also when the test fails.
+//
+//	dfekea-sw   bridge
+//	dfekea-a    kea-a: kea-dhcp4 + kea-ctrl-agent 10.251.9.1:8000 (primary)
+//	dfekea-b    kea-b: kea-dhcp4 + kea-ctrl-agent 10.251.9.2:8000 (standby / secondary)
+//	dfekea-mon  exporter 10.251.9.3:9647
+//
+// UNIX sockets live in the file system, not in a network namespace: the
+// exporter reaches kea-a's control socket by its path.
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"text/template"
+	"time"
+
+	"github.com/dhcpfailover/dhcp_failover_exporter/internal/netnstest"
+)
+
+const (
+	keaPrefix       = "dfekea"
+	keaRelationship = "kea-pair"
+	keaExporterPort = 9647
+	keaCAPort       = 8000
+	// keaSyncLeases pre-loads the primary, so that a restarted partner
+	// has leases to fetch when it resyncs. Kea 2.2 runs that sync to
+	// completion without serving its control channel (with or without
+	// multi-threading: a 2000-lease sync made status-get time out for its
+	// 2.3 s), so `syncing` (RECOVER) cannot be seen by polling; the sync is
+	// kept short for the poll not to time out.
+	keaSyncLeases = 50
+)
+
+// keaNode is one Kea server: kea-dhcp4 and its Control Agent.
+type keaNode struct {
+	Name    string // kea-a, kea-b
+	Host    *netnstest.Host
+	Dir     string
+	Socket  string
+	DHCP    *netnstest.Proc
+	CA      *netnstest.Proc
+	primary bool
+}
+
+type keaPair struct {
+	t          testing.TB
+	lab        *netnstest.Lab
+	A, B       *keaNode
+	Mon        *netnstest.Host
+	mode       string
+	haPassword string
+	// ExporterPassword is the exporter's basic auth password on both
+	// Control Agents.
+	ExporterPassword string
+	hooks            string
+}
+
+func keaRandom(t testing.TB) string {
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// keaHooksDir finds the directory of libdhcp_ha.so (Debian: the
+// multiarch library directory).
+func keaHooksDir(t testing.TB) string {
+	m, _ := filepath.Glob("/usr/lib/*/kea/hooks/libdhcp_ha.so")
+	m2, _ := filepath.Glob("/usr/lib/kea/hooks/libdhcp_ha.so")
+	m = append(m, m2...)
+	if len(m) == 0 {
+		t.Skip("kea: skipped, libdhcp_ha.so not found (install kea-dhcp4-server)")
+	}
+	return filepath.Dir(m[0])
+}
+
+// startKeaPair builds the lab and starts both servers in mode
+// (hot-standby or load-balancing), returning once both are operational.
+func startKeaPair(t *testing.T, mode string) *keaPair {
+	t.Helper()
+	netnstest.Require(t, "kea-dhcp4", "kea-ctrl-agent")
+	p := &keaPair{t: t, mode: mode, haPassword: keaRandom(t), ExporterPassword: keaRandom(t), hooks: keaHooksDir(t)}
+	p.lab = netnstest.NewLab(t, keaPrefix)
+	p.A = p.newNode("kea-a", p.lab.AddHost("a", "10.251.9.1/24"), true)
+	p.B = p.newNode("kea-b", p.lab.AddHost("b", "10.251.9.2/24"), false)
+	p.Mon = p.lab.AddHost("mon", "10.251.9.3/24")
+	p.writeLeases(p.A, keaSyncLeases)
+	p.Start(p.A)
+	p.Start(p.B)
+	p.WaitOperational(30 * time.Second)
+	return p
+}
+
+func (p *keaPair) newNode(name string, h *netnstest.Host, primary bool) *keaNode {
+	p.t.Helper()
+	dir := p.t.TempDir()
+	n := &keaNode{Name: name, Host: h, Dir: dir, Socket: filepath.Join(dir, "kea4.sock"), primary: primary}
+	p.writeConfigs(n)
+	return n
+}
+
+// The HA timers are short: in load-balancing a heartbeat every second and
+// the partner declared unresponsive after 5 s (the survivor enters
+// communication-recovery, which needs delayed-updates-limit, at the first
+// failed heartbeat and stays about 4 s, long enough for 1 s polls). In hot-standby (which goes straight to partner-down) a heartbeat
+// every 2 s: a restarted standby stays `ready` until the next heartbeat,
+// and 2 s lets a 1 s poll see it.
+var keaDHCP4Conf = template.Must(template.New("kea-dhcp4.conf").Parse(`{
+"Dhcp4": {
+    "interfaces-config": { "interfaces": [ "eth0" ], "dhcp-socket-type": "udp" },
+    "control-socket": { "socket-type": "unix", "socket-name": "{{.Socket}}" },
+    "lease-database": { "type": "memfile", "persist": true, "name": "{{.Dir}}/leases4.csv", "lfc-interval": 0 },
+    "multi-threading": { "enable-multi-threading": false },
+    "valid-lifetime": 3600,
+    "hooks-libraries": [
+        { "library": "{{.Hooks}}/libdhcp_lease_cmds.so" },
+        { "library": "{{.Hooks}}/libdhcp_ha.so",
+          "parameters": { "high-availability": [ {
+                "this-server-name": "{{.Name}}",
+                "mode": "{{.Mode}}",
+                "heartbeat-delay": {{.Heartbeat}},
+                "max-response-delay": {{.MaxResponse}},
+                "max-ack-delay": 1000,
+                "max-unacked-clients": 0,
+                "sync-timeout": 10000,
+                "sync-page-limit": 10,
+                {{if eq .Mode "load-balancing"}}"delayed-updates-limit": 10,{{end}}
+                "peers": [
+                    { "name": "kea-a", "url": "http://10.251.9.1:{{.Port}}/", "role": "primary", "auto-failover": true,
+                      "basic-auth-user": "ha", "basic-auth-password": "{{.HAPassword}}" },
+                    { "name": "kea-b", "url": "http://10.251.9.2:{{.Port}}/", "role": "{{.RoleB}}", "auto-failover": true,
+                      "basic-auth-user": "ha", "basic-auth-password": "{{.HAPassword}}" }
+                ]
+          } ] } }
+    ],
+    "subnet4": [ { "id": 1, "subnet": "10.251.0.0/16",
+                   "pools": [ { "pool": "10.251.100.0 - 10.251.200.255" } ] } ],
+    "loggers": [ { "name": "kea-dhcp4", "output_options": [ { "output": "stdout" } ], "severity": "INFO" } ]
+}
+}
+`))
+
+var keaCAConf = template.Must(template.New("kea-ctrl-agent.conf").Parse(`{
+"Control-agent": {
+    "http-host": "{{.Addr}}",
+    "http-port": {{.Port}},
+    "authentication": { "type": "basic", "realm": "kea-test",
+        "clients": [ { "user": "ha", "password": "{{.HAPassword}}" },
+                     { "user": "exporter", "password": "{{.ExporterPassword}}" } ] },
+    "control-sockets": { "dhcp4": { "socket-type": "unix", "socket-name": "{{.Socket}}" } },
+    "loggers": [ { "name": "kea-ctrl-agent", "output_options": [ { "output": "stdout" } ], "severity": "INFO" } ]
+}
+}
+`))
+
+func (p *keaPair) writeConfigs(n *keaNode) {
+	p.t.Helper()
+	roleB := "standby"
+	if p.mode == "load-balancing" {
+		roleB = "secondary"
+	}
+	data := map[string]any{
+		"Socket": n.Socket, "Dir": n.Dir, "Hooks": p.hooks, "Name": n.Name, "Mode": p.mode,
+		"Port": keaCAPort, "HAPassword": p.haPassword, "ExporterPassword": p.ExporterPassword,
+		"RoleB": roleB, "Addr": n.Host.Addr.String(), "Heartbeat": 2000, "MaxResponse": 4000,
+	}
+	if p.mode == "load-balancing" {
+		data["Heartbeat"], data["MaxResponse"] = 1000, 5000
+	}
+	for _, c := range []struct {
+		tmpl *template.Template
+		file string
+	}{{keaDHCP4Conf, "kea-dhcp4.conf"}, {keaCAConf, "kea-ctrl-agent.conf"}} {
+		var b strings.Builder
+		if err := c.tmpl.Execute(&b, data); err != nil {
+			p.t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(n.Dir, c.file), []byte(b.String()), 0o600); err != nil {
+			p.t.Fatal(err)
+		}
+	}
+	// kea-dhcp4 -t checks the configuration without starting.
+	if out, err := exec.Command("kea-dhcp4", "-t", filepath.Join(n.Dir, "kea-dhcp4.conf")).CombinedOutput(); err != nil {
+		p.t.Fatalf("kea-dhcp4 -t %s: %v\n%s", n.Name, err, out)
+	}
+}
+
+// writeLeases writes count active leases into n's memfile (Kea 2.x CSV).
+func (p *keaPair) writeLeases(n *keaNode, count int) {
+	p.t.Helper()
+	var b strings.Builder
+	b.WriteString("address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,hostname,state,user_context\n")
+	expire := time.Now().Add(time.Hour).Unix()
+	for i := 0; i < count; i++ {
+		fmt.Fprintf(&b, "10.251.%d.%d,02:fc:00:00:%02x:%02x,,3600,%d,1,0,0,,0,\n", 100+i/250, 1+i%250, i/256, i%256, expire)
+	}
+	if err := os.WriteFile(filepath.Join(n.Dir, "leases4.csv"), []byte(b.String()), 0o600); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// Start starts n's kea-dhcp4 and Control Agent.
+func (p *keaPair) Start(n *keaNode) {
+	p.t.Helper()
+	for _, f := range []string{"kea-dhcp4.kea-dhcp4.pid", "kea-ctrl-agent.kea-ctrl-agent.pid", "kea4.sock.lock"} {
+		os.Remove(filepath.Join(n.Dir, f))
+	}
+	os.Remove(n.Socket)
+	env := []string{"env", "KEA_PIDFILE_DIR=" + n.Dir, "KEA_LOCKFILE_DIR=" + n.Dir}
+	n.DHCP = n.Host.Start(p.t, "kea-dhcp4", append(env, "kea-dhcp4", "-c", filepath.Join(n.Dir, "kea-dhcp4.conf"))...)
+	n.CA = n.Host.Start(p.t, "kea-ctrl-agent", append(env, "kea-ctrl-agent", "-c", filepath.Join(n.Dir, "kea-ctrl-agent.conf"))...)
+	keaWaitFor(p.t, 10*time.Second, n.Name+"'s control socket", func() error {
+		if n.DHCP.Exited() {
+			p.t.Fatalf("kea-dhcp4 %s exited:\n%s", n.Name, n.DHCP.Log())
+		}
+		if n.CA.Exited() {
+			p.t.Fatalf("kea-ctrl-agent %s exited:\n%s", n.Name, n.CA.Log())
+		}
+		_, err := os.Stat(n.Socket)
+		return err
+	})
+}
+
+// Kill SIGKILLs n's kea-dhcp4 and its Control Agent.
+func (p *keaPair) Kill(n *keaNode) {
+	p.t.Helper()
+	for _, proc := range []*netnstest.Proc{n.DHCP, n.CA} {
+		if err := proc.Signal(syscall.SIGKILL); err != nil {
+			p.t.Fatal(err)
+		}
+		_ = proc.Wait(5 * time.Second)
+	}
+}
+
+// Stop stops both servers (SIGTERM), for a pair rebuilt in another mode.
+func (p *keaPair) Stop() {
+	for _, n := range []*keaNode{p.A, p.B} {
+		for _, proc := range []*netnstest.Proc{n.DHCP, n.CA} {
+			_ = proc.Signal(syscall.SIGTERM)
+			_ = proc.Wait(5 * time.Second)
+		}
+	}
+}
+
+// haState asks n's UNIX socket for the HA state, independently of the
+// code under test.
+func (p *keaPair) haState(n *keaNode) (local, remote string, err error) {
+	c, err := net.DialTimeout("unix", n.Socket, 2*time.Second)
+	if err != nil {
+		return "", "", err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := io.WriteString(c, `{"command":"status-get"}`); err != nil {
+		return "", "", err
+	}
+	var a struct {
+		Arguments struct {
+			HA []struct {
+				Servers struct {
+					Local  struct{ State string } `json:"local"`
+					Remote struct {
+						LastState string `json:"last-state"`
+					} `json:"remote"`
+				} `json:"ha-servers"`
+			} `json:"high-availability"`
+		} `json:"arguments"`
+	}
+	if err := json.NewDecoder(c).Decode(&a); err != nil {
+		return "", "", err
+	}
+	if len(a.Arguments.HA) == 0 {
+		return "", "", fmt.Errorf("%s: no HA status", n.Name)
+	}
+	s := a.Arguments.HA[0].Servers
+	return s.Local.State, s.Remote.LastState, nil
+}
+
+// WaitOperational waits until both servers are in their operational state
+// and see each other in it.
+func (p *keaPair) WaitOperational(timeout time.Duration) {
+	p.t.Helper()
+	want := p.mode
+	keaWaitFor(p.t, timeout, "both Kea servers "+want, func() error {
+		for _, n := range []*keaNode{p.A, p.B} {
+			l, r, err := p.haState(n)
+			if err != nil {
+				return err
+			}
+			if l != want || r != want {
+				return fmt.Errorf("%s: state %q partner %q", n.Name, l, r)
+			}
+		}
+		return nil
+	})
+}
+
+func keaWaitFor(t testing.TB, timeout time.Duration, what string, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("waiting %s for %s: %v", timeout, what, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// keaExporter is the exporter binary running in the mon namespace.
+type keaExporter struct {
+	t    testing.TB
+	Host *netnstest.Host
+	Proc *netnstest.Proc
+	url  string
+}
+
+func startKeaExporter(t testing.TB, h *netnstest.Host, config string) *keaExporter {
+	t.Helper()
+	bin := netnstest.BuildExporter(t)
+	path := filepath.Join(t.TempDir(), "exporter.yml")
+	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("%s:%d", h.Addr, keaExporterPort)
+	e := &keaExporter{t: t, Host: h, url: "http://" + addr + "/metrics"}
+	e.Proc = h.Start(t, "exporter", bin, "--config.file="+path, "--web.listen-address="+addr, "--log.level=debug")
+	keaWaitFor(t, 15*time.Second, "the exporter's /metrics", func() error {
+		if e.Proc.Exited() {
+			t.Fatalf("exporter exited:\n%s", e.Proc.Log())
+		}
+		_, _, err := e.scrape()
+		return err
+	})
+	return e
+}
+
+// keaMetrics maps a series as exposed (`name{a="x",b="y"}`, labels
+// sorted) to its value.
+type keaMetrics map[string]float64
+
+func (e *keaExporter) scrape() (keaMetrics, string, error) {
+	resp, err := e.Host.HTTPClient().Get(e.url)
+	if err != nil {
+		return nil, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return nil, "", err
+	}
+	if resp.StatusCode != 200 {
+		return nil, "", fmt.Errorf("GET /metrics: %s", resp.Status)
+	}
+	m := keaMetrics{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			continue
+		}
+		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
+			m[line[:i]] = v
+		}
+	}
+	return m, string(b), nil
+}
+
+// Wait polls /metrics until cond holds and returns those metrics.
+func (e *keaExporter) Wait(timeout time.Duration, what string, cond func(keaMetrics) error) keaMetrics {
+	e.t.Helper()
+	var last keaMetrics
+	keaWaitFor(e.t, timeout, what, func() error {
+		m, _, err := e.scrape()
+		if err != nil {
+			return err
+		}
+		last = m
+		return cond(m)
+	})
+	return last
+}
+
+// Get returns a series' value, NaN if absent.
+func (m keaMetrics) Get(name string, kv ...string) float64 {
+	if v, ok := m[keaSeries(name, kv...)]; ok {
+		return v
+	}
+	return math.NaN()
+}
+
+// Sum adds the series of name whose labels include kv.
+func (m keaMetrics) Sum(name string, kv ...string) float64 {
+	sum := 0.0
+	for s, v := range m {
+		if !strings.HasPrefix(s, name+"{") {
+			continue
+		}
+		match := true
+		for i := 0; i+1 < len(kv); i += 2 {
+			if !strings.Contains(s, fmt.Sprintf("%s=%q", kv[i], kv[i+1])) {
+				match = false
+				break
+			}
+		}
+		if match {
+			sum += v
+		}
+	}
+	return sum
+}
+
+// State returns the FSM_STATE of one side of a target, "" if none is 1.
+func (m keaMetrics) State(target, side string) string {
+	for s, v := range m {
+		if v == 1 && strings.HasPrefix(s, "dhcp_failover_state{") &&
+			strings.Contains(s, fmt.Sprintf("side=%q", side)) && strings.Contains(s, fmt.Sprintf("target=%q", target)) {
+			i := strings.Index(s, `state="`)
+			return s[i+7 : i+7+strings.IndexByte(s[i+7:], '"')]
+		}
+	}
+	return ""
+}
+
+func keaSeries(name string, kv ...string) string {
+	type pair struct{ k, v string }
+	var ps []pair
+	for i := 0; i+1 < len(kv); i += 2 {
+		ps = append(ps, pair{kv[i], kv[i+1]})
+	}
+	sort.Slice(ps, func(i, j int) bool { return ps[i].k < ps[j].k })
+	parts := make([]string, len(ps))
+	for i, p := range ps {
+		parts[i] = fmt.Sprintf("%s=%q", p.k, p.v)
+	}
+	return name + "{" + strings.Join(parts, ",") + "}"
+}
+
+// exporterConfig: kea-a and kea-b through their Control Agents (basic
+// auth, password from a file), kea-a also through its UNIX socket, and
+// the failing targets of scenario 5. Polls every second.
+func (p *keaPair) exporterConfig(wrongPassword string) string {
+	dir := p.t.TempDir()
+	pwFile := filepath.Join(dir, "kea-password")
+	if err := os.WriteFile(pwFile, []byte(p.ExporterPassword+"\n"), 0o600); err != nil {
+		p.t.Fatal(err)
+	}
+	return fmt.Sprintf(`targets:
+- {name: kea-a, source: kea, url: "http://10.251.9.1:%[1]d/", relationship: %[2]s, ha_heartbeat: true,
+   basic_auth: {username: exporter, password_file: %[3]s}, poll_interval: 1s, timeout: 900ms}
+- {name: kea-b, source: kea, url: "http://10.251.9.2:%[1]d/", relationship: %[2]s,
+   basic_auth: {username: exporter, password_file: %[3]s}, poll_interval: 1s, timeout: 900ms}
+- {name: kea-a-sock, source: kea, socket: %[4]s, relationship: %[2]s, poll_interval: 1s, timeout: 900ms}
+- {name: kea-wrong-password, source: kea, url: "http://10.251.9.1:%[1]d/", relationship: %[2]s,
+   basic_auth: {username: exporter, password: "%[5]s"}, poll_interval: 1s, timeout: 900ms}
+- {name: kea-no-socket, source: kea, socket: %[6]s, relationship: %[2]s, poll_interval: 1s, timeout: 900ms}
+`, keaCAPort, keaRelationship, pwFile, p.A.Socket, wrongPassword, filepath.Join(dir, "missing.sock"))
+}
+
+func wantState(m keaMetrics, target, side, state string) error {
+	if got := m.State(target, side); got != state {
+		return fmt.Errorf("%s %s state is %q, want %s", target, side, got, state)
+	}
+	return nil
+}
+
+// TestKeaHotStandby runs scenarios 1, 2, 3 and 5 of issue 7 against a real
+// hot-standby pair.
+func TestKeaHotStandby(t *testing.T) {
+	p := startKeaPair(t, "hot-standby")
+	wrong := "wrong-" + keaRandom(t)
+	e := startKeaExporter(t, p.Mon, p.exporterConfig(wrong))
+
+	// 1. Pair up: both NORMAL (native hot-standby), roles right, up=1.
+	start := time.Now()
+	m := e.Wait(15*time.Second, "both servers NORMAL in /metrics", func(m keaMetrics) error {
+		for _, tg := range []string{"kea-a", "kea-b", "kea-a-sock"} {
+			if m.Get("dhcp_failover_up", "target", tg) != 1 {
+				return fmt.Errorf("%s not up", tg)
+			}
+			for _, side := range []string{"local", "partner"} {
+				if err := wantState(m, tg, side, "NORMAL"); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	t.Logf("scenario 1: NORMAL on both in %s", time.Since(start).Round(time.Millisecond))
+	for _, c := range []struct{ target, role string }{{"kea-a", "primary"}, {"kea-b", "standby"}, {"kea-a-sock", "primary"}} {
+		if v := m.Get("dhcp_failover_relationship_info", "target", c.target, "relationship", keaRelationship, "vendor", "kea", "role", c.role, "mode", "hot-standby"); v != 1 {
+			t.Errorf("%s: relationship_info role=%s mode=hot-standby is %v", c.target, c.role, v)
+		}
+	}
+	for _, side := range []string{"local", "partner"} {
+		if v := m.Get("dhcp_failover_native_state_info", "target", "kea-a", "relationship", keaRelationship, "side", side, "state", "hot-standby"); v != 1 {
+			t.Errorf("kea-a %s native state hot-standby: %v", side, v)
+		}
+	}
+	if v := m.Get("dhcp_failover_communication_interrupted", "target", "kea-a", "relationship", keaRelationship); v != 0 {
+		t.Errorf("communication_interrupted %v", v)
+	}
+	if v := m.Get("dhcp_failover_kea_unsent_updates", "target", "kea-a", "relationship", keaRelationship); v != 0 {
+		t.Errorf("kea_unsent_updates (ha-heartbeat through the Control Agent) = %v, want 0", v)
+	}
+	if v := m.Get("dhcp_failover_kea_partner_in_touch", "target", "kea-a", "relationship", keaRelationship); v != 1 {
+		t.Errorf("kea_partner_in_touch = %v", v)
+	}
+	if lc := m.Get("dhcp_failover_partner_last_contact_timestamp_seconds", "target", "kea-a", "relationship", keaRelationship); math.IsNaN(lc) || math.Abs(float64(time.Now().Unix())-lc) > 10 {
+		t.Errorf("partner last contact %v", lc)
+	}
+
+	// 5 (part). Wrong password: auth; missing UNIX socket: connect.
+	m = e.Wait(10*time.Second, "classified errors of the failing targets", func(m keaMetrics) error {
+		if v := m.Get("dhcp_failover_poll_errors_total", "target", "kea-wrong-password", "reason", "auth"); !(v >= 1) {
+			return fmt.Errorf("kea-wrong-password auth errors %v", v)
+		}
+		if v := m.Get("dhcp_failover_poll_errors_total", "target", "kea-no-socket", "reason", "connect"); !(v >= 1) {
+			return fmt.Errorf("kea-no-socket connect errors %v", v)
+		}
+		return nil
+	})
+	for _, tg := range []string{"kea-wrong-password", "kea-no-socket"} {
+		if v := m.Get("dhcp_failover_up", "target", tg); v != 0 {
+			t.Errorf("%s up = %v", tg, v)
+		}
+	}
+
+	// 2. Kill the standby (kea-dhcp4 and its Control Agent): the primary
+	// reaches PARTNER_DOWN; the standby target is down, its Control Agent
+	// unreachable (connect); the transition is counted.
+	killed := time.Now()
+	p.Kill(p.B)
+	m = e.Wait(20*time.Second, "kea-a PARTNER_DOWN", func(m keaMetrics) error {
+		if err := wantState(m, "kea-a", "local", "PARTNER_DOWN"); err != nil {
+			return err
+		}
+		if m.Get("dhcp_failover_up", "target", "kea-b") != 0 {
+			return fmt.Errorf("kea-b still up")
+		}
+		return nil
+	})
+	t.Logf("scenario 2: kea-a PARTNER_DOWN %s after the kill", time.Since(killed).Round(time.Millisecond))
+	if err := wantState(m, "kea-a", "partner", "NO_STATE"); err != nil { // last-state "unavailable"
+		t.Error(err)
+	}
+	if v := m.Get("dhcp_failover_native_state_info", "target", "kea-a", "relationship", keaRelationship, "side", "partner", "state", "unavailable"); v != 1 {
+		t.Errorf("kea-a partner native unavailable: %v", v)
+	}
+	if v := m.Get("dhcp_failover_communication_interrupted", "target", "kea-a", "relationship", keaRelationship); v != 1 {
+		t.Errorf("communication_interrupted %v in partner-down", v)
+	}
+	toDown := m.Sum("dhcp_failover_state_transitions_total", "target", "kea-a", "side", "local", "to", "PARTNER_DOWN")
+	if toDown != 1 {
+		t.Errorf("kea-a local transitions to PARTNER_DOWN = %v, want 1", toDown)
+	}
+	if v := m.Sum("dhcp_failover_state_transitions_total", "target", "kea-a", "side", "local", "from", "NORMAL"); v != 1 {
+		t.Errorf("kea-a local transitions from NORMAL = %v, want 1 (to PARTNER_DOWN directly or via COMMUNICATION_INT)", v)
+	}
+	if v := m.Get("dhcp_failover_poll_errors_total", "target", "kea-b", "reason", "connect"); !(v >= 1) {
+		t.Errorf("kea-b connect errors (Control Agent down) = %v", v)
+	}
+
+	// 3. Restart it: it waits (STARTUP), syncs from the primary (RECOVER,
+	// a few ms, and Kea answers no command meanwhile), is ready
+	// (RECOVER_DONE), then both return to NORMAL.
+	restarted := time.Now()
+	p.Start(p.B)
+	seen := map[string]bool{}
+	e.Wait(30*time.Second, "both NORMAL again", func(m keaMetrics) error {
+		seen["b:"+m.State("kea-b", "local")] = true
+		seen["a-partner:"+m.State("kea-a", "partner")] = true
+		for _, tg := range []string{"kea-a", "kea-b"} {
+			for _, side := range []string{"local", "partner"} {
+				if err := wantState(m, tg, side, "NORMAL"); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	t.Logf("scenario 3: both NORMAL %s after the restart; states seen: %v", time.Since(restarted).Round(time.Millisecond), seen)
+	m, body, err := e.scrape()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// waiting (STARTUP) and ready (RECOVER_DONE), as the restarted
+	// server reports itself or as its partner reports it.
+	for _, to := range []string{"STARTUP", "RECOVER_DONE"} {
+		v := m.Sum("dhcp_failover_state_transitions_total", "target", "kea-b", "side", "local", "to", to) +
+			m.Sum("dhcp_failover_state_transitions_total", "target", "kea-a", "side", "partner", "to", to)
+		if v < 1 {
+			t.Errorf("transitions to %s of kea-b (its own or kea-a's view) = %v, want ≥ 1 (states seen: %v)", to, v, seen)
+		}
+	}
+	if v := m.Get("dhcp_failover_poll_errors_total", "target", "kea-b", "reason", "timeout"); v != 0 {
+		t.Errorf("kea-b timed out %v times (a long resync blocks Kea's control channel)", v)
+	}
+	if v := m.Sum("dhcp_failover_state_transitions_total", "target", "kea-a", "side", "local", "from", "PARTNER_DOWN", "to", "NORMAL"); v != 1 {
+		t.Errorf("kea-a PARTNER_DOWN → NORMAL transitions = %v", v)
+	}
+
+	// 5 (end). No secret anywhere: not in /metrics, not in the exporter's
+	// log (debug level logs every failed poll with its error).
+	for _, secret := range []string{p.ExporterPassword, wrong, p.haPassword} {
+		if strings.Contains(body, secret) {
+			t.Errorf("/metrics shows a password")
+		}
+		if strings.Contains(e.Proc.Log(), secret) {
+			t.Errorf("the exporter's log shows a password")
+		}
+	}
+	if !strings.Contains(e.Proc.Log(), "kea-wrong-password") {
+		t.Errorf("the exporter's debug log does not mention the failing target:\n%s", e.Proc.Log())
+	}
+}
+
+// TestKeaLoadBalancing runs scenario 4: in load-balancing the survivor
+// goes through communication-recovery (COMMUNICATION_INT) to partner-down.
+func TestKeaLoadBalancing(t *testing.T) {
+	p := startKeaPair(t, "load-balancing")
+	e := startKeaExporter(t, p.Mon, p.exporterConfig("wrong-"+keaRandom(t)))
+	m := e.Wait(15*time.Second, "both NORMAL", func(m keaMetrics) error {
+		for _, tg := range []string{"kea-a", "kea-b"} {
+			if err := wantState(m, tg, "local", "NORMAL"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for _, c := range []struct{ target, role string }{{"kea-a", "primary"}, {"kea-b", "secondary"}} {
+		if v := m.Get("dhcp_failover_relationship_info", "target", c.target, "relationship", keaRelationship, "vendor", "kea", "role", c.role, "mode", "load-balance"); v != 1 {
+			t.Errorf("%s: relationship_info role=%s mode=load-balance is %v", c.target, c.role, v)
+		}
+	}
+	if v := m.Get("dhcp_failover_native_state_info", "target", "kea-a", "relationship", keaRelationship, "side", "local", "state", "load-balancing"); v != 1 {
+		t.Errorf("native load-balancing: %v", v)
+	}
+
+	killed := time.Now()
+	p.Kill(p.B)
+	var sawCommInt time.Duration
+	e.Wait(20*time.Second, "kea-a PARTNER_DOWN", func(m keaMetrics) error {
+		if sawCommInt == 0 && m.State("kea-a", "local") == "COMMUNICATION_INT" {
+			sawCommInt = time.Since(killed)
+			if v := m.Get("dhcp_failover_native_state_info", "target", "kea-a", "relationship", keaRelationship, "side", "local", "state", "communication-recovery"); v != 1 {
+				t.Errorf("COMMUNICATION_INT without native communication-recovery")
+			}
+		}
+		return wantState(m, "kea-a", "local", "PARTNER_DOWN")
+	})
+	t.Logf("scenario 4: COMMUNICATION_INT seen %s, PARTNER_DOWN %s after the kill", sawCommInt.Round(time.Millisecond), time.Since(killed).Round(time.Millisecond))
+	m, _, err := e.scrape()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tr := range [][2]string{{"NORMAL", "COMMUNICATION_INT"}, {"COMMUNICATION_INT", "PARTNER_DOWN"}} {
+		if v := m.Sum("dhcp_failover_state_transitions_total", "target", "kea-a", "side", "local", "from", tr[0], "to", tr[1]); v != 1 {
+			t.Errorf("kea-a %s → %s transitions = %v, want 1", tr[0], tr[1], v)
+		}
+	}
+}
