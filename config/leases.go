@@ -2,9 +2,7 @@ package config
 
 import (
 	"errors"
-	"fmt"
 	"strings"
-	"unicode"
 )
 
 // Leases is the settings of a `source: leases` target: an ISC dhcpd
@@ -33,19 +31,8 @@ func (l *Leases) Validate() error {
 	if strings.ContainsRune(l.Path, 0) {
 		return errors.New("field path: contains a NUL byte")
 	}
-	seen := map[string]bool{}
-	for _, r := range l.Relationships {
-		switch {
-		case r == "":
-			return errors.New("field relationships: empty relationship name")
-		case len(r) > maxLeasesPeerName:
-			return fmt.Errorf("field relationships: name longer than %d bytes", maxLeasesPeerName)
-		case strings.IndexFunc(r, unicode.IsControl) >= 0:
-			return fmt.Errorf("field relationships: %q contains a control character", r)
-		case seen[r]:
-			return fmt.Errorf("field relationships: %q listed twice", r)
-		}
-		seen[r] = true
+	if err := validRelationshipNames(l.Relationships, maxLeasesPeerName); err != nil {
+		return err
 	}
 	return nil
 }

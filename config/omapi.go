@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"unicode"
 )
 
 // OMAPI is the settings of a `source: omapi` target: an ISC dhcpd read
@@ -82,19 +81,8 @@ func (o *OMAPI) Validate() error {
 	if len(o.Relationships) == 0 {
 		return errors.New("field relationships is required: OMAPI cannot list failover relationships, name them")
 	}
-	seen := map[string]bool{}
-	for _, r := range o.Relationships {
-		switch {
-		case r == "":
-			return errors.New("field relationships: empty relationship name")
-		case len(r) > maxFailoverPeerName:
-			return fmt.Errorf("field relationships: name longer than %d bytes", maxFailoverPeerName)
-		case strings.IndexFunc(r, unicode.IsControl) >= 0:
-			return fmt.Errorf("field relationships: %q contains a control character", r)
-		case seen[r]:
-			return fmt.Errorf("field relationships: %q listed twice", r)
-		}
-		seen[r] = true
+	if err := validRelationshipNames(o.Relationships, maxFailoverPeerName); err != nil {
+		return err
 	}
 	if o.Key != nil {
 		if err := o.Key.validate(); err != nil {

@@ -1,11 +1,9 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
-	"unicode"
 )
 
 // Windows is the settings of a `source: windows` target: a Windows Server
@@ -33,19 +31,8 @@ func (w *Windows) Validate() error {
 	if err := validWindowsServer(w.Server); err != nil {
 		return fmt.Errorf("field server: %w", err)
 	}
-	seen := map[string]bool{}
-	for _, r := range w.Relationships {
-		switch {
-		case r == "":
-			return errors.New("field relationships: empty relationship name")
-		case len(r) > maxWindowsNameLen:
-			return fmt.Errorf("field relationships: name longer than %d bytes", maxWindowsNameLen)
-		case strings.IndexFunc(r, unicode.IsControl) >= 0:
-			return fmt.Errorf("field relationships: %q contains a control character", r)
-		case seen[r]:
-			return fmt.Errorf("field relationships: %q listed twice", r)
-		}
-		seen[r] = true
+	if err := validRelationshipNames(w.Relationships, maxWindowsNameLen); err != nil {
+		return err
 	}
 	return nil
 }

@@ -1,0 +1,29 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+)
+
+// validRelationshipNames checks a `relationships` list: no empty name, none
+// longer than maxLen bytes (the server's own bound), no control
+// characters, none listed twice.
+func validRelationshipNames(names []string, maxLen int) error {
+	seen := make(map[string]bool, len(names))
+	for _, r := range names {
+		switch {
+		case r == "":
+			return errors.New("field relationships: empty relationship name")
+		case len(r) > maxLen:
+			return fmt.Errorf("field relationships: name longer than %d bytes", maxLen)
+		case strings.IndexFunc(r, unicode.IsControl) >= 0:
+			return fmt.Errorf("field relationships: %q contains a control character", r)
+		case seen[r]:
+			return fmt.Errorf("field relationships: %q listed twice", r)
+		}
+		seen[r] = true
+	}
+	return nil
+}
