@@ -3,7 +3,6 @@ package main
 import (
 	"net/http"
 	"sync"
-	"time"
 
 	"github.com/dhcpfailover/dhcp_failover_exporter/collector"
 	"github.com/dhcpfailover/dhcp_failover_exporter/config"
@@ -86,11 +85,14 @@ func (e *exporter) config() *config.Config {
 
 func (e *exporter) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle(e.metricsPath, promhttp.HandlerFor(concatGatherer{e.registry, e.agent}, promhttp.HandlerOpts{
+	mux.Handle(e.metricsPath, gzipFastest(promhttp.HandlerFor(concatGatherer{e.registry, e.agent}, promhttp.HandlerOpts{
 		ErrorLog:          promLogger{e.logger},
 		EnableOpenMetrics: true,
-		Timeout:           30 * time.Second,
-	}))
+		// No Timeout: promhttp would buffer the whole exposition (megabytes
+		// with hundreds of targets) to enforce it, and a scrape here only
+		// copies families rendered earlier: it has nothing to wait on.
+		DisableCompression: true, // gzipFastest compresses
+	})))
 	mux.HandleFunc("/probe", e.handleProbe)
 	mux.HandleFunc("/-/reload", e.handleReload)
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -237,5 +238,32 @@ func TestFlags(t *testing.T) {
 	}
 	if code := run([]string{"--log.format=xml"}, &stdout, &stderr); code == 0 {
 		t.Fatal("bad --log.format accepted")
+	}
+}
+
+func TestMetricsGzip(t *testing.T) {
+	_, srv := demoServer(t, time.Minute)
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/metrics", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := http.DefaultTransport.RoundTrip(req) // no transparent decompression
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("Content-Encoding = %q", resp.Header.Get("Content-Encoding"))
+	}
+	zr, err := gzip.NewReader(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(zr)
+	if err != nil || !strings.Contains(string(b), "dhcp_failover_up{") {
+		t.Fatalf("gzip body: %v %.200s", err, b)
+	}
+	for h, want := range map[string]bool{"gzip": true, "deflate, gzip;q=0.5": true, "gzip;q=0": false, "identity": false, "": false, "GZIP": true} {
+		if got := acceptsGzip(h); got != want {
+			t.Errorf("acceptsGzip(%q) = %v", h, got)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"reflect"
 	"sort"
 	"sync"
@@ -177,7 +178,18 @@ func (a *Agent) start(t config.Target, src Source, st *targetState) *runner {
 // pollLoop polls at once, then every poll_interval. Polls of one target are
 // sequential, so there is never more than one in flight; a poll that
 // overruns its interval delays the next tick rather than stacking up.
+// After the first poll each target waits a phase of its own within the
+// interval (from a hash of its name, as Prometheus spreads its scrapes),
+// so that hundreds of targets do not all poll in the same instant.
 func (a *Agent) pollLoop(ctx context.Context, r *runner) {
+	a.pollOnce(ctx, r)
+	phase := time.NewTimer(spreadPhase(r.cfg.Name, r.cfg.PollInterval))
+	select {
+	case <-ctx.Done():
+		phase.Stop()
+		return
+	case <-phase.C:
+	}
 	tick := time.NewTicker(r.cfg.PollInterval)
 	defer tick.Stop()
 	for {
@@ -188,6 +200,13 @@ func (a *Agent) pollLoop(ctx context.Context, r *runner) {
 		case <-tick.C:
 		}
 	}
+}
+
+// spreadPhase is a stable offset in [0, interval) for a target.
+func spreadPhase(name string, interval time.Duration) time.Duration {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return time.Duration(h.Sum64() % uint64(interval))
 }
 
 func (a *Agent) pollOnce(ctx context.Context, r *runner) {
