@@ -1,0 +1,150 @@
+package integration
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dhcpfailover/dhcp_failover_exporter/internal/netnstest"
+)
+
+// The peer tap on a real ISC pair: the exporter runs in the primary's
+// namespace and captures on its eth0 (AF_PACKET), as it would on the
+// primary's host. It is started before the secondary, so that it sees the
+// whole conversation from the CONNECT on.
+
+func peerSeries(name string, kv ...string) string {
+	return series(name, append([]string{"relationship", iscRelationship, "target", "tap"}, kv...)...)
+}
+
+func peerMessages(direction, message string) string {
+	return peerSeries("dhcp_failover_peer_messages_total", "direction", direction, "message", message)
+}
+
+// waitAtLeast waits until every series is at least its minimum.
+func (e *iscExporter) waitAtLeast(timeout time.Duration, min map[string]float64) iscMetrics {
+	e.t.Helper()
+	var last iscMetrics
+	waitFor(e.t, timeout, fmt.Sprintf("%d peer series to reach their minimum", len(min)), func() error {
+		m, err := e.scrape()
+		if err != nil {
+			return err
+		}
+		last = m
+		for s, v := range min {
+			if got, ok := m[s]; !ok || got < v {
+				return fmt.Errorf("%s = %v (present %v), want >= %v", s, got, ok, v)
+			}
+		}
+		return nil
+	})
+	return last
+}
+
+func TestPeerTapISC(t *testing.T) {
+	p := startISCPair(t, iscOptions{NoSecondary: true})
+	e := startISCExporter(t, p.Primary.Host, `targets:
+  - name: tap
+    source: peer
+    interface: eth0
+    local_address: 10.251.7.1
+    poll_interval: 1s
+    timeout: 800ms
+`)
+	p.StartNode(p.Secondary)
+	up := peerSeries("dhcp_failover_peer_connection_up", "local_address", "10.251.7.1", "partner_address", "10.251.7.2")
+
+	// The handshake, STATE NORMAL both ways, CONTACT keepalives.
+	e.WaitMetric(up, 1, 60*time.Second)
+	m := e.waitAtLeast(60*time.Second, map[string]float64{
+		peerMessages("sent", "CONNECT"):        1,
+		peerMessages("received", "CONNECTACK"): 1,
+		peerMessages("sent", "STATE"):          1,
+		peerMessages("received", "STATE"):      1,
+		peerMessages("sent", "CONTACT"):        2,
+		peerMessages("received", "CONTACT"):    2,
+		series("dhcp_failover_state", "relationship", iscRelationship, "side", "local", "state", "NORMAL", "target", "tap"):   1,
+		series("dhcp_failover_state", "relationship", iscRelationship, "side", "partner", "state", "NORMAL", "target", "tap"): 1,
+	})
+	if v := m.Get(series("dhcp_failover_relationship_info", "mode", "", "relationship", iscRelationship, "role", "primary", "target", "tap", "vendor", "isc")); v != 1 {
+		t.Errorf("relationship_info: %v", v)
+	}
+	if v := m.Get(series("dhcp_failover_communication_interrupted", "relationship", iscRelationship, "target", "tap")); v != 0 {
+		t.Errorf("communication_interrupted = %v with the connection up", v)
+	}
+	contacts := m.Get(peerMessages("sent", "CONTACT"))
+
+	// The secondary dies: the kernel closes its connection, the tap sees
+	// the FIN or RST.
+	p.KillNode(p.Secondary)
+	e.WaitMetric(up, 0, 20*time.Second)
+	e.WaitMetric(series("dhcp_failover_communication_interrupted", "relationship", iscRelationship, "target", "tap"), 1, 10*time.Second)
+
+	// The operator forces the primary to partner-down, the secondary comes
+	// back: RECOVER, UPDREQALL, the primary's BNDUPDs, UPDDONE.
+	p.waitLocalState(p.Primary, iscCommInt, 30*time.Second)
+	p.SetLocalState(p.Primary, iscPartnerDown)
+	p.waitLocalState(p.Primary, iscPartnerDown, 30*time.Second)
+	before := e.waitAtLeast(5*time.Second, nil)
+	p.StartNode(p.Secondary)
+	e.WaitMetric(up, 1, 60*time.Second)
+	m = e.waitAtLeast(60*time.Second, map[string]float64{
+		peerMessages("sent", "CONNECT"):       2,
+		peerMessages("received", "UPDREQALL"): before.Get(peerMessages("received", "UPDREQALL")) + 1,
+		peerMessages("sent", "UPDDONE"):       before.Get(peerMessages("sent", "UPDDONE")) + 1,
+		peerMessages("sent", "BNDUPD"):        before.Get(peerMessages("sent", "BNDUPD")) + 1,
+		peerMessages("received", "BNDACK"):    before.Get(peerMessages("received", "BNDACK")) + 1,
+		peerMessages("sent", "CONTACT"):       contacts + 2,
+		series("dhcp_failover_state", "relationship", iscRelationship, "side", "local", "state", "PARTNER_DOWN", "target", "tap"): 1,
+	})
+	for _, s := range []string{peerMessages("sent", "CONNECT"), peerMessages("received", "UPDREQALL"), peerMessages("sent", "BNDUPD"),
+		peerMessages("received", "BNDACK"), peerMessages("sent", "UPDDONE"), peerMessages("sent", "CONTACT"), peerMessages("received", "STATE")} {
+		t.Logf("%s = %v", s, m.Get(s))
+	}
+	// The secondary announced RECOVER (after its STARTUP STATE): the
+	// agent counted the partner's transitions from the STATEs.
+	if n := sumTransitions(m, "tap", "partner", "", "RECOVER"); n < 1 {
+		t.Errorf("no partner transition to RECOVER counted")
+	}
+	if v := m.Get(peerSeries("dhcp_failover_peer_pending_updates", "direction", "sent")); v < 0 {
+		t.Errorf("pending updates %v", v)
+	}
+}
+
+// TestPeerTapNeedsCapNetRaw: without CAP_NET_RAW the exporter refuses to
+// start and names the capability.
+func TestPeerTapNeedsCapNetRaw(t *testing.T) {
+	netnstest.Require(t, "setpriv")
+	bin := netnstest.BuildExporter(t)
+	dir, err := os.MkdirTemp("", "dfe-peer-nocap-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	exe := filepath.Join(dir, "dhcp_failover_exporter")
+	b, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(exe, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "exporter.yml")
+	if err := os.WriteFile(cfg, []byte("targets:\n  - name: tap\n    source: peer\n    interface: lo\n    local_address: 127.0.0.1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all",
+		exe, "--config.file="+cfg, "--web.listen-address=127.0.0.1:0")
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("exporter started without CAP_NET_RAW:\n%s", out)
+	}
+	if !strings.Contains(string(out), "CAP_NET_RAW") || !strings.Contains(string(out), `target \"tap\"`) {
+		t.Errorf("error does not name the capability and the target:\n%s", out)
+	}
+}

@@ -1,0 +1,136 @@
+package peer
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+// Errors of the capture sources.
+var (
+	ErrNotCapture    = errors.New("peer: not a pcap or pcapng file")
+	ErrCaptureTrunc  = errors.New("peer: capture file ends inside a packet")
+	ErrNeedCapNetRaw = errors.New("peer: live capture needs the CAP_NET_RAW capability (run as root, or grant it: systemd AmbientCapabilities=CAP_NET_RAW, or setcap cap_net_raw+ep on the binary)")
+)
+
+// Capture is a source of captured frames: a pcap/pcapng file or a live
+// AF_PACKET socket. Next is not safe for concurrent use; Close may be
+// called from another goroutine to stop a blocked Next.
+type Capture struct {
+	next   func() ([]byte, gopacket.CaptureInfo, error)
+	link   func(ifIndex int) LinkType
+	closer io.Closer
+}
+
+// captureReadBuffer is the read buffer of a capture file.
+const captureReadBuffer = 1 << 20
+
+// OpenFile opens a pcap or pcapng file (told apart by their magic numbers).
+func OpenFile(path string) (*Capture, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	c, err := NewFileCapture(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	c.closer = f
+	return c, nil
+}
+
+// NewFileCapture reads a pcap or pcapng stream from r.
+func NewFileCapture(r io.Reader) (*Capture, error) {
+	br := bufio.NewReaderSize(r, captureReadBuffer)
+	magic, err := br.Peek(4)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %d bytes", ErrNotCapture, len(magic))
+	}
+	switch binary.LittleEndian.Uint32(magic) {
+	case 0x0a0d0d0a: // pcapng section header block
+		ng, err := pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrNotCapture, err)
+		}
+		return &Capture{next: ng.ZeroCopyReadPacketData, link: func(ifIndex int) LinkType {
+			ifc, err := ng.Interface(ifIndex)
+			if err != nil {
+				return LinkType(0xffffffff)
+			}
+			return LinkType(ifc.LinkType)
+		}}, nil
+	case 0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1: // pcap, µs or ns, either byte order
+		pr, err := pcapgo.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrNotCapture, err)
+		}
+		lt := LinkType(pr.LinkType())
+		return &Capture{next: pr.ZeroCopyReadPacketData, link: func(int) LinkType { return lt }}, nil
+	}
+	return nil, fmt.Errorf("%w: magic %x", ErrNotCapture, magic)
+}
+
+// Next returns the next frame, valid until the following call; io.EOF at
+// the end of a file.
+func (c *Capture) Next() (data []byte, ts time.Time, link LinkType, err error) {
+	data, ci, err := c.next()
+	if err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			err = ErrCaptureTrunc
+		}
+		return nil, time.Time{}, 0, err
+	}
+	return data, ci.Timestamp, c.link(ci.InterfaceIndex), nil
+}
+
+// Close releases the file or socket.
+func (c *Capture) Close() error {
+	if c.closer == nil {
+		return nil
+	}
+	return c.closer.Close()
+}
+
+// Replay feeds every frame of c to t, then calls t.Finish. It returns nil
+// at the end of the capture, ctx's error if ctx ends first, or the read
+// error (ErrCaptureTrunc for a file cut inside a packet; what was read
+// before stays in t).
+func Replay(ctx context.Context, c *Capture, t *Tracker) error {
+	defer t.Finish()
+	for n := 0; ; n++ {
+		if n&4095 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		data, ts, link, err := c.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		t.Packet(link, ts, data)
+	}
+}
+
+// ReadFile replays a capture file into a new Tracker with options o.
+func ReadFile(path string, o Options) (*Tracker, error) {
+	c, err := OpenFile(path)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	t := NewTracker(o)
+	if err := Replay(context.Background(), c, t); err != nil {
+		return t, fmt.Errorf("%s: %w", path, err)
+	}
+	return t, nil
+}

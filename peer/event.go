@@ -1,0 +1,169 @@
+package peer
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/dhcpfailover/dhcp_failover_exporter/failover"
+)
+
+// Event is one message of a connection's timeline with the options that
+// matter to an operator (draft-12 §7: what each message type carries).
+type Event struct {
+	Time    time.Time `json:"time"`
+	Conn    int       `json:"connection"`
+	From    string    `json:"from"`
+	To      string    `json:"to"`
+	Message string    `json:"message"`
+	XID     uint32    `json:"xid"`
+	// ClockOffset is the message's time field minus its capture time.
+	ClockOffset float64 `json:"clock_offset_seconds"`
+
+	Relationship string   `json:"relationship,omitempty"`
+	Vendor       string   `json:"vendor,omitempty"`
+	MCLT         *float64 `json:"mclt_seconds,omitempty"`
+	ReceiveTimer *float64 `json:"receive_timer_seconds,omitempty"`
+	MaxUnacked   *uint32  `json:"max_unacked_bndupd,omitempty"`
+
+	State            string     `json:"state,omitempty"`        // FSM_STATE of the wire code
+	NativeState      string     `json:"native_state,omitempty"` // ISC's name of the wire code
+	StateCode        *uint8     `json:"state_code,omitempty"`   // as sent
+	Startup          bool       `json:"startup,omitempty"`      // server-flags STARTUP
+	StartTimeOfState *time.Time `json:"start_time_of_state,omitempty"`
+
+	Address       string  `json:"address,omitempty"`
+	BindingStatus string  `json:"binding_status,omitempty"`
+	Addresses     *uint32 `json:"addresses_transferred,omitempty"`
+
+	RejectReason string `json:"reject_reason,omitempty"`
+	Text         string `json:"text,omitempty"` // the message option
+}
+
+// NewEvent describes message m, sent by end from of c at capture time ts.
+func NewEvent(c *Conn, from int, ts time.Time, m *failover.Message) Event {
+	e := Event{
+		Time: ts.UTC(), Conn: c.ID, From: c.Ends[from].String(), To: c.Ends[Other(from)].String(),
+		Message: m.Type.String(), XID: m.XID,
+		ClockOffset: float64(m.Time) - float64(ts.UnixNano())/1e9,
+	}
+	secs := func(d time.Duration, ok bool) *float64 {
+		if !ok {
+			return nil
+		}
+		v := d.Seconds()
+		return &v
+	}
+	switch m.Type {
+	case failover.MsgConnect, failover.MsgConnectAck:
+		e.Relationship, _ = m.RelationshipName()
+		e.Vendor, _ = m.VendorClass()
+		e.MCLT = secs(m.MCLT())
+		e.ReceiveTimer = secs(m.ReceiveTimer())
+		if v, ok := m.MaxUnackedBndupd(); ok {
+			e.MaxUnacked = &v
+		}
+	case failover.MsgState:
+		if code, ok := m.ServerStateCode(); ok {
+			e.StateCode = &code
+			f, _ := m.ServerFlags()
+			// The state as sent; with the STARTUP flag it is the state
+			// saved before a restart (protocol-reference.md §2), shown
+			// with the flag beside it.
+			e.Startup = f.Startup()
+			if st, ok := failover.StateFromWire(code); ok {
+				e.State = st.String()
+				e.NativeState, _ = st.ISCName()
+			} else {
+				e.State = failover.NoState.String()
+				e.NativeState = "code-" + strconv.Itoa(int(code))
+			}
+		}
+		if t, ok := m.StartTimeOfState(); ok {
+			t = t.UTC()
+			e.StartTimeOfState = &t
+		}
+	case failover.MsgBndUpd, failover.MsgBndAck:
+		if a, ok := m.AssignedIPAddress(); ok {
+			e.Address = a.String()
+		}
+		if s, ok := m.BindingStatus(); ok {
+			e.BindingStatus = s.String()
+		}
+	case failover.MsgPoolResp:
+		if n, ok := m.AddressesTransferred(); ok {
+			e.Addresses = &n
+		}
+	}
+	if r, ok := m.RejectReason(); ok {
+		e.RejectReason = r.Name()
+	}
+	e.Text, _ = m.MessageText()
+	return e
+}
+
+// timeLayout prints capture times in UTC with microseconds, as tcpdump.
+const timeLayout = "2006-01-02T15:04:05.000000Z07:00"
+
+// AppendText appends the event as one line of the text timeline.
+func (e *Event) AppendText(b []byte) []byte {
+	b = e.Time.AppendFormat(b, timeLayout)
+	b = append(b, " #"...)
+	b = strconv.AppendInt(b, int64(e.Conn), 10)
+	b = append(b, ' ')
+	b = append(b, e.From...)
+	b = append(b, " > "...)
+	b = append(b, e.To...)
+	b = append(b, ' ')
+	b = append(b, e.Message...)
+	kv := func(k, v string) {
+		b = append(b, ' ')
+		b = append(b, k...)
+		b = append(b, '=')
+		b = append(b, v...)
+	}
+	if e.Relationship != "" {
+		kv("relationship", strconv.Quote(e.Relationship))
+	}
+	if e.State != "" {
+		v := e.NativeState + "(" + e.State + ")"
+		kv("state", v)
+	}
+	if e.Startup {
+		kv("flags", "STARTUP")
+	}
+	if e.StartTimeOfState != nil {
+		kv("stos", e.StartTimeOfState.Format(time.RFC3339))
+	}
+	if e.Address != "" {
+		kv("address", e.Address)
+	}
+	if e.BindingStatus != "" {
+		kv("status", e.BindingStatus)
+	}
+	if e.Addresses != nil {
+		kv("addresses", strconv.FormatUint(uint64(*e.Addresses), 10))
+	}
+	if e.MCLT != nil {
+		kv("mclt", fmtSeconds(*e.MCLT))
+	}
+	if e.ReceiveTimer != nil {
+		kv("receive-timer", fmtSeconds(*e.ReceiveTimer))
+	}
+	if e.MaxUnacked != nil {
+		kv("max-unacked", strconv.FormatUint(uint64(*e.MaxUnacked), 10))
+	}
+	if e.Vendor != "" {
+		kv("vendor", strconv.Quote(e.Vendor))
+	}
+	if e.RejectReason != "" {
+		kv("reject", e.RejectReason)
+	}
+	if e.Text != "" {
+		kv("text", strconv.Quote(e.Text))
+	}
+	return append(b, '\n')
+}
+
+func fmtSeconds(s float64) string {
+	return (time.Duration(s * float64(time.Second))).String()
+}

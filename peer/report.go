@@ -1,0 +1,320 @@
+package peer
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/netip"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/dhcpfailover/dhcp_failover_exporter/failover"
+)
+
+// Report is the analysis of a capture: per failover connection its ends,
+// a summary of each side and (when collected) its timeline.
+type Report struct {
+	Packets          uint64       `json:"packets"`
+	FailoverSegments uint64       `json:"failover_segments"`
+	Messages         uint64       `json:"messages"`
+	Reconnects       int          `json:"reconnects"`
+	Connections      []ConnReport `json:"connections"`
+	// Error is set when the capture could not be read to its end; the
+	// report covers what was read.
+	Error string `json:"error,omitempty"`
+}
+
+// ConnReport is one connection of a Report.
+type ConnReport struct {
+	ID            int       `json:"id"`
+	Client        string    `json:"client"`
+	Server        string    `json:"server"`
+	Relationship  string    `json:"relationship,omitempty"`
+	FirstPacket   time.Time `json:"first_packet"`
+	LastPacket    time.Time `json:"last_packet"`
+	HandshakeSeen bool      `json:"handshake_seen"`
+	Established   bool      `json:"established"`
+	Closed        string    `json:"closed,omitempty"` // FIN, RST, idle, evicted, reused
+	// Reconnect is 0 for the first connection between two addresses
+	// that carried messages, 1 for the next, and so on.
+	Reconnect int           `json:"reconnect"`
+	Sides     [2]SideReport `json:"sides"`
+	Timeline  []Event       `json:"timeline,omitempty"`
+}
+
+// SideReport is what one end of a connection sent.
+type SideReport struct {
+	From     string            `json:"from"`
+	Vendor   string            `json:"vendor,omitempty"`
+	Messages map[string]uint64 `json:"messages"`
+	Total    uint64            `json:"total"`
+	States   []StateReport     `json:"states,omitempty"`
+	// LongestGap between two messages of this end; the other end drops
+	// the connection past its receive-timer (its max-response-delay).
+	LongestGapSeconds   float64           `json:"longest_gap_seconds"`
+	LongestGapEnd       *time.Time        `json:"longest_gap_end,omitempty"`
+	PartnerReceiveTimer *float64          `json:"partner_receive_timer_seconds,omitempty"`
+	MCLTSeconds         *float64          `json:"mclt_seconds,omitempty"`
+	MaxPendingUpdates   int               `json:"max_pending_updates"`
+	PendingUpdatesAtEnd int               `json:"pending_updates_at_end"`
+	Rejects             map[string]uint64 `json:"rejects,omitempty"`
+	ClockOffsetLast     float64           `json:"clock_offset_seconds"`
+	ClockOffsetMin      float64           `json:"clock_offset_min_seconds"`
+	ClockOffsetMax      float64           `json:"clock_offset_max_seconds"`
+	Holes               uint64            `json:"capture_holes"`
+	UnframedBytes       uint64            `json:"unframed_bytes"`
+}
+
+// StateReport is one STATE message.
+type StateReport struct {
+	Time             time.Time `json:"time"`
+	State            string    `json:"state"`
+	NativeState      string    `json:"native_state"`
+	Code             uint8     `json:"code"`
+	Startup          bool      `json:"startup,omitempty"`
+	StartTimeOfState time.Time `json:"start_time_of_state"`
+}
+
+// AnalyzeOptions configure Analyze.
+type AnalyzeOptions struct {
+	Ports []uint16
+	// Timeline, if set, receives every event as it is read (the text
+	// output streams it). CollectTimeline keeps the events in the report
+	// (JSON output) instead.
+	Timeline        func(*Event)
+	CollectTimeline bool
+}
+
+type connExtra struct {
+	states [2][]StateReport
+	events []Event
+}
+
+// Analyze reads a whole capture and reports on every failover connection
+// in it. A read error ends the analysis early: the report covers what was
+// read and carries the error, which is also returned.
+func Analyze(ctx context.Context, c *Capture, o AnalyzeOptions) (*Report, error) {
+	extra := map[*Conn]*connExtra{}
+	get := func(c *Conn) *connExtra {
+		x := extra[c]
+		if x == nil {
+			x = &connExtra{}
+			extra[c] = x
+		}
+		return x
+	}
+	tr := NewTracker(Options{Ports: o.Ports, MaxHistory: -1, OnMessage: func(c *Conn, from int, ts time.Time, m *failover.Message) {
+		x := get(c)
+		if m.Type == failover.MsgState {
+			s := c.Dir[from].State
+			st, _ := s.FSM()
+			x.states[from] = append(x.states[from], StateReport{Time: ts.UTC(), State: st.String(), NativeState: nativeName(s.Code), Code: s.Code, Startup: s.Startup, StartTimeOfState: s.STOS.UTC()})
+		}
+		if o.Timeline == nil && !o.CollectTimeline {
+			return
+		}
+		e := NewEvent(c, from, ts, m)
+		if o.Timeline != nil {
+			o.Timeline(&e)
+		}
+		if o.CollectTimeline {
+			x.events = append(x.events, e)
+		}
+	}})
+	var conns []*Conn
+	tr.opts.OnConn = func(c *Conn) {
+		if _, ok := extra[c]; !ok {
+			get(c)
+			conns = append(conns, c)
+		}
+	}
+	err := Replay(ctx, c, tr)
+	st := tr.Stats()
+	r := &Report{Packets: st.Packets, FailoverSegments: st.TCP, Messages: st.Messages}
+	if err != nil {
+		r.Error = err.Error()
+	}
+	seen := map[[2]netip.Addr]int{}
+	for _, c := range conns {
+		x := extra[c]
+		cr := ConnReport{
+			ID: c.ID, Client: c.Ends[0].String(), Server: c.Ends[1].String(), Relationship: c.Name,
+			FirstPacket: c.FirstPacket.UTC(), LastPacket: c.LastPacket.UTC(), HandshakeSeen: c.FromSYN,
+			Established: c.Established, Closed: c.CloseReason, Timeline: x.events,
+		}
+		if c.Messages() > 0 {
+			k := [2]netip.Addr{c.Ends[0].Addr, c.Ends[1].Addr}
+			if k[1].Less(k[0]) {
+				k[0], k[1] = k[1], k[0]
+			}
+			cr.Reconnect = seen[k]
+			if seen[k] > 0 {
+				r.Reconnects++
+			}
+			seen[k]++
+		}
+		for i := range c.Ends {
+			cr.Sides[i] = sideReport(c, i, x.states[i])
+		}
+		r.Connections = append(r.Connections, cr)
+	}
+	return r, err
+}
+
+func nativeName(code uint8) string {
+	st, ok := failover.StateFromWire(code)
+	if !ok {
+		return fmt.Sprintf("code-%d", code)
+	}
+	n, _ := st.ISCName()
+	return n
+}
+
+func sideReport(c *Conn, i int, states []StateReport) SideReport {
+	d := &c.Dir[i]
+	s := SideReport{
+		From: c.Ends[i].String(), Vendor: d.Vendor, Messages: map[string]uint64{}, Total: d.Total,
+		States: states, LongestGapSeconds: d.LongestGap.Seconds(),
+		MaxPendingUpdates: d.MaxPending, PendingUpdatesAtEnd: d.Pending,
+		ClockOffsetLast: d.ClockOffset.Seconds(), ClockOffsetMin: d.MinClockOffset.Seconds(), ClockOffsetMax: d.MaxClockOffset.Seconds(),
+	}
+	for t, n := range d.Messages {
+		if n > 0 {
+			s.Messages[failover.MessageType(t).String()] = n
+		}
+	}
+	if !d.LongestGapEnd.IsZero() {
+		t := d.LongestGapEnd.UTC()
+		s.LongestGapEnd = &t
+	}
+	if v, ok := c.Dir[Other(i)].ReceiveTimer.Get(); ok {
+		f := v.Seconds()
+		s.PartnerReceiveTimer = &f
+	}
+	if v, ok := d.MCLT.Get(); ok {
+		f := v.Seconds()
+		s.MCLTSeconds = &f
+	}
+	if len(d.Rejects) > 0 {
+		s.Rejects = map[string]uint64{}
+		for r, n := range d.Rejects {
+			s.Rejects[r.Name()] += n
+		}
+	}
+	s.Holes, s.UnframedBytes = c.Gaps(i)
+	return s
+}
+
+// WriteText writes the summaries of a report (the timeline is streamed
+// separately, before them).
+func (r *Report) WriteText(w io.Writer) error {
+	var b strings.Builder
+	for i := range r.Connections {
+		c := &r.Connections[i]
+		fmt.Fprintf(&b, "\n== connection #%d: %s > %s", c.ID, c.Client, c.Server)
+		if c.Relationship != "" {
+			fmt.Fprintf(&b, ", relationship %q", c.Relationship)
+		}
+		b.WriteString("\n")
+		how := "capture started mid-connection"
+		if c.HandshakeSeen {
+			how = "handshake seen"
+		}
+		end := "still open at the end of the capture"
+		switch {
+		case c.Closed != "":
+			end = "closed by " + c.Closed
+		case !c.Established:
+			end = "never established"
+		}
+		fmt.Fprintf(&b, "   %s .. %s (%s), %s", c.FirstPacket.Format(timeLayout), c.LastPacket.Format(timeLayout),
+			c.LastPacket.Sub(c.FirstPacket).Round(time.Millisecond), how)
+		fmt.Fprintf(&b, "; %s", end)
+		if c.Reconnect > 0 {
+			fmt.Fprintf(&b, "; reconnect %d", c.Reconnect)
+		}
+		b.WriteString("\n")
+		if c.Sides[0].Total+c.Sides[1].Total == 0 {
+			b.WriteString("   no failover messages\n")
+			continue
+		}
+		writeCounts(&b, c)
+		for _, s := range c.Sides {
+			if s.Total == 0 {
+				continue
+			}
+			fmt.Fprintf(&b, "   from %s:\n", s.From)
+			if s.Vendor != "" {
+				fmt.Fprintf(&b, "     vendor          %s\n", s.Vendor)
+			}
+			if len(s.States) > 0 {
+				var parts []string
+				for _, st := range s.States {
+					p := st.NativeState
+					if st.Startup {
+						p += " (STARTUP)"
+					}
+					parts = append(parts, p)
+				}
+				fmt.Fprintf(&b, "     states          %s\n", strings.Join(parts, " > "))
+			}
+			gap := fmt.Sprintf("%.3fs", s.LongestGapSeconds)
+			if s.PartnerReceiveTimer != nil {
+				verdict := "within"
+				if s.LongestGapSeconds > *s.PartnerReceiveTimer {
+					verdict = "EXCEEDS"
+				}
+				gap += fmt.Sprintf(" (%s the partner's max-response-delay %gs)", verdict, *s.PartnerReceiveTimer)
+			}
+			fmt.Fprintf(&b, "     longest gap     %s\n", gap)
+			if s.MaxPendingUpdates > 0 {
+				fmt.Fprintf(&b, "     BNDUPD backlog  max %d, %d unacknowledged at the end\n", s.MaxPendingUpdates, s.PendingUpdatesAtEnd)
+			}
+			if len(s.Rejects) > 0 {
+				fmt.Fprintf(&b, "     rejects         %s\n", formatCounts(s.Rejects))
+			}
+			fmt.Fprintf(&b, "     clock offset    %+.3fs (min %+.3fs, max %+.3fs; message time minus capture time)\n",
+				s.ClockOffsetLast, s.ClockOffsetMin, s.ClockOffsetMax)
+			if s.Holes > 0 || s.UnframedBytes > 0 {
+				fmt.Fprintf(&b, "     capture         %d holes, %d bytes not framed\n", s.Holes, s.UnframedBytes)
+			}
+		}
+	}
+	fmt.Fprintf(&b, "\n%d packets, %d on the failover ports, %d messages, %d connections, %d reconnects\n",
+		r.Packets, r.FailoverSegments, r.Messages, len(r.Connections), r.Reconnects)
+	if r.Error != "" {
+		fmt.Fprintf(&b, "error: %s\n", r.Error)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// writeCounts writes the message counts table of a connection.
+func writeCounts(b *strings.Builder, c *ConnReport) {
+	var types []string
+	for _, t := range failover.MessageTypes() {
+		n := t.String()
+		if c.Sides[0].Messages[n]+c.Sides[1].Messages[n] > 0 {
+			types = append(types, n)
+		}
+	}
+	fmt.Fprintf(b, "   %-12s %22s %22s\n", "messages", "from "+c.Sides[0].From, "from "+c.Sides[1].From)
+	for _, n := range types {
+		fmt.Fprintf(b, "   %-12s %22d %22d\n", n, c.Sides[0].Messages[n], c.Sides[1].Messages[n])
+	}
+	fmt.Fprintf(b, "   %-12s %22d %22d\n", "total", c.Sides[0].Total, c.Sides[1].Total)
+}
+
+func formatCounts(m map[string]uint64) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s=%d", k, m[k])
+	}
+	return strings.Join(parts, " ")
+}
