@@ -192,6 +192,7 @@ func (s *keaSource) relationship(name string, r kea.Relationship, now time.Time)
 		return rel // passive-backup: Kea says nothing of the partners
 	}
 	rel.Partner = failover.Side{Reported: true, State: failover.NoState, Native: m.LastState}
+	rel.PartnerName = m.ServerName // Kea 2.6+
 	if m.LastState != "" {
 		rel.Partner.State = s.state(m.LastState, false)
 	}

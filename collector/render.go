@@ -43,6 +43,7 @@ var (
 	famMaxUnack  = gaugeFamily("max_unacked_updates", "Configured bound on unacknowledged binding updates (ISC max-outstanding-updates).")
 	famCommInt   = gaugeFamily("communication_interrupted", "1 while the target has lost contact with its partner.")
 	famContact   = gaugeFamily("partner_last_contact_timestamp_seconds", "Unix time of the last contact with the partner, where the source reports it.")
+	famPartner   = gaugeFamily("partner_info", "The partner server of the relationship as the target knows it (always 1), where the source reports it.")
 	famUp        = gaugeFamily("up", "1 if the last poll of the target succeeded.")
 	famDuration  = gaugeFamily("poll_duration_seconds", "Duration of the last poll of the target.")
 	famLastPoll  = gaugeFamily("last_poll_timestamp_seconds", "Unix time of the last completed poll of the target.")
@@ -217,6 +218,9 @@ func renderRelationship(fs *families, tl, rl *dto.LabelPair, r *failover.Relatio
 	}
 	if v, ok := r.PartnerLastContact.Get(); ok {
 		fs.gauge(famContact, unixSeconds(v), rl, tl)
+	}
+	if r.PartnerName != "" || r.PartnerAddress != "" {
+		fs.gauge(famPartner, 1, labelPair("partner_address", r.PartnerAddress), labelPair("partner_name", r.PartnerName), rl, tl)
 	}
 	for _, g := range r.Gauges {
 		if f, ok := gaugeDesc(g.Name); ok {

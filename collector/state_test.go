@@ -147,7 +147,8 @@ func TestGolden(t *testing.T) {
 		},
 		"windows-partner-not-reported": func(ts *targetState) {
 			r := failover.Relationship{Name: "win-fo", Vendor: failover.VendorWindows, Role: failover.RoleSecondary, Mode: failover.ModeHotStandby,
-				Local: failover.Side{Reported: true, State: failover.CommunicationInt, Native: "CommunicationInterrupted"}}
+				Local:       failover.Side{Reported: true, State: failover.CommunicationInt, Native: "CommunicationInterrupted"},
+				PartnerName: "dhcp-b.example.net", PartnerAddress: "192.0.2.2"}
 			ts.observe(t0, time.Millisecond, []failover.Relationship{r}, nil)
 		},
 		"down-never-up": func(ts *targetState) {

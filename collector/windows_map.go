@@ -89,6 +89,7 @@ func mapWinRelationship(w winRelationship, last winStatePair, seen bool, now tim
 		CommunicationInterrupted: failover.Some(failover.CommunicationInterruptedFromState(state)),
 		HasHistory:               true,
 	}
+	r.PartnerName, r.PartnerAddress = winPartner(w)
 	switch w.Mode {
 	case winModeLoadBalance:
 		r.Mode = failover.ModeLoadBalance

@@ -26,6 +26,8 @@ func TestWinMapFields(t *testing.T) {
 		Local:                    failover.Side{Reported: true, State: failover.CommunicationInt, Native: "CommunicationInterrupted"},
 		MCLT:                     failover.Some(time.Hour),
 		CommunicationInterrupted: failover.Some(true),
+		PartnerName:              "dhcp-b",
+		PartnerAddress:           "192.0.2.2",
 		HasHistory:               true,
 		Transitions:              []failover.Transition{{From: failover.Normal, To: failover.CommunicationInt, At: winT0}},
 		Gauges: []failover.Gauge{

@@ -84,19 +84,13 @@ func readWinRelationships(api dhcpAPI, server string) ([]winRelationship, error)
 // winSnapshot is what the source renders itself (CollectMetrics): what
 // the last successful poll saw beyond the relationship contract.
 type winSnapshot struct {
-	partners    []winPartnerInfo
 	clockOK     bool
 	clockOffset float64 // server time minus exporter time, seconds
 	clockMax    float64 // the server's maximum allowed delta, seconds
 }
 
-type winPartnerInfo struct{ relationship, name, address string }
-
 // Metrics of the Windows source beyond the relationship contract.
 var (
-	winPartnerDesc = prometheus.NewDesc(namespace+"_partner_info",
-		"The partner server of the relationship as the target knows it (always 1).",
-		[]string{"target", "relationship", "partner_name", "partner_address"}, nil)
 	winClockOffsetDesc = prometheus.NewDesc(namespace+"_windows_clock_offset_seconds",
 		"Windows DHCP server time (DhcpV4FailoverGetSystemTime) minus the exporter's time; 1 s resolution. The difference between two partners' offsets is their clock skew.",
 		[]string{"target"}, nil)
@@ -241,15 +235,6 @@ func (s *windowsSource) observe(res winPollResult) ([]failover.Relationship, err
 		snap.clockOffset = float64(int64(res.serverTime)) - float64(res.at.UnixNano())/1e9
 		snap.clockMax = float64(res.maxDelta)
 	}
-	seen := map[string]bool{}
-	for _, w := range res.rels {
-		if _, ok := s.states[w.Name]; !ok || seen[w.Name] {
-			continue
-		}
-		seen[w.Name] = true
-		name, addr := winPartner(w)
-		snap.partners = append(snap.partners, winPartnerInfo{relationship: w.Name, name: name, address: addr})
-	}
 	s.setSnapshot(snap)
 	return rels, nil
 }
@@ -262,20 +247,16 @@ func (s *windowsSource) setSnapshot(snap winSnapshot) {
 
 // Describe implements MetricsSource.
 func (s *windowsSource) Describe(ch chan<- *prometheus.Desc) {
-	ch <- winPartnerDesc
 	ch <- winClockOffsetDesc
 	ch <- winClockMaxDesc
 }
 
 // CollectMetrics implements MetricsSource: it renders the last successful
-// poll's partner names and server clock, and nothing after a failed poll.
+// poll's server clock, and nothing after a failed poll.
 func (s *windowsSource) CollectMetrics(target string, ch chan<- prometheus.Metric) {
 	s.mu.Lock()
 	snap := s.snap
 	s.mu.Unlock()
-	for _, p := range snap.partners {
-		ch <- prometheus.MustNewConstMetric(winPartnerDesc, prometheus.GaugeValue, 1, target, p.relationship, p.name, p.address)
-	}
 	if snap.clockOK {
 		ch <- prometheus.MustNewConstMetric(winClockOffsetDesc, prometheus.GaugeValue, snap.clockOffset, target)
 		ch <- prometheus.MustNewConstMetric(winClockMaxDesc, prometheus.GaugeValue, snap.clockMax, target)

@@ -152,10 +152,10 @@ func TestWinSourcePoll(t *testing.T) {
 	if len(rels[0].Transitions) != 1 {
 		t.Errorf("first poll: %+v", rels[0].Transitions)
 	}
+	if rels[0].PartnerName != "dhcp-a.example.net" || rels[0].PartnerAddress != "192.0.2.1" {
+		t.Errorf("partner: %q %q", rels[0].PartnerName, rels[0].PartnerAddress)
+	}
 	want := `
-# HELP dhcp_failover_partner_info The partner server of the relationship as the target knows it (always 1).
-# TYPE dhcp_failover_partner_info gauge
-dhcp_failover_partner_info{partner_address="192.0.2.1",partner_name="dhcp-a.example.net",relationship="fo-lab",target="win"} 1
 # HELP dhcp_failover_windows_clock_offset_max_seconds Maximum time delta the Windows DHCP server allows between failover partners (DhcpV4FailoverGetSystemTime).
 # TYPE dhcp_failover_windows_clock_offset_max_seconds gauge
 dhcp_failover_windows_clock_offset_max_seconds{target="win"} 60

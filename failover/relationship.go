@@ -88,6 +88,12 @@ type Relationship struct {
 	CommunicationInterrupted Optional[bool]
 	PartnerLastContact       Optional[time.Time]
 
+	// PartnerName and PartnerAddress identify the partner server where the
+	// source says who it is (Windows: the relationship's other server;
+	// Kea 2.6+: the remote server-name); empty if not reported.
+	PartnerName    string
+	PartnerAddress string
+
 	// Transitions, when HasHistory is set, are the exact state changes the
 	// source saw since its previous observation; the agent counts these
 	// instead of diffing two observations.
