@@ -13,15 +13,10 @@ package integration
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
-	"sort"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -37,7 +32,6 @@ const (
 	iscRelationship = "fo-test"
 	iscKeyName      = "omapi_test_key"
 	iscOMAPIPort    = 7911
-	iscExporterPort = 9647
 )
 
 // iscOptions shape the pair.
@@ -87,15 +81,6 @@ func (o *iscOptions) defaults() {
 	if o.Algorithm == "" {
 		o.Algorithm = "hmac-sha256"
 	}
-}
-
-// randomSecret makes a fresh OMAPI secret for each run.
-func randomSecret(t testing.TB) string {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return base64.StdEncoding.EncodeToString(b)
 }
 
 // startISCPair builds the lab and starts both dhcpd; unless
@@ -203,7 +188,7 @@ func (p *iscPair) StartNode(n *iscNode) {
 	}
 	n.Proc = n.Host.Start(p.t, "dhcpd", "dhcpd", "-4", "-f", "-d", "-cf", n.ConfPath, "-lf", n.LeasesPath, "-pf", n.PidPath, "eth0")
 	// dhcpd listens on OMAPI once its configuration is read.
-	p.waitFor(10*time.Second, "dhcpd's OMAPI port in "+n.Host.NS, func() error {
+	waitFor(p.t, 10*time.Second, "dhcpd's OMAPI port in "+n.Host.NS, func() error {
 		if n.Proc.Exited() {
 			p.t.Fatalf("dhcpd in %s exited at start:\n%s", n.Host.NS, n.Proc.Log())
 		}
@@ -276,7 +261,7 @@ func (p *iscPair) State(n *iscNode) (*omapi.FailoverState, error) {
 // WaitStates waits until n reports the ISC state codes local and partner.
 func (p *iscPair) WaitStates(n *iscNode, local, partner uint32, timeout time.Duration) {
 	p.t.Helper()
-	p.waitFor(timeout, fmt.Sprintf("%s local=%d partner=%d", n.Host.NS, local, partner), func() error {
+	waitFor(p.t, timeout, fmt.Sprintf("%s local=%d partner=%d", n.Host.NS, local, partner), func() error {
 		fs, err := p.State(n)
 		if err != nil {
 			return err
@@ -345,151 +330,11 @@ func (p *iscPair) SetLocalState(n *iscNode, code uint32) {
 	}, key)
 }
 
-// waitFor polls f every 200 ms until it returns nil or timeout passes.
-func (p *iscPair) waitFor(timeout time.Duration, what string, f func() error) {
+// StartExporter runs the exporter with config (a whole exporter YAML) in
+// the mon namespace, returning once /metrics answers.
+func (p *iscPair) StartExporter(config string) *exporter {
 	p.t.Helper()
-	waitFor(p.t, timeout, what, f)
-}
-
-func waitFor(t testing.TB, timeout time.Duration, what string, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waiting %s for %s: %v", timeout, what, err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-// ---- the exporter ----------------------------------------------------------
-
-// iscExporter is the exporter binary running in the mon namespace.
-type iscExporter struct {
-	t      testing.TB
-	Host   *netnstest.Host
-	Proc   *netnstest.Proc
-	Config string
-	url    string
-}
-
-// StartExporter writes config (a whole exporter YAML) and runs the
-// exporter in the mon namespace, returning once /metrics answers.
-func (p *iscPair) StartExporter(config string) *iscExporter {
-	p.t.Helper()
-	return startISCExporter(p.t, p.Mon, config)
-}
-
-func startISCExporter(t testing.TB, h *netnstest.Host, config string) *iscExporter {
-	t.Helper()
-	bin := netnstest.BuildExporter(t)
-	path := filepath.Join(t.TempDir(), "exporter.yml")
-	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	e := &iscExporter{t: t, Host: h, Config: path, url: fmt.Sprintf("http://127.0.0.1:%d/metrics", iscExporterPort)}
-	e.Proc = h.Start(t, "exporter", bin, "--config.file="+path,
-		fmt.Sprintf("--web.listen-address=:%d", iscExporterPort), "--log.level=debug")
-	waitFor(t, 15*time.Second, "the exporter's /metrics", func() error {
-		if e.Proc.Exited() {
-			t.Fatalf("exporter exited:\n%s", e.Proc.Log())
-		}
-		_, err := e.scrape()
-		return err
-	})
-	return e
-}
-
-// iscMetrics maps a series as exposed (`name{a="x",b="y"}`, labels
-// sorted) to its value.
-type iscMetrics map[string]float64
-
-func (e *iscExporter) scrape() (iscMetrics, error) {
-	resp, err := e.Host.HTTPClient().Get(e.url)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != 200 {
-		return nil, fmt.Errorf("GET /metrics: %s", resp.Status)
-	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return nil, err
-	}
-	m := iscMetrics{}
-	for _, line := range strings.Split(string(b), "\n") {
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		if i < 0 {
-			continue
-		}
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
-			continue
-		}
-		m[line[:i]] = v
-	}
-	return m, nil
-}
-
-// Scrape returns the current metrics and how long the scrape took.
-func (e *iscExporter) Scrape() (iscMetrics, time.Duration) {
-	e.t.Helper()
-	start := time.Now()
-	m, err := e.scrape()
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return m, time.Since(start)
-}
-
-// WaitMetric waits until series has value want.
-func (e *iscExporter) WaitMetric(series string, want float64, timeout time.Duration) iscMetrics {
-	e.t.Helper()
-	var last iscMetrics
-	waitFor(e.t, timeout, series+" = "+strconv.FormatFloat(want, 'g', -1, 64), func() error {
-		m, err := e.scrape()
-		if err != nil {
-			return err
-		}
-		last = m
-		if v, ok := m[series]; !ok || v != want {
-			return fmt.Errorf("%s is %v (present %v)", series, v, ok)
-		}
-		return nil
-	})
-	return last
-}
-
-// Get returns a series' value, NaN if absent.
-func (m iscMetrics) Get(series string) float64 {
-	if v, ok := m[series]; ok {
-		return v
-	}
-	return math.NaN()
-}
-
-// series builds `name{k="v",...}` with labels sorted, as the exposition
-// format prints them.
-func series(name string, kv ...string) string {
-	type pair struct{ k, v string }
-	var ps []pair
-	for i := 0; i+1 < len(kv); i += 2 {
-		ps = append(ps, pair{kv[i], kv[i+1]})
-	}
-	sort.Slice(ps, func(i, j int) bool { return ps[i].k < ps[j].k })
-	parts := make([]string, len(ps))
-	for i, p := range ps {
-		parts[i] = fmt.Sprintf("%s=%q", p.k, p.v)
-	}
-	return name + "{" + strings.Join(parts, ",") + "}"
+	return startExporter(p.t, p.Mon, config)
 }
 
 // ExporterConfig returns an exporter config with the two dhcpd as targets

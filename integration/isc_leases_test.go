@@ -9,6 +9,7 @@ package integration
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"sort"
 	"strings"
@@ -27,6 +28,17 @@ type leasesMark struct {
 
 func markLeases(t *testing.T, path string) leasesMark {
 	t.Helper()
+	b, fi := readLeases(t, path)
+	recs := readRecords(t, b, path)
+	if len(recs) == 0 {
+		t.Fatalf("%s: no failover record", path)
+	}
+	return leasesMark{fi: fi, size: int64(len(b)), last: recs[len(recs)-1]}
+}
+
+// readLeases returns a leases file's content and what it was (inode).
+func readLeases(t *testing.T, path string) ([]byte, os.FileInfo) {
+	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -35,11 +47,7 @@ func markLeases(t *testing.T, path string) leasesMark {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs := readRecords(t, b, path)
-	if len(recs) == 0 {
-		t.Fatalf("%s: no failover record", path)
-	}
-	return leasesMark{fi: fi, size: int64(len(b)), last: recs[len(recs)-1]}
+	return b, fi
 }
 
 func readRecords(t *testing.T, b []byte, name string) []leases.Record {
@@ -64,22 +72,11 @@ func readRecords(t *testing.T, b []byte, name string) []leases.Record {
 // it.
 func recordsSince(t *testing.T, path string, m leasesMark) []leases.Record {
 	t.Helper()
-	read := func(p string) ([]byte, os.FileInfo) {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fi, err := os.Stat(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b, fi
-	}
-	cur, curFI := read(path)
+	cur, curFI := readLeases(t, path)
 	if os.SameFile(curFI, m.fi) {
 		return readRecords(t, cur[m.size:], path)
 	}
-	old, oldFI := read(path + "~")
+	old, oldFI := readLeases(t, path+"~")
 	if !os.SameFile(oldFI, m.fi) {
 		t.Fatalf("%s was rewritten more than once during the test: cannot tell its history", path)
 	}
@@ -112,35 +109,15 @@ func expectTransitions(base leases.Record, recs []leases.Record) (map[string]int
 
 // countedTransitions reads dhcp_failover_state_transitions_total of one
 // target from a scrape, as "side FROM>TO" → value (zeros left out).
-func countedTransitions(m iscMetrics, target string) map[string]int {
+func countedTransitions(m metrics, target string) map[string]int {
 	got := map[string]int{}
 	for k, v := range m {
 		if !strings.HasPrefix(k, "dhcp_failover_state_transitions_total{") || !strings.Contains(k, `target="`+target+`"`) || v == 0 {
 			continue
 		}
-		label := func(name string) string {
-			i := strings.Index(k, name+`="`)
-			if i < 0 {
-				return ""
-			}
-			rest := k[i+len(name)+2:]
-			return rest[:strings.IndexByte(rest, '"')]
-		}
-		got[label("side")+" "+label("from")+">"+label("to")] += int(v)
+		got[label(k, "side")+" "+label(k, "from")+">"+label(k, "to")] += int(v)
 	}
 	return got
-}
-
-func sameCounts(a, b map[string]int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 func formatCounts(m map[string]int) string {
@@ -155,7 +132,7 @@ func formatCounts(m map[string]int) string {
 // waitLocalState waits until n's OMAPI local-state is code.
 func (p *iscPair) waitLocalState(n *iscNode, code uint32, timeout time.Duration) {
 	p.t.Helper()
-	p.waitFor(timeout, fmt.Sprintf("%s local=%d", n.Host.NS, code), func() error {
+	waitFor(p.t, timeout, fmt.Sprintf("%s local=%d", n.Host.NS, code), func() error {
 		fs, err := p.State(n)
 		if err != nil {
 			return err
@@ -237,7 +214,7 @@ func TestISCLeasesRestartSecondary(t *testing.T) {
 				return fmt.Errorf("up=%v", up)
 			}
 			got = countedTransitions(m, tc.target)
-			if !sameCounts(got, want) {
+			if !maps.Equal(got, want) {
 				return fmt.Errorf("counted %s; records say %s", formatCounts(got), formatCounts(want))
 			}
 			return nil
@@ -255,7 +232,7 @@ func TestISCLeasesRestartSecondary(t *testing.T) {
 		n      *iscNode
 	}{{"leases-a", markA, p.Primary}, {"leases-b", markB, p.Secondary}} {
 		want, _ := expectTransitions(tc.mark.last, recordsSince(t, tc.n.LeasesPath, tc.mark))
-		if got := countedTransitions(m, tc.target); !sameCounts(got, want) {
+		if got := countedTransitions(m, tc.target); !maps.Equal(got, want) {
 			t.Errorf("%s later: counted %s; records say %s", tc.target, formatCounts(got), formatCounts(want))
 		}
 	}

@@ -29,22 +29,6 @@ func errorSeries(target, reason string) string {
 	return series("dhcp_failover_poll_errors_total", "reason", reason, "target", target)
 }
 
-// sumTransitions adds up the transition counters of target's side
-// matching from and to ("" matches any).
-func sumTransitions(m iscMetrics, target, side, from, to string) float64 {
-	var n float64
-	for k, v := range m {
-		if !strings.HasPrefix(k, "dhcp_failover_state_transitions_total{") ||
-			!strings.Contains(k, `target="`+target+`"`) || !strings.Contains(k, `side="`+side+`"`) {
-			continue
-		}
-		if (from == "" || strings.Contains(k, `from="`+from+`"`)) && (to == "" || strings.Contains(k, `to="`+to+`"`)) {
-			n += v
-		}
-	}
-	return n
-}
-
 // TestISCPair runs the issue's scenarios in order on one pair and one
 // exporter that polls both servers (and three misconfigured targets)
 // every second.
@@ -209,10 +193,10 @@ func TestISCPair(t *testing.T) {
 		// RECOVER, RECOVER_WAIT for one MCLT, RECOVER_DONE, NORMAL.
 		m := e.WaitMetric(stateSeries("isc-a", "local", "NORMAL"), 1, p.Opts.MCLT+45*time.Second)
 		e.WaitMetric(stateSeries("isc-b", "local", "NORMAL"), 1, 10*time.Second)
-		if n := sumTransitions(m, "isc-a", "local", "PARTNER_DOWN", ""); n < 1 {
+		if n := m.Sum("dhcp_failover_state_transitions_total", "target", "isc-a", "side", "local", "from", "PARTNER_DOWN"); n < 1 {
 			t.Errorf("isc-a: no transition out of PARTNER_DOWN counted")
 		}
-		if n := sumTransitions(m, "isc-a", "local", "", "NORMAL"); n < 1 {
+		if n := m.Sum("dhcp_failover_state_transitions_total", "target", "isc-a", "side", "local", "to", "NORMAL"); n < 1 {
 			t.Errorf("isc-a: no transition back to NORMAL counted")
 		}
 		if m.Get(series("dhcp_failover_up", "target", "isc-b")) != 1 {
@@ -221,22 +205,12 @@ func TestISCPair(t *testing.T) {
 	})
 
 	t.Run("6 no secret in metrics or log", func(t *testing.T) {
-		resp, err := e.Host.HTTPClient().Get(e.url)
+		_, body, err := e.scrape()
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer resp.Body.Close()
-		var body strings.Builder
-		buf := make([]byte, 64<<10)
-		for {
-			n, err := resp.Body.Read(buf)
-			body.Write(buf[:n])
-			if err != nil {
-				break
-			}
-		}
 		if testing.Verbose() {
-			for _, l := range strings.Split(body.String(), "\n") {
+			for _, l := range strings.Split(body, "\n") {
 				if strings.Contains(l, "transitions_total{") || strings.Contains(l, "poll_errors_total{") {
 					t.Log(l)
 				}
@@ -254,7 +228,7 @@ func TestISCPair(t *testing.T) {
 			t.Error("the exporter's debug log does not mention the failing target: is it logging at all?")
 		}
 		for _, s := range []string{p.Secret, wrongSecret} {
-			if strings.Contains(body.String(), s) || strings.Contains(log, s) {
+			if strings.Contains(body, s) || strings.Contains(log, s) {
 				t.Fatal("a secret appears in /metrics or the exporter's log")
 			}
 		}

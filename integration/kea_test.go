@@ -16,8 +16,6 @@ package integration
 // exporter reaches kea-a's control socket by its path.
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -26,8 +24,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -40,7 +36,6 @@ import (
 const (
 	keaPrefix       = "dfekea"
 	keaRelationship = "kea-pair"
-	keaExporterPort = 9647
 	keaCAPort       = 8000
 	// keaSyncLeases pre-loads the primary, so that a restarted partner
 	// has leases to fetch when it resyncs. Kea 2.2 runs that sync to
@@ -75,14 +70,6 @@ type keaPair struct {
 	hooks            string
 }
 
-func keaRandom(t testing.TB) string {
-	b := make([]byte, 12)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(b)
-}
-
 // keaHooksDir finds the directory of libdhcp_ha.so (Debian: the
 // multiarch library directory).
 func keaHooksDir(t testing.TB) string {
@@ -100,7 +87,7 @@ func keaHooksDir(t testing.TB) string {
 func startKeaPair(t *testing.T, mode string) *keaPair {
 	t.Helper()
 	netnstest.Require(t, "kea-dhcp4", "kea-ctrl-agent")
-	p := &keaPair{t: t, mode: mode, haPassword: keaRandom(t), ExporterPassword: keaRandom(t), hooks: keaHooksDir(t)}
+	p := &keaPair{t: t, mode: mode, haPassword: randomSecret(t), ExporterPassword: randomSecret(t), hooks: keaHooksDir(t)}
 	p.lab = netnstest.NewLab(t, keaPrefix)
 	p.A = p.newNode("kea-a", p.lab.AddHost("a", "10.251.9.1/24"), true)
 	p.B = p.newNode("kea-b", p.lab.AddHost("b", "10.251.9.2/24"), false)
@@ -196,9 +183,7 @@ func (p *keaPair) writeConfigs(n *keaNode) {
 		if err := c.tmpl.Execute(&b, data); err != nil {
 			p.t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(n.Dir, c.file), []byte(b.String()), 0o600); err != nil {
-			p.t.Fatal(err)
-		}
+		writeFile(p.t, filepath.Join(n.Dir, c.file), b.String(), 0o600)
 	}
 	// kea-dhcp4 -t checks the configuration without starting.
 	if out, err := exec.Command("kea-dhcp4", "-t", filepath.Join(n.Dir, "kea-dhcp4.conf")).CombinedOutput(); err != nil {
@@ -215,9 +200,7 @@ func (p *keaPair) writeLeases(n *keaNode, count int) {
 	for i := 0; i < count; i++ {
 		fmt.Fprintf(&b, "10.251.%d.%d,02:fc:00:00:%02x:%02x,,3600,%d,1,0,0,,0,\n", 100+i/250, 1+i%250, i/256, i%256, expire)
 	}
-	if err := os.WriteFile(filepath.Join(n.Dir, "leases4.csv"), []byte(b.String()), 0o600); err != nil {
-		p.t.Fatal(err)
-	}
+	writeFile(p.t, filepath.Join(n.Dir, "leases4.csv"), b.String(), 0o600)
 }
 
 // Start starts n's kea-dhcp4 and Control Agent.
@@ -230,7 +213,7 @@ func (p *keaPair) Start(n *keaNode) {
 	env := []string{"env", "KEA_PIDFILE_DIR=" + n.Dir, "KEA_LOCKFILE_DIR=" + n.Dir}
 	n.DHCP = n.Host.Start(p.t, "kea-dhcp4", append(env, "kea-dhcp4", "-c", filepath.Join(n.Dir, "kea-dhcp4.conf"))...)
 	n.CA = n.Host.Start(p.t, "kea-ctrl-agent", append(env, "kea-ctrl-agent", "-c", filepath.Join(n.Dir, "kea-ctrl-agent.conf"))...)
-	keaWaitFor(p.t, 10*time.Second, n.Name+"'s control socket", func() error {
+	waitFor(p.t, 10*time.Second, n.Name+"'s control socket", func() error {
 		if n.DHCP.Exited() {
 			p.t.Fatalf("kea-dhcp4 %s exited:\n%s", n.Name, n.DHCP.Log())
 		}
@@ -302,7 +285,7 @@ func (p *keaPair) haState(n *keaNode) (local, remote string, err error) {
 func (p *keaPair) WaitOperational(timeout time.Duration) {
 	p.t.Helper()
 	want := p.mode
-	keaWaitFor(p.t, timeout, "both Kea servers "+want, func() error {
+	waitFor(p.t, timeout, "both Kea servers "+want, func() error {
 		for _, n := range []*keaNode{p.A, p.B} {
 			l, r, err := p.haState(n)
 			if err != nil {
@@ -316,161 +299,13 @@ func (p *keaPair) WaitOperational(timeout time.Duration) {
 	})
 }
 
-func keaWaitFor(t testing.TB, timeout time.Duration, what string, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waiting %s for %s: %v", timeout, what, err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-// keaExporter is the exporter binary running in the mon namespace.
-type keaExporter struct {
-	t    testing.TB
-	Host *netnstest.Host
-	Proc *netnstest.Proc
-	url  string
-}
-
-func startKeaExporter(t testing.TB, h *netnstest.Host, config string) *keaExporter {
-	t.Helper()
-	bin := netnstest.BuildExporter(t)
-	path := filepath.Join(t.TempDir(), "exporter.yml")
-	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	addr := fmt.Sprintf("%s:%d", h.Addr, keaExporterPort)
-	e := &keaExporter{t: t, Host: h, url: "http://" + addr + "/metrics"}
-	e.Proc = h.Start(t, "exporter", bin, "--config.file="+path, "--web.listen-address="+addr, "--log.level=debug")
-	keaWaitFor(t, 15*time.Second, "the exporter's /metrics", func() error {
-		if e.Proc.Exited() {
-			t.Fatalf("exporter exited:\n%s", e.Proc.Log())
-		}
-		_, _, err := e.scrape()
-		return err
-	})
-	return e
-}
-
-// keaMetrics maps a series as exposed (`name{a="x",b="y"}`, labels
-// sorted) to its value.
-type keaMetrics map[string]float64
-
-func (e *keaExporter) scrape() (keaMetrics, string, error) {
-	resp, err := e.Host.HTTPClient().Get(e.url)
-	if err != nil {
-		return nil, "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return nil, "", err
-	}
-	if resp.StatusCode != 200 {
-		return nil, "", fmt.Errorf("GET /metrics: %s", resp.Status)
-	}
-	m := keaMetrics{}
-	for _, line := range strings.Split(string(b), "\n") {
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		if i < 0 {
-			continue
-		}
-		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
-			m[line[:i]] = v
-		}
-	}
-	return m, string(b), nil
-}
-
-// Wait polls /metrics until cond holds and returns those metrics.
-func (e *keaExporter) Wait(timeout time.Duration, what string, cond func(keaMetrics) error) keaMetrics {
-	e.t.Helper()
-	var last keaMetrics
-	keaWaitFor(e.t, timeout, what, func() error {
-		m, _, err := e.scrape()
-		if err != nil {
-			return err
-		}
-		last = m
-		return cond(m)
-	})
-	return last
-}
-
-// Get returns a series' value, NaN if absent.
-func (m keaMetrics) Get(name string, kv ...string) float64 {
-	if v, ok := m[keaSeries(name, kv...)]; ok {
-		return v
-	}
-	return math.NaN()
-}
-
-// Sum adds the series of name whose labels include kv.
-func (m keaMetrics) Sum(name string, kv ...string) float64 {
-	sum := 0.0
-	for s, v := range m {
-		if !strings.HasPrefix(s, name+"{") {
-			continue
-		}
-		match := true
-		for i := 0; i+1 < len(kv); i += 2 {
-			if !strings.Contains(s, fmt.Sprintf("%s=%q", kv[i], kv[i+1])) {
-				match = false
-				break
-			}
-		}
-		if match {
-			sum += v
-		}
-	}
-	return sum
-}
-
-// State returns the FSM_STATE of one side of a target, "" if none is 1.
-func (m keaMetrics) State(target, side string) string {
-	for s, v := range m {
-		if v == 1 && strings.HasPrefix(s, "dhcp_failover_state{") &&
-			strings.Contains(s, fmt.Sprintf("side=%q", side)) && strings.Contains(s, fmt.Sprintf("target=%q", target)) {
-			i := strings.Index(s, `state="`)
-			return s[i+7 : i+7+strings.IndexByte(s[i+7:], '"')]
-		}
-	}
-	return ""
-}
-
-func keaSeries(name string, kv ...string) string {
-	type pair struct{ k, v string }
-	var ps []pair
-	for i := 0; i+1 < len(kv); i += 2 {
-		ps = append(ps, pair{kv[i], kv[i+1]})
-	}
-	sort.Slice(ps, func(i, j int) bool { return ps[i].k < ps[j].k })
-	parts := make([]string, len(ps))
-	for i, p := range ps {
-		parts[i] = fmt.Sprintf("%s=%q", p.k, p.v)
-	}
-	return name + "{" + strings.Join(parts, ",") + "}"
-}
-
 // exporterConfig: kea-a and kea-b through their Control Agents (basic
 // auth, password from a file), kea-a also through its UNIX socket, and
 // the failing targets of scenario 5. Polls every second.
 func (p *keaPair) exporterConfig(wrongPassword string) string {
 	dir := p.t.TempDir()
 	pwFile := filepath.Join(dir, "kea-password")
-	if err := os.WriteFile(pwFile, []byte(p.ExporterPassword+"\n"), 0o600); err != nil {
-		p.t.Fatal(err)
-	}
+	writeFile(p.t, pwFile, p.ExporterPassword+"\n", 0o600)
 	return fmt.Sprintf(`targets:
 - {name: kea-a, source: kea, url: "http://10.251.9.1:%[1]d/", relationship: %[2]s, ha_heartbeat: true,
    basic_auth: {username: exporter, password_file: %[3]s}, poll_interval: 1s, timeout: 900ms}
@@ -483,7 +318,7 @@ func (p *keaPair) exporterConfig(wrongPassword string) string {
 `, keaCAPort, keaRelationship, pwFile, p.A.Socket, wrongPassword, filepath.Join(dir, "missing.sock"))
 }
 
-func wantState(m keaMetrics, target, side, state string) error {
+func wantState(m metrics, target, side, state string) error {
 	if got := m.State(target, side); got != state {
 		return fmt.Errorf("%s %s state is %q, want %s", target, side, got, state)
 	}
@@ -494,12 +329,12 @@ func wantState(m keaMetrics, target, side, state string) error {
 // hot-standby pair.
 func TestKeaHotStandby(t *testing.T) {
 	p := startKeaPair(t, "hot-standby")
-	wrong := "wrong-" + keaRandom(t)
-	e := startKeaExporter(t, p.Mon, p.exporterConfig(wrong))
+	wrong := "wrong-" + randomSecret(t)
+	e := startExporter(t, p.Mon, p.exporterConfig(wrong))
 
 	// 1. Pair up: both NORMAL (native hot-standby), roles right, up=1.
 	start := time.Now()
-	m := e.Wait(15*time.Second, "both servers NORMAL in /metrics", func(m keaMetrics) error {
+	m := e.Wait(15*time.Second, "both servers NORMAL in /metrics", func(m metrics) error {
 		for _, tg := range []string{"kea-a", "kea-b", "kea-a-sock"} {
 			if m.Get("dhcp_failover_up", "target", tg) != 1 {
 				return fmt.Errorf("%s not up", tg)
@@ -537,7 +372,7 @@ func TestKeaHotStandby(t *testing.T) {
 	}
 
 	// 5 (part). Wrong password: auth; missing UNIX socket: connect.
-	m = e.Wait(10*time.Second, "classified errors of the failing targets", func(m keaMetrics) error {
+	m = e.Wait(10*time.Second, "classified errors of the failing targets", func(m metrics) error {
 		if v := m.Get("dhcp_failover_poll_errors_total", "target", "kea-wrong-password", "reason", "auth"); !(v >= 1) {
 			return fmt.Errorf("kea-wrong-password auth errors %v", v)
 		}
@@ -557,7 +392,7 @@ func TestKeaHotStandby(t *testing.T) {
 	// unreachable (connect); the transition is counted.
 	killed := time.Now()
 	p.Kill(p.B)
-	m = e.Wait(20*time.Second, "kea-a PARTNER_DOWN", func(m keaMetrics) error {
+	m = e.Wait(20*time.Second, "kea-a PARTNER_DOWN", func(m metrics) error {
 		if err := wantState(m, "kea-a", "local", "PARTNER_DOWN"); err != nil {
 			return err
 		}
@@ -593,7 +428,7 @@ func TestKeaHotStandby(t *testing.T) {
 	restarted := time.Now()
 	p.Start(p.B)
 	seen := map[string]bool{}
-	e.Wait(30*time.Second, "both NORMAL again", func(m keaMetrics) error {
+	e.Wait(30*time.Second, "both NORMAL again", func(m metrics) error {
 		seen["b:"+m.State("kea-b", "local")] = true
 		seen["a-partner:"+m.State("kea-a", "partner")] = true
 		for _, tg := range []string{"kea-a", "kea-b"} {
@@ -645,8 +480,8 @@ func TestKeaHotStandby(t *testing.T) {
 // goes through communication-recovery (COMMUNICATION_INT) to partner-down.
 func TestKeaLoadBalancing(t *testing.T) {
 	p := startKeaPair(t, "load-balancing")
-	e := startKeaExporter(t, p.Mon, p.exporterConfig("wrong-"+keaRandom(t)))
-	m := e.Wait(15*time.Second, "both NORMAL", func(m keaMetrics) error {
+	e := startExporter(t, p.Mon, p.exporterConfig("wrong-"+randomSecret(t)))
+	m := e.Wait(15*time.Second, "both NORMAL", func(m metrics) error {
 		for _, tg := range []string{"kea-a", "kea-b"} {
 			if err := wantState(m, tg, "local", "NORMAL"); err != nil {
 				return err
@@ -666,7 +501,7 @@ func TestKeaLoadBalancing(t *testing.T) {
 	killed := time.Now()
 	p.Kill(p.B)
 	var sawCommInt time.Duration
-	e.Wait(20*time.Second, "kea-a PARTNER_DOWN", func(m keaMetrics) error {
+	e.Wait(20*time.Second, "kea-a PARTNER_DOWN", func(m metrics) error {
 		if sawCommInt == 0 && m.State("kea-a", "local") == "COMMUNICATION_INT" {
 			sawCommInt = time.Since(killed)
 			if v := m.Get("dhcp_failover_native_state_info", "target", "kea-a", "relationship", keaRelationship, "side", "local", "state", "communication-recovery"); v != 1 {

@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,29 +24,9 @@ func peerMessages(direction, message string) string {
 	return peerSeries("dhcp_failover_peer_messages_total", "direction", direction, "message", message)
 }
 
-// waitAtLeast waits until every series is at least its minimum.
-func (e *iscExporter) waitAtLeast(timeout time.Duration, min map[string]float64) iscMetrics {
-	e.t.Helper()
-	var last iscMetrics
-	waitFor(e.t, timeout, fmt.Sprintf("%d peer series to reach their minimum", len(min)), func() error {
-		m, err := e.scrape()
-		if err != nil {
-			return err
-		}
-		last = m
-		for s, v := range min {
-			if got, ok := m[s]; !ok || got < v {
-				return fmt.Errorf("%s = %v (present %v), want >= %v", s, got, ok, v)
-			}
-		}
-		return nil
-	})
-	return last
-}
-
 func TestPeerTapISC(t *testing.T) {
 	p := startISCPair(t, iscOptions{NoSecondary: true})
-	e := startISCExporter(t, p.Primary.Host, `targets:
+	e := startExporter(t, p.Primary.Host, `targets:
   - name: tap
     source: peer
     interface: eth0
@@ -60,7 +39,7 @@ func TestPeerTapISC(t *testing.T) {
 
 	// The handshake, STATE NORMAL both ways, CONTACT keepalives.
 	e.WaitMetric(up, 1, 60*time.Second)
-	m := e.waitAtLeast(60*time.Second, map[string]float64{
+	m := e.WaitAtLeast(60*time.Second, map[string]float64{
 		peerMessages("sent", "CONNECT"):        1,
 		peerMessages("received", "CONNECTACK"): 1,
 		peerMessages("sent", "STATE"):          1,
@@ -89,10 +68,10 @@ func TestPeerTapISC(t *testing.T) {
 	p.waitLocalState(p.Primary, iscCommInt, 30*time.Second)
 	p.SetLocalState(p.Primary, iscPartnerDown)
 	p.waitLocalState(p.Primary, iscPartnerDown, 30*time.Second)
-	before := e.waitAtLeast(5*time.Second, nil)
+	before := e.WaitAtLeast(5*time.Second, nil)
 	p.StartNode(p.Secondary)
 	e.WaitMetric(up, 1, 60*time.Second)
-	m = e.waitAtLeast(60*time.Second, map[string]float64{
+	m = e.WaitAtLeast(60*time.Second, map[string]float64{
 		peerMessages("sent", "CONNECT"):       2,
 		peerMessages("received", "UPDREQALL"): before.Get(peerMessages("received", "UPDREQALL")) + 1,
 		peerMessages("sent", "UPDDONE"):       before.Get(peerMessages("sent", "UPDDONE")) + 1,
@@ -107,7 +86,7 @@ func TestPeerTapISC(t *testing.T) {
 	}
 	// The secondary announced RECOVER (after its STARTUP STATE): the
 	// agent counted the partner's transitions from the STATEs.
-	if n := sumTransitions(m, "tap", "partner", "", "RECOVER"); n < 1 {
+	if n := m.Sum("dhcp_failover_state_transitions_total", "target", "tap", "side", "partner", "to", "RECOVER"); n < 1 {
 		t.Errorf("no partner transition to RECOVER counted")
 	}
 	if v := m.Get(peerSeries("dhcp_failover_peer_pending_updates", "direction", "sent")); v < 0 {
@@ -131,13 +110,9 @@ func TestPeerTapNeedsCapNetRaw(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(exe, b, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, exe, string(b), 0o755)
 	cfg := filepath.Join(dir, "exporter.yml")
-	if err := os.WriteFile(cfg, []byte("targets:\n  - name: tap\n    source: peer\n    interface: lo\n    local_address: 127.0.0.1\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, cfg, "targets:\n  - name: tap\n    source: peer\n    interface: lo\n    local_address: 127.0.0.1\n", 0o644)
 	cmd := exec.Command("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all",
 		exe, "--config.file="+cfg, "--web.listen-address=127.0.0.1:0")
 	out, err := cmd.CombinedOutput()
