@@ -29,6 +29,7 @@ type Agent struct {
 	logger log.Logger
 	now    func() time.Time
 
+	applyMu sync.Mutex // serialises ApplyConfig and Stop
 	mu      sync.RWMutex
 	runners map[string]*runner
 	states  map[string]*targetState // kept across reloads while a target keeps its name
@@ -54,13 +55,21 @@ func NewAgent(logger log.Logger) *Agent {
 // ApplyConfig replaces the targets: unchanged targets keep running, changed
 // ones are restarted, removed ones are stopped. All sources are built before
 // anything is changed, so a source that cannot be built leaves the running
-// targets as they were.
+// targets as they were. Sources are built and old targets are waited for
+// outside the lock that scrapes take: a reload never holds up a scrape.
 func (a *Agent) ApplyConfig(cfg *config.Config) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.applyMu.Lock()
+	defer a.applyMu.Unlock()
+	a.mu.RLock()
+	current := make(map[string]config.Target, len(a.runners))
+	for name, r := range a.runners {
+		current[name] = r.cfg
+	}
+	a.mu.RUnlock()
+
 	fresh := map[string]Source{}
 	for _, t := range cfg.Targets {
-		if old, ok := a.runners[t.Name]; ok && reflect.DeepEqual(old.cfg, t) {
+		if old, ok := current[t.Name]; ok && reflect.DeepEqual(old, t) {
 			continue
 		}
 		src, err := NewSource(t, a.logger)
@@ -76,9 +85,12 @@ func (a *Agent) ApplyConfig(cfg *config.Config) error {
 	for _, t := range cfg.Targets {
 		keep[t.Name] = true
 	}
+
+	a.mu.Lock()
 	var stopping []*runner
 	for name, r := range a.runners {
 		if _, replaced := fresh[name]; replaced || !keep[name] {
+			r.cancel() // before its successor starts on the same state
 			stopping = append(stopping, r)
 			delete(a.runners, name)
 		}
@@ -88,7 +100,6 @@ func (a *Agent) ApplyConfig(cfg *config.Config) error {
 			delete(a.states, name)
 		}
 	}
-	a.stopRunners(stopping)
 	for _, t := range cfg.Targets {
 		src, ok := fresh[t.Name]
 		if !ok {
@@ -102,6 +113,8 @@ func (a *Agent) ApplyConfig(cfg *config.Config) error {
 		}
 		a.runners[t.Name] = a.start(t, src, st)
 	}
+	a.mu.Unlock()
+	a.stopRunners(stopping)
 	return nil
 }
 
@@ -113,13 +126,15 @@ func (a *Agent) unknownStateLogger(target string) func(string, failover.State) {
 
 // Stop stops every target.
 func (a *Agent) Stop() {
+	a.applyMu.Lock()
+	defer a.applyMu.Unlock()
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	var all []*runner
 	for name, r := range a.runners {
 		all = append(all, r)
 		delete(a.runners, name)
 	}
+	a.mu.Unlock()
 	a.stopRunners(all)
 }
 

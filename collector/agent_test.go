@@ -52,7 +52,7 @@ func TestHungSourceDoesNotDelayScrape(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if took := time.Since(start); took > 200*time.Millisecond {
+		if took := time.Since(start); took > time.Second {
 			t.Fatalf("scrape took %v with a hung target", took)
 		}
 		if n != 2 {
