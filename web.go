@@ -29,6 +29,10 @@ func (e *exporter) handleProbe(w http.ResponseWriter, r *http.Request) {
 	var t config.Target
 	switch {
 	case q.Get("target") != "":
+		if g, ok := e.agent.Running(q.Get("target")); ok {
+			promhttp.HandlerFor(g, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+			return
+		}
 		ct, ok := e.agent.Target(q.Get("target"))
 		if !ok {
 			http.Error(w, fmt.Sprintf("unknown target %q", q.Get("target")), http.StatusNotFound)

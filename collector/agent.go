@@ -170,7 +170,7 @@ func (a *Agent) start(t config.Target, src Source, st *targetState) *runner {
 			defer wg.Done()
 			w.Run(ctx, func(rels []failover.Relationship, err error) {
 				if ctx.Err() == nil {
-					st.observe(a.now(), 0, rels, err)
+					st.observe(a.now(), pushed, rels, err)
 				}
 			})
 		}()

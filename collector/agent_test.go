@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"strings"
@@ -147,5 +148,52 @@ func TestApplyConfigKeepsStateOnBadSource(t *testing.T) {
 	}
 	if _, ok := a.Target("x"); !ok {
 		t.Fatal("target x was dropped by a failed reload")
+	}
+}
+
+// watchSource is an event-driven fake: it pushes one observation and then
+// waits for its context.
+type watchSource struct{ fakeSource }
+
+func (w *watchSource) Run(ctx context.Context, push func([]failover.Relationship, error)) {
+	push(w.view(), nil)
+	<-ctx.Done()
+}
+
+// Poll returns the latest view, as the peer tap does.
+func (w *watchSource) Poll(context.Context) ([]failover.Relationship, error) { return w.view(), nil }
+
+func (w *watchSource) view() []failover.Relationship {
+	return []failover.Relationship{rel("pushed", failover.PartnerDown, failover.NoState, t0, t0)}
+}
+
+// A probe of an event-driven target serves what the running source has
+// seen; other targets are not served from the running state.
+func TestRunningServesWatchers(t *testing.T) {
+	setFake("watch", &watchSource{})
+	setFake("plain", &fakeSource{})
+	a := NewAgent(log.NewNopLogger())
+	defer a.Stop()
+	cfg := &config.Config{Targets: []config.Target{fakeTarget("w", "watch", time.Second), fakeTarget("p", "plain", time.Second)}}
+	if err := a.ApplyConfig(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := a.Running("p"); ok {
+		t.Fatal("a polled target must be probed afresh")
+	}
+	waitFor(t, "pushed observation", 2*time.Second, func() bool {
+		g, ok := a.Running("w")
+		if !ok {
+			t.Fatal("no running view of the watcher")
+		}
+		v, _ := seriesValue(t, g, "dhcp_failover_state_code", `relationship="pushed"`)
+		return v == float64(failover.PartnerDown)
+	})
+	// A push is not a poll: the poll duration stays that of the last poll.
+	st := a.states["w"]
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.duration < 0 {
+		t.Fatalf("duration = %v after a push", st.duration)
 	}
 }

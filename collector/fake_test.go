@@ -69,10 +69,10 @@ func (f *fakeSource) Close() error {
 
 var (
 	fakeMu         sync.Mutex
-	fakeBehaviours = map[string]*fakeSource{}
+	fakeBehaviours = map[string]Source{}
 )
 
-func setFake(name string, f *fakeSource) {
+func setFake(name string, f Source) {
 	fakeMu.Lock()
 	defer fakeMu.Unlock()
 	fakeBehaviours[name] = f

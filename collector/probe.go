@@ -49,3 +49,27 @@ func Probe(ctx context.Context, t config.Target, logger log.Logger) (prometheus.
 type staticGatherer []*dto.MetricFamily
 
 func (s staticGatherer) Gather() ([]*dto.MetricFamily, error) { return s, nil }
+
+// Running returns the current metrics of a running event-driven target
+// (one whose source is a Watcher, such as the peer tap), for /probe: a
+// fresh source would have to capture or replay from scratch within one
+// scrape and would see next to nothing. ok is false for other targets.
+func (a *Agent) Running(name string) (prometheus.Gatherer, bool) {
+	a.mu.RLock()
+	r, ok := a.runners[name]
+	a.mu.RUnlock()
+	if !ok {
+		return nil, false
+	}
+	if _, watcher := r.src.(Watcher); !watcher {
+		return nil, false
+	}
+	g := prometheus.Gatherers{staticGatherer(r.state.snapshot())}
+	if ms, ok := r.src.(MetricsSource); ok {
+		reg := prometheus.NewRegistry()
+		if err := reg.Register(sourceMetrics{map[string]MetricsSource{name: ms}}); err == nil {
+			g = append(g, reg)
+		}
+	}
+	return g, true
+}

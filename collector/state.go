@@ -67,14 +67,20 @@ func newTargetState(name string, now time.Time) *targetState {
 	return ts
 }
 
+// pushed is the duration given to observe for an observation a Watcher
+// pushed: it is not a poll, so the poll duration and time stay as they were.
+const pushed time.Duration = -1
+
 // observe records the outcome of one poll (or one pushed observation) and
 // rebuilds the target's metrics.
 func (ts *targetState) observe(now time.Time, took time.Duration, rels []failover.Relationship, err error) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
-	ts.polled = true
-	ts.lastPoll = now
-	ts.duration = took
+	if took != pushed {
+		ts.polled = true
+		ts.lastPoll = now
+		ts.duration = took
+	}
 	ts.lastErr = err
 	if err != nil {
 		ts.up = false
