@@ -115,10 +115,17 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
+	stopReloads := make(chan struct{})
+	defer func() { signal.Stop(hup); close(stopReloads) }()
 	go func() {
-		for range hup {
-			if err := e.reload(); err != nil {
-				level.Error(logger).Log("msg", "Reload failed; keeping the previous configuration", "err", err)
+		for {
+			select {
+			case <-stopReloads:
+				return
+			case <-hup:
+				if err := e.reload(); err != nil {
+					level.Error(logger).Log("msg", "Reload failed; keeping the previous configuration", "err", err)
+				}
 			}
 		}
 	}()
@@ -128,6 +135,7 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 	go func() { errc <- web.ListenAndServe(srv, toolkitFlags, slogFor(bridgeLogger)) }()
 	term := make(chan os.Signal, 1)
 	signal.Notify(term, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(term)
 	select {
 	case err := <-errc:
 		level.Error(logger).Log("msg", "HTTP server failed", "err", err)
