@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -39,33 +38,51 @@ func runAnalyze(file, format string, ports []uint16, timeline bool, stdout, stde
 	defer c.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	// A failed write (a closed pipe) ends the analysis: the rest of a
+	// large capture would be read for nothing.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	w := bufio.NewWriterSize(stdout, 64<<10)
-	defer w.Flush()
-	o := peer.AnalyzeOptions{Ports: ports, CollectTimeline: format == "json" && timeline}
-	if format == "text" && timeline {
+	o := peer.AnalyzeOptions{Ports: ports}
+	// Both formats stream the timeline as it is read: memory stays
+	// bounded by the connections of the capture, not its messages.
+	var js *peer.JSONStream
+	switch {
+	case format == "json":
+		js = peer.NewJSONStream(w, timeline)
+		if timeline {
+			o.Timeline = func(e *peer.Event) {
+				if err := js.Event(e); err != nil {
+					cancel()
+				}
+			}
+		}
+	case timeline:
 		var line []byte
 		o.Timeline = func(e *peer.Event) {
 			line = e.AppendText(line[:0])
-			w.Write(line)
+			if _, err := w.Write(line); err != nil {
+				cancel()
+			}
 		}
 	}
 	r, err := peer.Analyze(ctx, c, o)
-	switch format {
-	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		if e := enc.Encode(r); e != nil {
-			fmt.Fprintf(stderr, "%s: %v\n", exporterName, e)
-			return 1
-		}
-	default:
-		if e := r.WriteText(w); e != nil {
-			fmt.Fprintf(stderr, "%s: %v\n", exporterName, e)
-			return 1
-		}
+	var werr error
+	if js != nil {
+		werr = js.Close(r)
+	} else {
+		werr = r.WriteText(w)
+	}
+	if werr == nil {
+		werr = w.Flush()
+	}
+	if werr != nil {
+		// Also when a write error cancelled the analysis: it is the
+		// cause, err just says "canceled".
+		fmt.Fprintf(stderr, "%s: %v\n", exporterName, werr)
+		return 1
 	}
 	if err != nil {
-		w.Flush()
 		fmt.Fprintf(stderr, "%s: %v\n", exporterName, err)
 		return 1
 	}

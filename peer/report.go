@@ -1,10 +1,14 @@
 package peer
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -12,8 +16,10 @@ import (
 	"github.com/dhcpfailover/dhcp_failover_exporter/failover"
 )
 
-// Report is the analysis of a capture: per failover connection its ends,
-// a summary of each side and (when collected) its timeline.
+// Report is the analysis of a capture: per failover connection its ends
+// and a summary of each side. The timeline is not part of it: Analyze
+// hands each event to AnalyzeOptions.Timeline as it is read, and the
+// output streams it (WriteText's caller, JSONStream).
 type Report struct {
 	Packets          uint64       `json:"packets"`
 	FailoverSegments uint64       `json:"failover_segments"`
@@ -40,7 +46,11 @@ type ConnReport struct {
 	// that carried messages, 1 for the next, and so on.
 	Reconnect int           `json:"reconnect"`
 	Sides     [2]SideReport `json:"sides"`
-	Timeline  []Event       `json:"timeline,omitempty"`
+
+	// The addresses of the two ends (in order), and whether any message
+	// was seen: what numbering reconnects needs.
+	pair        [2]netip.Addr
+	hasMessages bool
 }
 
 // SideReport is what one end of a connection sent.
@@ -79,87 +89,220 @@ type StateReport struct {
 // AnalyzeOptions configure Analyze.
 type AnalyzeOptions struct {
 	Ports []uint16
-	// Timeline, if set, receives every event as it is read (the text
-	// output streams it). CollectTimeline keeps the events in the report
-	// (JSON output) instead.
-	Timeline        func(*Event)
-	CollectTimeline bool
+	// Timeline, if set, receives every event as it is read; the event is
+	// valid only during the call. Nothing of the timeline is kept, so
+	// the output streams it (text lines, JSONStream.Event).
+	Timeline func(*Event)
 }
 
-type connExtra struct {
-	states [2][]StateReport
-	events []Event
+// analysis is the state of Analyze. Only connections in the tracker's
+// table (at most its MaxConns) are held as *Conn, with their STATE
+// messages; a connection that leaves the table is reduced to its
+// summary. Memory grows with the connections of the capture (about a
+// kilobyte of summary each), never with its messages.
+type analysis struct {
+	live map[*Conn]*[2][]StateReport
+	done []ConnReport
+}
+
+func (a *analysis) summarize(c *Conn) {
+	states := a.live[c]
+	delete(a.live, c)
+	r := ConnReport{
+		ID: c.ID, Client: c.Ends[0].String(), Server: c.Ends[1].String(), Relationship: c.Name,
+		FirstPacket: c.FirstPacket.UTC(), LastPacket: c.LastPacket.UTC(), HandshakeSeen: c.FromSYN,
+		Established: c.Established, Closed: c.CloseReason,
+		pair: [2]netip.Addr{c.Ends[0].Addr, c.Ends[1].Addr}, hasMessages: c.Messages() > 0,
+	}
+	if r.pair[1].Less(r.pair[0]) {
+		r.pair[0], r.pair[1] = r.pair[1], r.pair[0]
+	}
+	for i := range c.Ends {
+		var st []StateReport
+		if states != nil {
+			st = states[i]
+		}
+		r.Sides[i] = sideReport(c, i, st)
+	}
+	a.done = append(a.done, r)
 }
 
 // Analyze reads a whole capture and reports on every failover connection
 // in it. A read error ends the analysis early: the report covers what was
 // read and carries the error, which is also returned.
 func Analyze(ctx context.Context, c *Capture, o AnalyzeOptions) (*Report, error) {
-	extra := map[*Conn]*connExtra{}
-	get := func(c *Conn) *connExtra {
-		x := extra[c]
-		if x == nil {
-			x = &connExtra{}
-			extra[c] = x
-		}
-		return x
-	}
-	tr := NewTracker(Options{Ports: o.Ports, MaxHistory: -1, OnMessage: func(c *Conn, from int, ts time.Time, m *failover.Message) {
-		x := get(c)
-		if m.Type == failover.MsgState {
-			s := c.Dir[from].State
-			st, _ := s.FSM()
-			x.states[from] = append(x.states[from], StateReport{Time: ts.UTC(), State: st.String(), NativeState: nativeName(s.Code), Code: s.Code, Startup: s.Startup, StartTimeOfState: s.STOS.UTC()})
-		}
-		if o.Timeline == nil && !o.CollectTimeline {
-			return
-		}
-		e := NewEvent(c, from, ts, m)
-		if o.Timeline != nil {
-			o.Timeline(&e)
-		}
-		if o.CollectTimeline {
-			x.events = append(x.events, e)
-		}
-	}})
-	var conns []*Conn
-	tr.opts.OnConn = func(c *Conn) {
-		if _, ok := extra[c]; !ok {
-			get(c)
-			conns = append(conns, c)
-		}
-	}
+	a := &analysis{live: map[*Conn]*[2][]StateReport{}}
+	var e Event
+	tr := NewTracker(Options{Ports: o.Ports, MaxHistory: -1,
+		OnConn: func(c *Conn) {
+			// First called when the tracker creates c.
+			if _, ok := a.live[c]; !ok {
+				a.live[c] = nil
+			}
+		},
+		// A connection leaves the table a while after it closed (or
+		// when its four-tuple is reused): only then are its counters
+		// final, the last ACKs of the close included.
+		OnRemove: a.summarize,
+		OnMessage: func(c *Conn, from int, ts time.Time, m *failover.Message) {
+			if m.Type == failover.MsgState {
+				x := a.live[c]
+				if x == nil {
+					x = new([2][]StateReport)
+					a.live[c] = x
+				}
+				s := c.Dir[from].State
+				st, _ := s.FSM()
+				x[from] = append(x[from], StateReport{Time: ts.UTC(), State: st.String(), NativeState: nativeName(s.Code), Code: s.Code, Startup: s.Startup, StartTimeOfState: s.STOS.UTC()})
+			}
+			if o.Timeline != nil {
+				e = NewEvent(c, from, ts, m)
+				o.Timeline(&e)
+			}
+		},
+	})
 	err := Replay(ctx, c, tr)
+	for c := range a.live {
+		a.summarize(c)
+	}
 	st := tr.Stats()
-	r := &Report{Packets: st.Packets, FailoverSegments: st.TCP, Messages: st.Messages}
+	r := &Report{Packets: st.Packets, FailoverSegments: st.TCP, Messages: st.Messages, Connections: a.done}
+	if r.Connections == nil {
+		r.Connections = []ConnReport{}
+	}
 	if err != nil {
 		r.Error = err.Error()
 	}
+	slices.SortFunc(r.Connections, func(x, y ConnReport) int { return x.ID - y.ID })
 	seen := map[[2]netip.Addr]int{}
-	for _, c := range conns {
-		x := extra[c]
-		cr := ConnReport{
-			ID: c.ID, Client: c.Ends[0].String(), Server: c.Ends[1].String(), Relationship: c.Name,
-			FirstPacket: c.FirstPacket.UTC(), LastPacket: c.LastPacket.UTC(), HandshakeSeen: c.FromSYN,
-			Established: c.Established, Closed: c.CloseReason, Timeline: x.events,
-		}
-		if c.Messages() > 0 {
-			k := [2]netip.Addr{c.Ends[0].Addr, c.Ends[1].Addr}
-			if k[1].Less(k[0]) {
-				k[0], k[1] = k[1], k[0]
-			}
-			cr.Reconnect = seen[k]
-			if seen[k] > 0 {
+	for i := range r.Connections {
+		c := &r.Connections[i]
+		if c.hasMessages {
+			c.Reconnect = seen[c.pair]
+			if seen[c.pair] > 0 {
 				r.Reconnects++
 			}
-			seen[k]++
+			seen[c.pair]++
 		}
-		for i := range c.Ends {
-			cr.Sides[i] = sideReport(c, i, x.states[i])
-		}
-		r.Connections = append(r.Connections, cr)
 	}
 	return r, err
+}
+
+// JSONStream writes the JSON document of an analysis while it runs, so
+// that a capture of any size is written in memory bounded by its
+// connections rather than its messages. The timeline is one array of
+// events in capture order, each written as it is read (one compact
+// object per line, with its connection's id); the report follows it:
+//
+//	{
+//	  "timeline": [
+//	    {"time":"...","connection":1,"from":"...","message":"CONTACT",...},
+//	    ...
+//	  ],
+//	  "packets": 186,
+//	  ...
+//	  "connections": [ ... ]
+//	}
+//
+// The document is valid JSON whenever Close was called, also after a read
+// error (the report's "error" says so).
+type JSONStream struct {
+	w        io.Writer
+	buf      bytes.Buffer
+	enc      *json.Encoder
+	timeline bool
+	events   uint64
+	err      error // sticky: the first write error
+}
+
+// NewJSONStream starts the document on w; with timeline it opens the
+// "timeline" array for Event.
+func NewJSONStream(w io.Writer, timeline bool) *JSONStream {
+	s := &JSONStream{w: w, timeline: timeline}
+	s.enc = json.NewEncoder(&s.buf)
+	head := "{\n"
+	if timeline {
+		head = "{\n  \"timeline\": ["
+	}
+	s.write([]byte(head))
+	return s
+}
+
+func (s *JSONStream) write(b []byte) {
+	if s.err == nil {
+		_, s.err = s.w.Write(b)
+	}
+}
+
+// Event writes e as the next element of the timeline. It returns the
+// first write error, after which nothing more is written.
+func (s *JSONStream) Event(e *Event) error {
+	if s.err != nil {
+		return s.err
+	}
+	if !s.timeline {
+		return errors.New("peer: JSONStream without a timeline")
+	}
+	s.buf.Reset()
+	if s.events == 0 {
+		s.buf.WriteString("\n    ")
+	} else {
+		s.buf.WriteString(",\n    ")
+	}
+	if err := s.enc.Encode(e); err != nil {
+		s.err = err
+		return err
+	}
+	s.buf.Truncate(s.buf.Len() - 1) // Encode ends the value with a newline
+	s.events++
+	s.write(s.buf.Bytes())
+	return s.err
+}
+
+// Close ends the timeline and writes the report after it, one
+// connection at a time.
+func (s *JSONStream) Close(r *Report) error {
+	if s.timeline {
+		if s.events == 0 {
+			s.write([]byte("],\n"))
+		} else {
+			s.write([]byte("\n  ],\n"))
+		}
+	}
+	// The members of Report, in its order and with its names.
+	s.buf.Reset()
+	fmt.Fprintf(&s.buf, "  \"packets\": %d,\n  \"failover_segments\": %d,\n  \"messages\": %d,\n  \"reconnects\": %d,\n  \"connections\": [",
+		r.Packets, r.FailoverSegments, r.Messages, r.Reconnects)
+	s.write(s.buf.Bytes())
+	enc := json.NewEncoder(&s.buf)
+	enc.SetIndent("    ", "  ")
+	for i := range r.Connections {
+		s.buf.Reset()
+		if i > 0 {
+			s.buf.WriteByte(',')
+		}
+		s.buf.WriteString("\n    ")
+		if err := enc.Encode(&r.Connections[i]); err != nil && s.err == nil {
+			s.err = err
+		}
+		s.buf.Truncate(s.buf.Len() - 1)
+		s.write(s.buf.Bytes())
+	}
+	s.buf.Reset()
+	if len(r.Connections) > 0 {
+		s.buf.WriteString("\n  ")
+	}
+	s.buf.WriteString("]")
+	if r.Error != "" {
+		s.buf.WriteString(",\n  \"error\": ")
+		if err := s.enc.Encode(r.Error); err != nil && s.err == nil {
+			s.err = err
+		}
+		s.buf.Truncate(s.buf.Len() - 1)
+	}
+	s.buf.WriteString("\n}\n")
+	s.write(s.buf.Bytes())
+	return s.err
 }
 
 func nativeName(code uint8) string {
@@ -211,6 +354,13 @@ func sideReport(c *Conn, i int, states []StateReport) SideReport {
 func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
 	for i := range r.Connections {
+		// Written as it goes: a capture may have many connections.
+		if b.Len() >= 32<<10 {
+			if _, err := io.WriteString(w, b.String()); err != nil {
+				return err
+			}
+			b.Reset()
+		}
 		c := &r.Connections[i]
 		fmt.Fprintf(&b, "\n== connection #%d: %s > %s", c.ID, c.Client, c.Server)
 		if c.Relationship != "" {

@@ -38,6 +38,10 @@ type Options struct {
 	// OnConn, if set, is called when a connection is first seen, when it
 	// becomes established, and when it closes.
 	OnConn func(c *Conn)
+	// OnRemove, if set, is called when a closed connection leaves the
+	// table (evicted, expired or its four-tuple reused): the tracker
+	// never touches it again, so its counters are final.
+	OnRemove func(c *Conn)
 }
 
 // Stats counts what a Tracker was given.
@@ -276,6 +280,9 @@ func (t *Tracker) remove(k connKey, c *Conn) {
 	}
 	if t.last == c {
 		t.last = nil
+	}
+	if t.opts.OnRemove != nil {
+		t.opts.OnRemove(c)
 	}
 	if t.opts.MaxHistory > 0 {
 		if len(t.history) >= t.opts.MaxHistory {
