@@ -27,14 +27,20 @@ const exporterName = "dhcp_failover_exporter"
 var subcommands []func(app *kingpin.Application, stdout, stderr io.Writer) (cmd *kingpin.CmdClause, run func() int)
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(platformMain(os.Args[1:]))
 }
 
 // exitCode carries kingpin's wish to exit (after --help or --version) out
 // of Parse, so that run returns instead of exiting the process.
 type exitCode int
 
-func run(args []string, stdout, stderr io.Writer) (code int) {
+func run(args []string, stdout, stderr io.Writer) int {
+	return runUntil(args, stdout, stderr, nil)
+}
+
+// runUntil is run that also shuts down, as on SIGTERM, when stop is closed:
+// the Windows service's Stop (service.go). A nil stop never fires.
+func runUntil(args []string, stdout, stderr io.Writer, stop <-chan struct{}) (code int) {
 	app := kingpin.New(exporterName, "Prometheus exporter for DHCPv4 failover (ISC dhcpd, Kea HA, Windows DHCP).")
 	app.UsageWriter(stdout)
 	app.ErrorWriter(stderr)
@@ -63,6 +69,7 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 	)
 	app.Version(version.Print(exporterName))
 	app.HelpFlag.Short('h')
+	addPlatformFlags(app)
 	for _, sc := range subcommands {
 		cmd, f := sc(app, stdout, stderr)
 		commandRunner[cmd.FullCommand()] = f
@@ -142,9 +149,11 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 		return 1
 	case s := <-term:
 		level.Info(logger).Log("msg", "Shutting down", "signal", s)
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-		return 0
+	case <-stop:
+		level.Info(logger).Log("msg", "Shutting down", "reason", "stop requested")
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	srv.Shutdown(ctx)
+	return 0
 }

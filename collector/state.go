@@ -1,7 +1,9 @@
 package collector
 
 import (
+	"strings"
 	"sync"
+	"unicode/utf8"
 	"time"
 
 	"github.com/dhcpfailover/dhcp_failover_exporter/failover"
@@ -122,8 +124,20 @@ func (ts *targetState) observe(now time.Time, took time.Duration, rels []failove
 }
 
 // sanitize maps state values outside FSM_STATE to NO_STATE (metrics.md:
-// "an unknown code from any source maps to NO_STATE and is logged once").
+// "an unknown code from any source maps to NO_STATE and is logged once"),
+// and makes every string that becomes a label value valid UTF-8 of a
+// bounded length: names can come from the wire (a relationship name in a
+// CONNECT) or a hostile server, and one invalid label value would fail
+// every scrape of the exporter.
 func (ts *targetState) sanitize(r *failover.Relationship) {
+	r.Name = labelValue(r.Name)
+	r.Local.Native = labelValue(r.Local.Native)
+	r.Partner.Native = labelValue(r.Partner.Native)
+	r.PartnerName = labelValue(r.PartnerName)
+	r.PartnerAddress = labelValue(r.PartnerAddress)
+	r.Vendor = failover.Vendor(labelValue(string(r.Vendor)))
+	r.Role = failover.Role(labelValue(string(r.Role)))
+	r.Mode = failover.Mode(labelValue(string(r.Mode)))
 	for _, s := range []*failover.Side{&r.Local, &r.Partner} {
 		if !s.State.Valid() {
 			if !ts.unknown[s.State] && ts.onUnknown != nil {
@@ -133,6 +147,25 @@ func (ts *targetState) sanitize(r *failover.Relationship) {
 			s.State = failover.NoState
 		}
 	}
+}
+
+// maxLabelValue bounds a label value taken from a server (in bytes).
+const maxLabelValue = 256
+
+// labelValue returns s as valid UTF-8 (invalid bytes replaced) of at most
+// maxLabelValue bytes, cut at a rune boundary.
+func labelValue(s string) string {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	if len(s) > maxLabelValue {
+		cut := maxLabelValue
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut]
+	}
+	return s
 }
 
 // update compares a newly reported side with the remembered one. With

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/dhcpfailover/dhcp_failover_exporter/failover"
 	"github.com/prometheus/client_golang/prometheus"
@@ -213,5 +214,31 @@ func TestRenderedFamiliesValid(t *testing.T) {
 	}
 	for _, p := range problems {
 		t.Errorf("lint: %s: %s", p.Metric, p.Text)
+	}
+}
+
+// A relationship name that is not UTF-8 (it can come from the wire) must
+// not make the exposition invalid: it is repaired, and the scrape works.
+func TestInvalidUTF8Labels(t *testing.T) {
+	ts := newTargetState("dhcp-a", t0)
+	r := rel("fo-l\xffb", failover.Normal, failover.Normal, t0, t0)
+	r.Local.Native = "nor\xc3mal"
+	r.PartnerName = strings.Repeat("é", 300)
+	ts.observe(t0, time.Millisecond, []failover.Relationship{r}, nil)
+	reg := prometheus.NewPedanticRegistry()
+	if _, err := testutil.GatherAndCount(prometheus.Gatherers{reg, stateGatherer(ts)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range ts.snapshot() {
+		for _, m := range mf.Metric {
+			for _, l := range m.Label {
+				if !utf8.ValidString(l.GetValue()) || len(l.GetValue()) > maxLabelValue {
+					t.Fatalf("%s: label %s=%q", mf.GetName(), l.GetName(), l.GetValue())
+				}
+			}
+		}
+	}
+	if _, ok := ts.rels["fo-l\uFFFDb"]; !ok {
+		t.Fatalf("relationship not kept under its repaired name: %v", ts.relOrder)
 	}
 }
