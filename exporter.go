@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
 	"sync"
 
@@ -120,7 +121,9 @@ func (e *exporter) handleReload(w http.ResponseWriter, r *http.Request) {
 // promLogger adapts go-kit to promhttp's error logger.
 type promLogger struct{ l log.Logger }
 
-func (p promLogger) Println(v ...any) { level.Error(p.l).Log("msg", "Metrics handler error", "err", v) }
+func (p promLogger) Println(v ...any) {
+	level.Error(p.l).Log("msg", "Metrics handler error", "err", fmt.Sprint(v...))
+}
 
 // concatGatherer serves the exporter's own registry and the agent's
 // families side by side. Their metric names are disjoint, so unlike

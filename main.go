@@ -10,10 +10,12 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
+	"github.com/dhcpfailover/dhcp_failover_exporter/collector"
 	"github.com/dhcpfailover/dhcp_failover_exporter/config"
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/common/version"
@@ -28,6 +30,25 @@ var subcommands []func(app *kingpin.Application, stdout, stderr io.Writer) (cmd 
 
 func main() {
 	os.Exit(platformMain(os.Args[1:]))
+}
+
+// Without the Makefile's -ldflags (go run, go install) the version comes
+// from the module's build information, so build_info is never empty.
+func init() {
+	if version.Version != "" {
+		return
+	}
+	version.Version = "(devel)"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" {
+			version.Version = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && version.Revision == "" {
+				version.Revision = s.Value
+			}
+		}
+	}
 }
 
 // exitCode carries kingpin's wish to exit (after --help or --version) out
@@ -58,7 +79,7 @@ func runUntil(args []string, stdout, stderr io.Writer, stop <-chan struct{}) (co
 		configFile    = app.Flag("config.file", "Exporter configuration file.").Default("dhcp_failover_exporter.yml").String()
 		configCheck   = app.Flag("config.check", "Validate the configuration file and exit.").Bool()
 		metricsPath   = app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
-		adhocProbes   = app.Flag("web.probe-adhoc", "Allow /probe?source=KIND&... for servers that are not configured targets.").Default("true").Bool()
+		adhocProbes   = app.Flag("web.probe-adhoc", "Allow /probe?source=KIND&... for servers that are not configured targets (off: anyone who can reach the exporter could make it connect anywhere).").Default("false").Bool()
 		demo          = app.Flag("demo", "Serve an embedded simulated failover pair (no configuration file needed).").Bool()
 		demoCycle     = app.Flag("demo.cycle", "Duration of one whole fault cycle of the demo.").Default("2m").Duration()
 		logLevel      = app.Flag("log.level", "Only log messages with the given severity or above. One of: [debug, info, warn, error]").Default("info").Enum("debug", "info", "warn", "error")
@@ -92,7 +113,11 @@ func runUntil(args []string, stdout, stderr io.Writer, stop <-chan struct{}) (co
 		return 2
 	}
 	if *configCheck {
-		if _, err := config.Load(*configFile); err != nil {
+		cfg, err := config.Load(*configFile)
+		if err == nil {
+			err = collector.CheckBuilt(cfg)
+		}
+		if err != nil {
 			fmt.Fprintf(stderr, "%s: invalid configuration: %v\n", exporterName, err)
 			return 1
 		}

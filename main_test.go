@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -197,13 +198,30 @@ func TestProbe(t *testing.T) {
 	if code != 200 || !strings.Contains(body, `relationship="adhoc-lb"`) {
 		t.Fatalf("ad-hoc probe: %d\n%s", code, body)
 	}
-	for _, q := range []string{"", "?target=nope", "?source=simulated&pair=x&server=z", "?source=simulated&pair=x&server=a&bogus=1"} {
+	for _, q := range []string{"", "?target=nope", "?source=simulated&pair=x&server=z", "?source=simulated&pair=x&server=a&bogus=1",
+		"?source=kea&socket=/run/kea/kea4-ctrl-socket&relationship=x", "?source=leases&path=/etc/passwd"} {
 		if code, _ := get(t, srv.URL+"/probe"+q); code < 400 {
 			t.Errorf("/probe%s = %d, want an error", q, code)
 		}
 	}
 	if code, _ := get(t, srv.URL+"/probe?target=demo-1-a", "X-Prometheus-Scrape-Timeout-Seconds", "x"); code != 400 {
 		t.Errorf("bad scrape timeout header accepted")
+	}
+}
+
+// Ad-hoc probes are off unless the flag allows them.
+func TestAdhocProbesOffByDefault(t *testing.T) {
+	e := newExporter(log.NewNopLogger(), func() (*config.Config, error) { return config.DemoConfig(time.Minute), nil }, "/metrics", false)
+	if err := e.reload(); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(e.routes())
+	defer func() { srv.Close(); e.agent.Stop() }()
+	if code, _ := get(t, srv.URL+"/probe?source=simulated&pair=x&server=a"); code != http.StatusForbidden {
+		t.Fatalf("ad-hoc probe with the flag off = %d, want 403", code)
+	}
+	if code, _ := get(t, srv.URL+"/probe?target=demo-1-a"); code != 200 {
+		t.Fatalf("configured-target probe = %d", code)
 	}
 }
 
@@ -265,5 +283,23 @@ func TestMetricsGzip(t *testing.T) {
 		if got := acceptsGzip(h); got != want {
 			t.Errorf("acceptsGzip(%q) = %v", h, got)
 		}
+	}
+}
+
+// A configuration that validates but names a source this build lacks (the
+// Windows source outside Windows) fails --config.check, as it would fail
+// to start.
+func TestConfigCheckSourceNotBuilt(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the windows source is built here")
+	}
+	path := filepath.Join(t.TempDir(), "c.yml")
+	if err := os.WriteFile(path, []byte("targets:\n  - {name: win, source: windows}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"--config.check", "--config.file", path}, &stdout, &stderr); code == 0 ||
+		!strings.Contains(stderr.String(), `source "windows" is not built into this binary`) {
+		t.Fatalf("exit %d, stderr %q", code, stderr.String())
 	}
 }

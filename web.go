@@ -17,6 +17,10 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
+// adhocSlots bounds the ad-hoc probes in flight: each one opens
+// connections to a server nobody configured.
+var adhocSlots = make(chan struct{}, 16)
+
 // scrapeTimeoutOffset is kept free of a probe's budget so that the answer
 // reaches Prometheus before its scrape timeout (as blackbox_exporter does).
 const scrapeTimeoutOffset = 500 * time.Millisecond
@@ -41,7 +45,14 @@ func (e *exporter) handleProbe(w http.ResponseWriter, r *http.Request) {
 		t = ct
 	case q.Get("source") != "":
 		if !e.adhoc {
-			http.Error(w, "ad-hoc probes are disabled (--no-web.probe-adhoc)", http.StatusForbidden)
+			http.Error(w, "ad-hoc probes are disabled (start the exporter with --web.probe-adhoc)", http.StatusForbidden)
+			return
+		}
+		select {
+		case adhocSlots <- struct{}{}:
+			defer func() { <-adhocSlots }()
+		default:
+			http.Error(w, fmt.Sprintf("too many ad-hoc probes at once (at most %d)", cap(adhocSlots)), http.StatusServiceUnavailable)
 			return
 		}
 		params := map[string][]string{}

@@ -268,13 +268,29 @@ func (a *Agent) pollOnce(ctx context.Context, r *runner) {
 	if res.err == nil && pctx.Err() != nil {
 		res.err = pctx.Err() // the source returned late; its answer is too old to trust
 	}
-	if res.err != nil {
-		level.Debug(a.logger).Log("msg", "Poll failed", "target", r.cfg.Name, "reason", Classify(res.err), "err", res.err)
-	}
+	a.logHealth(r, res.err)
 	r.state.observe(a.now(), a.now().Sub(start), res.rels, res.err)
 }
 
 var errPollStillRunning = errors.New("previous poll has not returned")
+
+// logHealth logs a target's changes of health at warn and info (a target
+// going down, its reason changing, coming back), and every failed poll at
+// debug, so that the default log says when and why without repeating it
+// every poll interval.
+func (a *Agent) logHealth(r *runner, err error) {
+	r.state.mu.Lock()
+	polled, wasUp, prevErr := r.state.polled, r.state.up, r.state.lastErr
+	r.state.mu.Unlock()
+	switch {
+	case err != nil && (wasUp || !polled || Classify(prevErr) != Classify(err)):
+		level.Warn(a.logger).Log("msg", "Target cannot be polled", "target", r.cfg.Name, "reason", Classify(err), "err", err)
+	case err != nil:
+		level.Debug(a.logger).Log("msg", "Poll failed", "target", r.cfg.Name, "reason", Classify(err), "err", err)
+	case polled && !wasUp:
+		level.Info(a.logger).Log("msg", "Target polled again", "target", r.cfg.Name)
+	}
+}
 
 // pollSafely turns a panicking source into a failed poll: one broken
 // source must not take the exporter down.

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"strings"
@@ -195,5 +196,34 @@ func TestRunningServesWatchers(t *testing.T) {
 	defer st.mu.Unlock()
 	if st.duration < 0 {
 		t.Fatalf("duration = %v after a push", st.duration)
+	}
+}
+
+// The default log says when a target goes down, when its reason changes
+// and when it is back; repeated failures stay at debug.
+func TestLogHealth(t *testing.T) {
+	var lines []string
+	logger := log.LoggerFunc(func(kv ...any) error {
+		lines = append(lines, fmt.Sprint(kv...))
+		return nil
+	})
+	a := NewAgent(logger)
+	r := &runner{cfg: fakeTarget("x", "x", time.Second), state: newTargetState("x", t0)}
+	connErr := Classified(ReasonConnect, errors.New("refused"))
+	for _, err := range []error{connErr, connErr, connErr, Classified(ReasonAuth, errors.New("bad key")), nil, nil, connErr} {
+		a.logHealth(r, err)
+		r.state.observe(t0, time.Millisecond, nil, err)
+	}
+	var got []string
+	for _, l := range lines {
+		for _, m := range []string{"Target cannot be polled", "Target polled again", "Poll failed"} {
+			if strings.Contains(l, m) {
+				got = append(got, m)
+			}
+		}
+	}
+	want := []string{"Target cannot be polled", "Poll failed", "Poll failed", "Target cannot be polled", "Target polled again", "Target cannot be polled"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("log lines:\n%s\nwant %v", strings.Join(lines, "\n"), want)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime"
 	"sort"
 	"syscall"
 
@@ -70,6 +71,18 @@ func SourceNames() []string {
 	}
 	sort.Strings(n)
 	return n
+}
+
+// CheckBuilt reports the first target whose source is not built into this
+// binary (the Windows source outside Windows builds), so that a config
+// check does not call valid a file the exporter would refuse to run.
+func CheckBuilt(cfg *config.Config) error {
+	for _, t := range cfg.Targets {
+		if _, ok := factories[t.Source]; !ok {
+			return fmt.Errorf("target %q: source %q is not built into this binary (%s/%s)", t.Name, t.Source, runtime.GOOS, runtime.GOARCH)
+		}
+	}
+	return nil
 }
 
 // NewSource builds the source of a validated target.

@@ -3,8 +3,8 @@ package collector
 import (
 	"strings"
 	"sync"
-	"unicode/utf8"
 	"time"
+	"unicode/utf8"
 
 	"github.com/dhcpfailover/dhcp_failover_exporter/failover"
 	dto "github.com/prometheus/client_model/go"

@@ -116,6 +116,9 @@ func (t *Target) UnmarshalYAML(node *yaml.Node) error {
 			}
 		}
 	}
+	if t.Name == "" {
+		return fmt.Errorf("line %d: target: field name is required", node.Line)
+	}
 	where := targetRef(t.Name, node.Line)
 	for i := 0; i < len(common); i += 2 {
 		k, v := common[i], common[i+1]
@@ -185,12 +188,32 @@ func Parse(b []byte) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, err
+		return nil, plainYAMLError(err)
 	}
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// plainYAMLError rewrites yaml.v3's "field X not found in type
+// config.Config" (a Go type name means nothing to an operator) as
+// `unknown field "X"`, keeping the line.
+func plainYAMLError(err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return err
+	}
+	msgs := make([]string, len(te.Errors))
+	for i, m := range te.Errors {
+		if pre, rest, ok := strings.Cut(m, ": field "); ok {
+			if field, _, ok := strings.Cut(rest, " not found in type "); ok {
+				m = fmt.Sprintf("%s: unknown field %q", pre, field)
+			}
+		}
+		msgs[i] = m
+	}
+	return errors.New(strings.Join(msgs, "; "))
 }
 
 // Validate fills defaults and checks every target.

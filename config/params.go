@@ -33,6 +33,9 @@ func TargetFromParams(source string, params map[string][]string) (Target, error)
 		case "poll_interval", "timeout", "target":
 			continue // the probe's own budget comes from Prometheus
 		}
+		if why, local := noAdhocKeys[k]; local {
+			return Target{}, fmt.Errorf("source %s: parameter %q cannot be given ad hoc: it %s; configure a target", source, k, why)
+		}
 		ft, ok := fields[k]
 		if !ok {
 			return Target{}, fmt.Errorf("source %s: unknown parameter %q", source, k)
@@ -80,6 +83,15 @@ func TargetFromParams(source string, params map[string][]string) (Target, error)
 var noAdhoc = map[string]string{
 	"leases": "reads a file on the exporter's host",
 	"peer":   "captures on the exporter's host",
+}
+
+// noAdhocKeys are settings no ad-hoc probe may give, whatever the source:
+// they point at the exporter host's own files, sockets or interfaces.
+var noAdhocKeys = map[string]string{
+	"socket":    "names a socket on the exporter's host",
+	"path":      "names a file on the exporter's host",
+	"pcap_file": "names a file on the exporter's host",
+	"interface": "names an interface of the exporter's host",
 }
 
 // MarshalYAML renders a target as it is written in a config file, secrets

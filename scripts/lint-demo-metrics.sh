@@ -4,7 +4,15 @@
 set -euo pipefail
 bin=${1:-./dhcp_failover_exporter}
 promtool=${2:-promtool}
-command -v "$promtool" >/dev/null || { echo "lint-demo-metrics: $promtool not found (apt-get install prometheus)" >&2; exit 1; }
+if ! command -v "$promtool" >/dev/null; then
+  # Skipped on a machine without Debian's prometheus package; CI sets
+  # DFE_REQUIRE_INTEGRATION=1 (and .ci/run installs the package), so there it fails.
+  if [ "${DFE_REQUIRE_INTEGRATION:-}" = 1 ]; then
+    echo "lint-demo-metrics: $promtool not found (apt-get install prometheus)" >&2; exit 1
+  fi
+  echo "lint-demo-metrics: SKIPPED: $promtool not found (apt-get install prometheus)"
+  exit 0
+fi
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 19647)
 log=$(mktemp)
 "$bin" --demo --demo.cycle=20s --web.listen-address="127.0.0.1:$port" >"$log" 2>&1 &
