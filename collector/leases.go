@@ -14,8 +14,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"sync"
 	"time"
 
@@ -85,18 +86,11 @@ func newLeasesSource(t config.Target, logger log.Logger) (Source, error) {
 func newLeasesSourceWith(path string, relationships []string, logger log.Logger) *leasesSource {
 	s := &leasesSource{
 		path:    path,
-		want:    map[string]bool{},
 		logger:  logger,
 		initial: true,
 		rels:    map[string]*leaseRel{},
 	}
-	for _, n := range relationships {
-		if !s.want[n] {
-			s.want[n] = true
-			s.names = append(s.names, n)
-		}
-	}
-	sort.Strings(s.names)
+	s.want, s.names = relationshipFilter(relationships)
 	return s
 }
 
@@ -352,11 +346,7 @@ func (s *leasesSource) observation(ctx context.Context) ([]failover.Relationship
 		// The agent drops a late answer: keep the transitions for the next.
 		return nil, Classified(ReasonTimeout, fmt.Errorf("leases: %w", err))
 	}
-	names := make([]string, 0, len(s.rels))
-	for n := range s.rels {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(s.rels))
 	out := make([]failover.Relationship, 0, len(names))
 	for _, n := range names {
 		r := s.rels[n]

@@ -8,9 +8,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"runtime"
+	"slices"
 	"sort"
 	"syscall"
 
@@ -71,6 +73,17 @@ func SourceNames() []string {
 	}
 	sort.Strings(n)
 	return n
+}
+
+// relationshipFilter turns a target's `relationships` list into a set and
+// its sorted, duplicate-free names; an empty list selects everything (an
+// empty set).
+func relationshipFilter(relationships []string) (map[string]bool, []string) {
+	want := make(map[string]bool, len(relationships))
+	for _, n := range relationships {
+		want[n] = true
+	}
+	return want, slices.Sorted(maps.Keys(want))
 }
 
 // CheckBuilt reports the first target whose source is not built into this

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -125,20 +124,13 @@ func newWindowsSourceWith(api dhcpAPI, server string, relationships []string, lo
 	s := &windowsSource{
 		api:     api,
 		server:  server,
-		want:    map[string]bool{},
 		logger:  logger,
 		now:     time.Now,
 		busy:    make(chan struct{}, 1),
 		states:  winStates{},
 		unknown: map[uint32]bool{},
 	}
-	for _, n := range relationships {
-		if !s.want[n] {
-			s.want[n] = true
-			s.names = append(s.names, n)
-		}
-	}
-	sort.Strings(s.names)
+	s.want, s.names = relationshipFilter(relationships)
 	return s
 }
 
