@@ -39,9 +39,25 @@ const (
 	peerIdle = 2 * time.Minute
 	// peerExpireEvery is how often the live tap checks for such.
 	peerExpireEvery = time.Second
-	// peerMaxRelationships bounds the relationships one tap reports (a
-	// hostile host making up relationship names in CONNECTs).
+	// peerMaxRelationships bounds the relationships one tap reports. When
+	// full, a new one takes the place of the one idle the longest (no
+	// connection up); if every one has a connection up it is ignored.
 	peerMaxRelationships = 64
+	// peerMaxPartners bounds the partner addresses of one relationship
+	// (a partner that moved, or a host speaking for it): when full, the
+	// one idle the longest without a connection up makes room.
+	peerMaxPartners = 8
+	// peerPartnerIdle: the live tap forgets a partner address of a
+	// relationship after this long without a connection or a message, if
+	// the relationship has a partner more recently active (its last
+	// partner stays: peer_connection_up 0 keeps saying who is unreachable).
+	peerPartnerIdle = time.Hour
+	// peerRelationshipIdle: the live tap forgets a relationship after this
+	// long without a connection up or a message (one removed from the
+	// servers' configuration, or renamed), except the one named in the
+	// target's `relationship` and the most recently active one, which are
+	// reported however long the partner stays away.
+	peerRelationshipIdle = 24 * time.Hour
 	// peerUnnamed labels connections whose CONNECT was not seen, when
 	// the target configures no relationship.
 	peerUnnamed = "unknown"
@@ -54,6 +70,16 @@ const (
 )
 
 var peerDirections = [2]string{"sent", "received"}
+
+// Why a connection of the local server was not taken as a relationship's.
+const (
+	ignoredNoMessages  = iota // closed without a failover message (a scanner, a refused port)
+	ignoredRejected           // a CONNECT was refused (CONNECTACK with reject-reason)
+	ignoredNotAccepted        // messages, but no accepted conversation (one side talking alone)
+	numIgnored
+)
+
+var peerIgnoredReasons = [numIgnored]string{"no_messages", "rejected", "not_accepted"}
 
 var (
 	descPeerUp = prometheus.NewDesc(namespace+"_peer_connection_up",
@@ -74,6 +100,9 @@ var (
 	descPeerOffset = prometheus.NewDesc(namespace+"_peer_clock_offset_seconds",
 		"Time field of the last message in this direction minus its capture time: the sender's clock offset as seen by the tap (peer tap).",
 		[]string{"target", "relationship", "direction"}, nil)
+	descPeerIgnored = prometheus.NewDesc(namespace+"_peer_ignored_connections_total",
+		"Closed connections to or from the local server's failover ports that carried no accepted failover conversation, by why (peer tap).",
+		[]string{"target", "reason"}, nil)
 )
 
 // peerRel is what the tap knows of one relationship of the local server.
@@ -87,8 +116,9 @@ type peerRel struct {
 	mrd     failover.Optional[time.Duration]
 	maxUnk  failover.Optional[int]
 
-	partners map[netip.Addr]bool       // partner addresses seen
+	partners map[netip.Addr]time.Time  // partner addresses, last active
 	up       map[*peer.Conn]netip.Addr // established connections, by partner
+	active   time.Time                 // last message or connection change
 	msgs     [2][failover.NumMessageTypes + 1]uint64
 	last     [2]time.Time
 	offset   [2]failover.Optional[float64]
@@ -105,25 +135,48 @@ func (r *peerRel) upTo(a netip.Addr) bool {
 	return false
 }
 
+// newestPartner returns the partner address last active (invalid if none).
+func (r *peerRel) newestPartner() netip.Addr {
+	var newest netip.Addr
+	for p, t := range r.partners {
+		if !newest.IsValid() || t.After(r.partners[newest]) || (t.Equal(r.partners[newest]) && p.Less(newest)) {
+			newest = p
+		}
+	}
+	return newest
+}
+
+// touch records activity with partner p at ts.
+func (r *peerRel) touch(p netip.Addr, ts time.Time) {
+	if ts.After(r.active) {
+		r.active = ts
+	}
+	if t, ok := r.partners[p]; ok && ts.After(t) {
+		r.partners[p] = ts
+	}
+}
+
 type peerSource struct {
 	logger   log.Logger
 	local    netip.Addr
-	fallback string
+	fallback string // name of unnamed connections
+	pinned   string // the target's relationship: never forgotten
 	file     string // replayed once; "" for a live tap
 	capture  *peer.Capture
 
 	replayOnce sync.Once
 	closeOnce  sync.Once
 
-	mu        sync.Mutex
-	tracker   *peer.Tracker
-	rels      map[string]*peerRel
-	connRel   map[*peer.Conn]*peerRel
-	pairNames map[netip.Addr]string // partner → name learned from a CONNECT
-	running   bool                  // Run has started
-	dirty     bool                  // an observation changed since the last push
-	err       error                 // the capture failed
-	overflow  bool                  // logged once: too many relationships
+	mu         sync.Mutex
+	tracker    *peer.Tracker
+	rels       map[string]*peerRel
+	connRel    map[*peer.Conn]*peerRel // connections taken as a relationship's, until closed
+	ignored    [numIgnored]uint64
+	running    bool  // Run has started
+	dirty      bool  // an observation changed since the last push
+	err        error // the capture failed
+	overflow   bool  // logged once: too many relationships
+	badMetrics int   // series that could not be rendered (logged once)
 }
 
 func newPeerSource(t config.Target, logger log.Logger) (Source, error) {
@@ -131,8 +184,8 @@ func newPeerSource(t config.Target, logger log.Logger) (Source, error) {
 	if !ok {
 		return nil, fmt.Errorf("peer: settings of type %T", t.Settings)
 	}
-	s := &peerSource{logger: logger, local: c.Addr(), fallback: c.Relationship, file: c.PcapFile,
-		rels: map[string]*peerRel{}, connRel: map[*peer.Conn]*peerRel{}, pairNames: map[netip.Addr]string{}}
+	s := &peerSource{logger: logger, local: c.Addr(), fallback: c.Relationship, pinned: c.Relationship, file: c.PcapFile,
+		rels: map[string]*peerRel{}, connRel: map[*peer.Conn]*peerRel{}}
 	if s.fallback == "" {
 		s.fallback = peerUnnamed
 	}
@@ -211,6 +264,7 @@ func (s *peerSource) expireLoop(ctx context.Context, push func([]failover.Relati
 		case now := <-t.C:
 			s.mu.Lock()
 			s.tracker.Expire(now, peerIdle)
+			s.prune(now)
 			s.pushIfDirty(push)
 		}
 	}
@@ -279,59 +333,224 @@ func (s *peerSource) localEnd(c *peer.Conn) int {
 	return -1
 }
 
-// relFor returns the relationship c belongs to, moving c when a CONNECT
-// named it after it was first seen unnamed.
-func (s *peerSource) relFor(c *peer.Conn, li int) *peerRel {
-	partner := c.Ends[peer.Other(li)].Addr.Unmap()
-	name := c.Name
+// A connection of the local server becomes a relationship's only once
+// the two ends hold a failover conversation (peer.Conn.Accepted): the
+// name in a CONNECT is whatever the sender made up, and anyone who can
+// reach port 647 can send one. A stranger's connection (ISC closes it
+// without a word), a CONNECT the local server refused (reject-reason 8,
+// "unknown failover relationship name") and a lone message are counted in
+// dhcp_failover_peer_ignored_connections_total and leave nothing behind.
+// One exception: when the partner refuses the local server's own CONNECT
+// (clock skew: connection_time_mismatch), the local server vouches for the
+// name and the partner, and the refusal is news; that connection is taken
+// as its relationship's, never as up.
+
+// adoptName returns the relationship name c is taken under, or false if
+// c is not (yet) a relationship's.
+func (s *peerSource) adoptName(c *peer.Conn, li int) (string, bool) {
+	pi := peer.Other(li)
 	switch {
-	case name != "":
-		s.pairNames[partner] = name
-	case s.pairNames[partner] != "":
-		name = s.pairNames[partner]
-	default:
-		name = s.fallback
+	case c.Accepted:
+		// The local server's own word first: it knows its relationship.
+		if n := c.Dir[li].Name; n != "" {
+			return n, true
+		}
+		if c.Name != "" {
+			return c.Name, true
+		}
+		return s.nameOf(c.Ends[pi].Addr.Unmap()), true
+	case c.RejectedBy == pi && c.Dir[li].Name != "" && c.Dir[li].Messages[failover.MsgConnect] > 0:
+		return c.Dir[li].Name, true
 	}
-	r := s.rels[name]
+	return "", false
+}
+
+// nameOf names a connection whose CONNECT was not seen: by the
+// relationship last active with the same partner, else the target's
+// relationship, else "unknown".
+func (s *peerSource) nameOf(partner netip.Addr) string {
+	var best *peerRel
+	for _, r := range s.rels {
+		if _, ok := r.partners[partner]; ok && (best == nil || r.active.After(best.active)) {
+			best = r
+		}
+	}
+	if best != nil {
+		return best.name
+	}
+	return s.fallback
+}
+
+// attach takes c as its relationship's, if its conversation allows it,
+// and folds in what c carried so far (the message being handled included).
+func (s *peerSource) attach(c *peer.Conn, li int) *peerRel {
+	name, ok := s.adoptName(c, li)
+	if !ok {
+		return nil
+	}
+	r := s.rel(name)
 	if r == nil {
-		if len(s.rels) >= peerMaxRelationships {
-			if !s.overflow {
-				s.overflow = true
-				level.Warn(s.logger).Log("msg", "Too many relationship names on the wire; ignoring new ones", "max", peerMaxRelationships)
-			}
-			return nil
-		}
-		r = &peerRel{name: name, partners: map[netip.Addr]bool{}, up: map[*peer.Conn]netip.Addr{}}
-		s.rels[name] = r
+		return nil
 	}
-	if old := s.connRel[c]; old != nil && old != r {
-		delete(old.up, c)
-		if old.empty() {
-			delete(s.rels, old.name)
-		}
-		if c.Up() {
-			r.up[c] = partner
-		}
-		s.dirty = true
-	}
+	partner := c.Ends[peer.Other(li)].Addr.Unmap()
 	s.connRel[c] = r
-	r.partners[partner] = true
+	s.addPartner(r, partner)
+	s.fold(r, c, li)
+	r.touch(partner, c.LastPacket)
+	if c.Accepted && c.Up() {
+		r.up[c] = partner
+	}
+	if name != peerUnnamed {
+		s.supersede(partner)
+	}
+	s.dirty = true
 	return r
 }
 
-// empty: a relationship that only ever held a connection since renamed.
-func (r *peerRel) empty() bool {
-	if len(r.up) > 0 || r.local.Seen || r.partner.Seen {
-		return false
+// rel returns the relationship named name, made if new: when the table
+// is full, the one idle the longest without a connection up makes room.
+func (s *peerSource) rel(name string) *peerRel {
+	if r := s.rels[name]; r != nil {
+		return r
 	}
-	for d := range r.msgs {
-		for _, n := range r.msgs[d] {
-			if n > 0 {
-				return false
+	if len(s.rels) >= peerMaxRelationships {
+		var victim *peerRel
+		for _, r := range s.rels {
+			if len(r.up) == 0 && r.name != s.pinned && (victim == nil || r.active.Before(victim.active)) {
+				victim = r
+			}
+		}
+		if victim == nil {
+			if !s.overflow {
+				s.overflow = true
+				level.Warn(s.logger).Log("msg", "Too many relationships with a connection up; ignoring new ones", "max", peerMaxRelationships)
+			}
+			return nil
+		}
+		s.drop(victim)
+	}
+	r := &peerRel{name: name, partners: map[netip.Addr]time.Time{}, up: map[*peer.Conn]netip.Addr{}}
+	s.rels[name] = r
+	return r
+}
+
+// addPartner adds p to r's partners: when full, the one idle the longest
+// without a connection up makes room (if all are up, p is not shown).
+func (s *peerSource) addPartner(r *peerRel, p netip.Addr) {
+	if _, ok := r.partners[p]; ok {
+		return
+	}
+	if len(r.partners) >= peerMaxPartners {
+		var victim netip.Addr
+		var vt time.Time
+		for q, t := range r.partners {
+			if !r.upTo(q) && (!victim.IsValid() || t.Before(vt)) {
+				victim, vt = q, t
+			}
+		}
+		if !victim.IsValid() {
+			return
+		}
+		delete(r.partners, victim)
+	}
+	r.partners[p] = time.Time{}
+}
+
+// supersede forgets the "unknown" relationship of a connection seen
+// mid-stream once a named one took over its only partner, p.
+func (s *peerSource) supersede(p netip.Addr) {
+	u := s.rels[peerUnnamed]
+	if u == nil || len(u.up) > 0 || len(u.partners) != 1 {
+		return
+	}
+	if _, ok := u.partners[p]; ok {
+		s.drop(u)
+	}
+}
+
+// drop forgets r.
+func (s *peerSource) drop(r *peerRel) {
+	delete(s.rels, r.name)
+	for c, x := range s.connRel {
+		if x == r {
+			delete(s.connRel, c)
+		}
+	}
+	s.dirty = true
+}
+
+// prune forgets, at wall-clock time now, the partners and relationships
+// idle past peerPartnerIdle and peerRelationshipIdle (live tap only: a
+// replayed file keeps its final state).
+func (s *peerSource) prune(now time.Time) {
+	var latest *peerRel
+	for _, r := range s.rels {
+		if latest == nil || r.active.After(latest.active) {
+			latest = r
+		}
+	}
+	for _, r := range s.rels {
+		if len(r.up) == 0 && r != latest && r.name != s.pinned && now.Sub(r.active) > peerRelationshipIdle {
+			s.drop(r)
+			continue
+		}
+		newest := r.newestPartner()
+		for p, t := range r.partners {
+			if p != newest && !r.upTo(p) && now.Sub(t) > peerPartnerIdle {
+				delete(r.partners, p)
+				s.dirty = true
 			}
 		}
 	}
-	return true
+}
+
+// fold adds what c carried before it was taken as r's.
+func (s *peerSource) fold(r *peerRel, c *peer.Conn, li int) {
+	pi := peer.Other(li)
+	for _, e := range [2]struct{ end, dir int }{{li, dirSent}, {pi, dirReceived}} {
+		d := &c.Dir[e.end]
+		if d.Total == 0 {
+			continue
+		}
+		for t, n := range d.Messages {
+			r.msgs[e.dir][t] += n
+		}
+		if d.Last.After(r.last[e.dir]) {
+			r.last[e.dir] = d.Last
+			r.offset[e.dir] = failover.Some(d.ClockOffset.Seconds())
+		}
+		r.pending[e.dir] = d.Pending
+		for rr, n := range d.Rejects {
+			if r.rejects == nil {
+				r.rejects = map[string]uint64{}
+			}
+			r.rejects[rr.Name()] += n
+		}
+		if d.Vendor != "" || r.vendor == "" {
+			r.vendor = vendorOf(d.Vendor, d.Microsoft)
+		}
+		if v, ok := d.MCLT.Get(); ok {
+			r.mclt = failover.Some(v)
+		}
+	}
+	if c.Connector >= 0 {
+		r.role = failover.RoleSecondary
+		if c.Connector == li {
+			r.role = failover.RolePrimary // ISC: only the primary sends CONNECT
+		}
+	}
+	if v, ok := c.Dir[li].ReceiveTimer.Get(); ok {
+		r.mrd = failover.Some(v)
+	}
+	if v, ok := c.Dir[li].MaxUnacked.Get(); ok {
+		r.maxUnk = failover.Some(int(v))
+	}
+	if st := c.Dir[li].State; st.Seen {
+		r.local = st
+	}
+	if st := c.Dir[pi].State; st.Seen {
+		r.partner = st
+	}
 }
 
 func (s *peerSource) onConn(c *peer.Conn) {
@@ -339,22 +558,44 @@ func (s *peerSource) onConn(c *peer.Conn) {
 	if li < 0 {
 		return
 	}
-	r := s.relFor(c, li)
+	r := s.connRel[c]
 	if r == nil {
+		if c.Closed {
+			s.ignore(c, li)
+		}
 		return
 	}
 	partner := c.Ends[peer.Other(li)].Addr.Unmap()
 	was := len(r.up) > 0
-	if c.Up() {
+	if c.Accepted && c.Up() {
 		r.up[c] = partner
 	} else {
 		delete(r.up, c)
 	}
 	if c.Closed {
 		delete(s.connRel, c)
+		// The tracker closes an idle connection at the wall clock.
+		r.touch(partner, c.ClosedAt)
 	}
 	if was != (len(r.up) > 0) {
 		s.dirty = true
+	}
+}
+
+// ignore counts a closed connection of the local server that was never
+// taken as a relationship's (one whose relationship was since forgotten
+// is not counted).
+func (s *peerSource) ignore(c *peer.Conn, li int) {
+	if _, ok := s.adoptName(c, li); ok {
+		return
+	}
+	switch {
+	case c.Messages() == 0:
+		s.ignored[ignoredNoMessages]++
+	case c.RejectedBy >= 0:
+		s.ignored[ignoredRejected]++
+	default:
+		s.ignored[ignoredNotAccepted]++
 	}
 }
 
@@ -363,11 +604,20 @@ func (s *peerSource) onMessage(c *peer.Conn, from int, ts time.Time, m *failover
 	if li < 0 {
 		return
 	}
-	r := s.relFor(c, li)
+	r := s.connRel[c]
 	if r == nil {
+		s.attach(c, li) // folds m in
 		return
 	}
 	pi := peer.Other(li)
+	partner := c.Ends[pi].Addr.Unmap()
+	r.touch(partner, ts)
+	if c.Accepted && c.Up() {
+		if _, ok := r.up[c]; !ok {
+			r.up[c] = partner
+			s.dirty = true
+		}
+	}
 	dir := dirReceived
 	if from == li {
 		dir = dirSent
@@ -386,7 +636,7 @@ func (s *peerSource) onMessage(c *peer.Conn, from int, ts time.Time, m *failover
 		r.rejects[rr.Name()]++
 	}
 	if r.vendor == "" || m.Type == failover.MsgConnect || m.Type == failover.MsgConnectAck {
-		r.vendor = vendorOf(m, c.Dir[from].Vendor)
+		r.vendor = vendorOf(c.Dir[from].Vendor, m.Microsoft())
 	}
 	switch m.Type {
 	case failover.MsgConnect, failover.MsgConnectAck:
@@ -418,12 +668,12 @@ func (s *peerSource) onMessage(c *peer.Conn, from int, ts time.Time, m *failover
 
 // vendorOf: the vendor-class ("isc-4.4.3-P1") when sent, else the header
 // dialect (Microsoft sends payload offset 8, ISC 12).
-func vendorOf(m *failover.Message, class string) failover.Vendor {
+func vendorOf(class string, microsoftHeader bool) failover.Vendor {
 	lc := strings.ToLower(class)
 	switch {
 	case strings.HasPrefix(lc, "isc"):
 		return failover.VendorISC
-	case strings.Contains(lc, "microsoft") || m.Microsoft():
+	case strings.Contains(lc, "microsoft") || microsoftHeader:
 		return failover.VendorWindows
 	}
 	return failover.VendorISC
@@ -450,6 +700,12 @@ func (s *peerSource) observations() []failover.Relationship {
 	out := make([]failover.Relationship, 0, len(names))
 	for _, n := range names {
 		r := s.rels[n]
+		// The partner is known from the connection even before any
+		// STATE says in which state either side is.
+		var partner string
+		if p := r.newestPartner(); p.IsValid() {
+			partner = p.String()
+		}
 		out = append(out, failover.Relationship{
 			Name: r.name, Vendor: r.vendor, Role: r.role,
 			Local: sideOf(r.local), Partner: sideOf(r.partner),
@@ -457,6 +713,7 @@ func (s *peerSource) observations() []failover.Relationship {
 			UnackedUpdates:           failover.Some(r.pending[dirSent]),
 			MaxUnackedUpdates:        r.maxUnk,
 			CommunicationInterrupted: failover.Some(len(r.up) == 0),
+			PartnerAddress:           partner,
 		})
 	}
 	return out
@@ -464,15 +721,30 @@ func (s *peerSource) observations() []failover.Relationship {
 
 // Describe implements MetricsSource.
 func (s *peerSource) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descPeerUp, descPeerMessages, descPeerLast, descPeerRejects, descPeerPending, descPeerOffset} {
+	for _, d := range []*prometheus.Desc{descPeerUp, descPeerMessages, descPeerLast, descPeerRejects, descPeerPending, descPeerOffset, descPeerIgnored} {
 		ch <- d
 	}
 }
 
 // CollectMetrics implements MetricsSource: it renders what the tap holds.
+// A series that cannot be rendered is left out, never panics: a panic in
+// a collector fails every scrape of the exporter (client_golang turns it
+// into HTTP 500) for as long as the bad value stays. Names from the wire
+// are cleaned by the peer package, so this is the second line of defence.
 func (s *peerSource) CollectMetrics(target string, ch chan<- prometheus.Metric) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	emit := func(d *prometheus.Desc, t prometheus.ValueType, v float64, labels ...string) {
+		m, err := prometheus.NewConstMetric(d, t, v, labels...)
+		if err != nil {
+			if s.badMetrics == 0 {
+				level.Error(s.logger).Log("msg", "Cannot render a peer metric; leaving it out", "err", err)
+			}
+			s.badMetrics++
+			return
+		}
+		ch <- m
+	}
 	local := s.local.String()
 	for _, r := range s.rels {
 		for p := range r.partners {
@@ -480,22 +752,25 @@ func (s *peerSource) CollectMetrics(target string, ch chan<- prometheus.Metric) 
 			if r.upTo(p) {
 				up = 1
 			}
-			ch <- prometheus.MustNewConstMetric(descPeerUp, prometheus.GaugeValue, up, target, r.name, local, p.String())
+			emit(descPeerUp, prometheus.GaugeValue, up, target, r.name, local, p.String())
 		}
 		for d, dir := range peerDirections {
 			for _, t := range failover.MessageTypes() {
-				ch <- prometheus.MustNewConstMetric(descPeerMessages, prometheus.CounterValue, float64(r.msgs[d][t]), target, r.name, dir, t.String())
+				emit(descPeerMessages, prometheus.CounterValue, float64(r.msgs[d][t]), target, r.name, dir, t.String())
 			}
 			if !r.last[d].IsZero() {
-				ch <- prometheus.MustNewConstMetric(descPeerLast, prometheus.GaugeValue, float64(r.last[d].UnixNano())/1e9, target, r.name, dir)
+				emit(descPeerLast, prometheus.GaugeValue, float64(r.last[d].UnixNano())/1e9, target, r.name, dir)
 			}
-			ch <- prometheus.MustNewConstMetric(descPeerPending, prometheus.GaugeValue, float64(r.pending[d]), target, r.name, dir)
+			emit(descPeerPending, prometheus.GaugeValue, float64(r.pending[d]), target, r.name, dir)
 			if v, ok := r.offset[d].Get(); ok {
-				ch <- prometheus.MustNewConstMetric(descPeerOffset, prometheus.GaugeValue, v, target, r.name, dir)
+				emit(descPeerOffset, prometheus.GaugeValue, v, target, r.name, dir)
 			}
 		}
 		for reason, n := range r.rejects {
-			ch <- prometheus.MustNewConstMetric(descPeerRejects, prometheus.CounterValue, float64(n), target, r.name, reason)
+			emit(descPeerRejects, prometheus.CounterValue, float64(n), target, r.name, reason)
 		}
+	}
+	for i, reason := range peerIgnoredReasons {
+		emit(descPeerIgnored, prometheus.CounterValue, float64(s.ignored[i]), target, reason)
 	}
 }

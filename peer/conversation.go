@@ -28,12 +28,27 @@ type Conn struct {
 	CloseReason string
 	ClosedAt    time.Time
 
-	// Name is the relationship name from CONNECT or CONNECTACK ("" until
-	// one is seen: a capture that started mid-connection never has it).
+	// Name is the relationship name from the first CONNECT or CONNECTACK
+	// ("" until one is seen: a capture that started mid-connection never
+	// has it). It is what the sender asked for, not what the other end
+	// agreed to: see Accepted. Cleaned for display (MaxTextLen).
 	Name string
 	// Connector is the index of the end that sent CONNECT (ISC: the
 	// primary, draft-12 §8.2), -1 until one is seen.
 	Connector int
+	// Accepted: the two ends hold a failover conversation, not just a TCP
+	// connection. Either an end answered the other's CONNECT with a
+	// CONNECTACK without reject-reason (draft-12 §8.2: the relationship
+	// name and the partner were recognised), or both ends sent messages
+	// that only flow on an accepted connection (anything but CONNECT,
+	// CONNECTACK and DISCONNECT: a capture that started mid-connection).
+	// ISC closes a connection from a stranger without a word, and refuses
+	// a CONNECT naming an unknown relationship with reject-reason 8, so
+	// neither is ever accepted. Once set it stays.
+	Accepted bool
+	// RejectedBy is the index of the end that refused the other's
+	// CONNECT (a CONNECTACK with a reject-reason), -1 if none did.
+	RejectedBy int
 
 	half [2]half
 	// lastSeen orders connections for eviction (packets handed to the
@@ -106,8 +121,10 @@ type DirStats struct {
 	// time; Min and Max over all messages. Valid when Total > 0.
 	ClockOffset, MinClockOffset, MaxClockOffset time.Duration
 
-	// From CONNECT / CONNECTACK.
-	Vendor       string
+	// From CONNECT / CONNECTACK, the last one this end sent; the text
+	// options cleaned for display (MaxTextLen).
+	Name         string // relationship-name
+	Vendor       string // vendor-class
 	ReceiveTimer failover.Optional[time.Duration]
 	MCLT         failover.Optional[time.Duration]
 	MaxUnacked   failover.Optional[uint32]
@@ -124,6 +141,10 @@ type DirStats struct {
 	// Pending is the number of BNDUPD this end sent that the other end
 	// has not acknowledged yet; MaxPending the largest it was.
 	Pending, MaxPending int
+
+	// conversing: this end sent a message that only flows on an accepted
+	// connection (see Conn.Accepted).
+	conversing bool
 }
 
 // observe updates the model with message m, sent by end i and captured at ts.
@@ -155,11 +176,14 @@ func (c *Conn) observe(i int, ts time.Time, m *failover.Message) {
 		if m.Type == failover.MsgConnect && c.Connector < 0 {
 			c.Connector = i
 		}
-		if n, ok := m.RelationshipName(); ok && c.Name == "" {
-			c.Name = n
+		if n, ok := m.RelationshipName(); ok {
+			d.Name = cleanText(n)
+			if c.Name == "" {
+				c.Name = d.Name
+			}
 		}
 		if v, ok := m.VendorClass(); ok {
-			d.Vendor = v
+			d.Vendor = cleanText(v)
 		}
 		if v, ok := m.ReceiveTimer(); ok {
 			d.ReceiveTimer = failover.Some(v)
@@ -169,6 +193,13 @@ func (c *Conn) observe(i int, ts time.Time, m *failover.Message) {
 		}
 		if v, ok := m.MaxUnackedBndupd(); ok {
 			d.MaxUnacked = failover.Some(v)
+		}
+		if m.Type == failover.MsgConnectAck {
+			if _, refused := m.RejectReason(); refused {
+				c.RejectedBy = i
+			} else if c.Dir[Other(i)].Messages[failover.MsgConnect] > 0 {
+				c.Accepted = true
+			}
 		}
 		c.reject(d, m)
 	case failover.MsgState:
@@ -194,6 +225,12 @@ func (c *Conn) observe(i int, ts time.Time, m *failover.Message) {
 		c.reject(d, m)
 	case failover.MsgDisconnect:
 		c.reject(d, m)
+	}
+	if m.Type.Valid() && m.Type != failover.MsgConnect && m.Type != failover.MsgConnectAck && m.Type != failover.MsgDisconnect {
+		d.conversing = true
+		if c.Dir[Other(i)].conversing {
+			c.Accepted = true
+		}
 	}
 }
 

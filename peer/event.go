@@ -55,8 +55,13 @@ func NewEvent(c *Conn, from int, ts time.Time, m *failover.Message) Event {
 	}
 	switch m.Type {
 	case failover.MsgConnect, failover.MsgConnectAck:
-		e.Relationship, _ = m.RelationshipName()
-		e.Vendor, _ = m.VendorClass()
+		// Text from the wire, cleaned: it goes to a terminal and to JSON.
+		if n, ok := m.RelationshipName(); ok {
+			e.Relationship = cleanText(n)
+		}
+		if v, ok := m.VendorClass(); ok {
+			e.Vendor = cleanText(v)
+		}
 		e.MCLT = secs(m.MCLT())
 		e.ReceiveTimer = secs(m.ReceiveTimer())
 		if v, ok := m.MaxUnackedBndupd(); ok {
@@ -97,7 +102,9 @@ func NewEvent(c *Conn, from int, ts time.Time, m *failover.Message) Event {
 	if r, ok := m.RejectReason(); ok {
 		e.RejectReason = r.Name()
 	}
-	e.Text, _ = m.MessageText()
+	if t, ok := m.MessageText(); ok {
+		e.Text = cleanText(t)
+	}
 	return e
 }
 

@@ -213,7 +213,7 @@ func (t *Tracker) newConn(k connKey, s *segment) *Conn {
 		t.evict()
 	}
 	t.stats.Conns++
-	c := &Conn{ID: int(t.stats.Conns), FirstPacket: t.now, Connector: -1}
+	c := &Conn{ID: int(t.stats.Conns), FirstPacket: t.now, Connector: -1, RejectedBy: -1}
 	switch {
 	case s.flags&(tcpSYN|tcpACK) == tcpSYN:
 		c.Ends = [2]Endpoint{s.src, s.dst} // the SYN's sender opened it
