@@ -51,7 +51,7 @@ func newExporter(logger log.Logger, load func() (*config.Config, error), metrics
 	e.registry.MustRegister(
 		e.reloadOK,
 		e.reloadSuccess,
-		versioncollector.NewCollector("dhcp_failover_exporter"),
+		versioncollector.NewCollector("dhcp_failover_exporter"), // dhcp_failover_exporter_build_info
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

@@ -1,14 +1,10 @@
 package collector
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -16,11 +12,12 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/dhcpfailover/dhcp_failover_exporter/peer/peertest"
+
 	"github.com/dhcpfailover/dhcp_failover_exporter/config"
 	"github.com/dhcpfailover/dhcp_failover_exporter/failover"
 	"github.com/dhcpfailover/dhcp_failover_exporter/peer"
 	"github.com/go-kit/log"
-	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 )
@@ -33,6 +30,19 @@ func peerTarget(t *testing.T, file, local, relationship string) config.Target {
 		t.Fatal(err)
 	}
 	return tg
+}
+
+// replayPeer builds a peer source replaying a capture (closed when the test
+// ends) and polls it once.
+func replayPeer(t *testing.T, file, local, relationship string) (Source, []failover.Relationship, error) {
+	t.Helper()
+	src, err := NewSource(peerTarget(t, file, local, relationship), log.NewNopLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { closeSource(src) })
+	rels, err := src.Poll(context.Background())
+	return src, rels, err
 }
 
 // peerMetrics collects a MetricsSource into "name{labels} value" lines.
@@ -73,12 +83,7 @@ func value(m *dto.Metric) float64 {
 // TestPeerSourceReplay replays a real capture (secondary killed, primary
 // forced to partner-down, secondary restarted) as the primary's tap.
 func TestPeerSourceReplay(t *testing.T) {
-	src, err := NewSource(peerTarget(t, "testdata/peer/isc-fault-P1-kill-partnerdown-restart.pcap", "10.250.0.1", "fo-lab"), log.NewNopLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeSource(src)
-	rels, err := src.Poll(context.Background())
+	src, rels, err := replayPeer(t, "testdata/peer/isc-fault-P1-kill-partnerdown-restart.pcap", "10.250.0.1", "fo-lab")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,12 +136,7 @@ func TestPeerSourceReplay(t *testing.T) {
 // CONNECT; without a configured name the relationship is "unknown", and
 // the connection is up from the capture's point of view.
 func TestPeerSourceUnnamed(t *testing.T) {
-	src, err := NewSource(peerTarget(t, "testdata/peer/isc-normal-lease.pcap", "10.250.0.2", ""), log.NewNopLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeSource(src)
-	rels, err := src.Poll(context.Background())
+	src, rels, err := replayPeer(t, "testdata/peer/isc-normal-lease.pcap", "10.250.0.2", "")
 	if err != nil || len(rels) != 1 || rels[0].Name != "unknown" || rels[0].Local.Reported {
 		t.Fatalf("%+v %v", rels, err)
 	}
@@ -211,56 +211,6 @@ func TestPeerSourceErrors(t *testing.T) {
 	}
 }
 
-// craftCapture copies a fixture capture into dir with byte strings of
-// its frames replaced by others of the same length (TCP sequence numbers
-// stay right; the tap does not check checksums): a hostile peer's options.
-func craftCapture(t *testing.T, fixture, dir string, repl ...string) string {
-	t.Helper()
-	in, err := os.Open(fixture)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	r, err := pcapgo.NewReader(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, filepath.Base(fixture))
-	out, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
-	w := pcapgo.NewWriter(out)
-	if err := w.WriteFileHeader(r.Snaplen(), r.LinkType()); err != nil {
-		t.Fatal(err)
-	}
-	hits := 0
-	for {
-		data, ci, err := r.ReadPacketData()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := 0; i+1 < len(repl); i += 2 {
-			if len(repl[i]) != len(repl[i+1]) {
-				t.Fatalf("replacement %q -> %q changes the length", repl[i], repl[i+1])
-			}
-			hits += bytes.Count(data, []byte(repl[i]))
-			data = bytes.ReplaceAll(data, []byte(repl[i]), []byte(repl[i+1]))
-		}
-		if err := w.WritePacket(ci, data); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if hits == 0 {
-		t.Fatalf("%s: nothing replaced", fixture)
-	}
-	return path
-}
-
 // pedanticPeer registers a MetricsSource as a checked collector (its
 // Describe is the source's) in a pedantic registry, which checks every
 // metric against its descriptor, label values included, as a scrape would.
@@ -302,14 +252,9 @@ func safeLabel(v string) bool {
 func TestPeerSourceHostileName(t *testing.T) {
 	const vendor = "isc-4.4.3-P1"
 	evil := "\x1b[2J\x07\xff\x00\r\n\xc3isc"[:len(vendor)]
-	path := craftCapture(t, "testdata/peer/isc-fault-P1-kill-partnerdown-restart.pcap", t.TempDir(),
+	path := peertest.CraftCapture(t, "testdata/peer/isc-fault-P1-kill-partnerdown-restart.pcap", t.TempDir(),
 		"fo-lab", "fo-l\xffb", vendor, evil)
-	src, err := NewSource(peerTarget(t, path, "10.250.0.1", ""), log.NewNopLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeSource(src)
-	rels, err := src.Poll(context.Background())
+	src, rels, err := replayPeer(t, path, "10.250.0.1", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -383,12 +328,7 @@ func TestPeerSourceCollectNeverPanics(t *testing.T) {
 // old connection (one CONTACT, then RST) and a CONNECT the primary
 // accepted. Only the accepted conversation makes a relationship.
 func TestPeerSourceThirdParty(t *testing.T) {
-	src, err := NewSource(peerTarget(t, "testdata/peer/isc-third-party.pcap", "10.250.0.1", ""), log.NewNopLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeSource(src)
-	rels, err := src.Poll(context.Background())
+	src, rels, err := replayPeer(t, "testdata/peer/isc-third-party.pcap", "10.250.0.1", "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,8 +11,9 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/dhcpfailover/dhcp_failover_exporter/peer/peertest"
+
 	"github.com/dhcpfailover/dhcp_failover_exporter/failover"
-	"github.com/gopacket/gopacket/pcapgo"
 )
 
 func TestCleanText(t *testing.T) {
@@ -69,56 +67,6 @@ func FuzzCleanText(f *testing.F) {
 			t.Fatalf("cleanText not idempotent on %q", s)
 		}
 	})
-}
-
-// craftCapture copies a fixture capture into dir with byte strings of
-// its frames replaced by others of the same length (the tap does not
-// check checksums): a hostile peer's options.
-func craftCapture(t *testing.T, fixture, dir string, repl ...string) string {
-	t.Helper()
-	in, err := os.Open(fixture)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	r, err := pcapgo.NewReader(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, filepath.Base(fixture))
-	out, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
-	w := pcapgo.NewWriter(out)
-	if err := w.WriteFileHeader(r.Snaplen(), r.LinkType()); err != nil {
-		t.Fatal(err)
-	}
-	hits := 0
-	for {
-		data, ci, err := r.ReadPacketData()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := 0; i+1 < len(repl); i += 2 {
-			if len(repl[i]) != len(repl[i+1]) {
-				t.Fatalf("replacement %q -> %q changes the length", repl[i], repl[i+1])
-			}
-			hits += bytes.Count(data, []byte(repl[i]))
-			data = bytes.ReplaceAll(data, []byte(repl[i]), []byte(repl[i+1]))
-		}
-		if err := w.WritePacket(ci, data); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if hits == 0 {
-		t.Fatalf("%s: nothing replaced", fixture)
-	}
-	return path
 }
 
 // analyzeBoth runs what `analyze FILE` and `analyze --format=json FILE`
@@ -194,7 +142,7 @@ func TestAnalyzeHostileText(t *testing.T) {
 			[]string{"text=\"\uFFFD]0;pwn\uFFFD\uFFFD[8m\uFFFD\uFFFD\uFFFD\uFFFD relationship name\""}},
 	} {
 		t.Run(filepath.Base(c.fixture), func(t *testing.T) {
-			text, js := analyzeBoth(t, craftCapture(t, c.fixture, dir, c.repl...))
+			text, js := analyzeBoth(t, peertest.CraftCapture(t, c.fixture, dir, c.repl...))
 			terminalSafe(t, "text", text)
 			terminalSafe(t, "json", js)
 			for _, w := range c.want {
