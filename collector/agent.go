@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"reflect"
+	"runtime/debug"
 	"sort"
 	"sync"
 	"time"
@@ -45,6 +46,9 @@ type runner struct {
 	// inflight is set while a poll that overran its deadline still runs
 	// (a source that ignores its context); owned by the poll loop.
 	inflight chan struct{}
+	// gen is the runner's generation of its target's state: a late result
+	// of a replaced runner carries an old one and is dropped.
+	gen uint64
 }
 
 // NewAgent returns an agent with no targets; ApplyConfig starts them.
@@ -162,15 +166,24 @@ func closeSource(s Source) {
 
 func (a *Agent) start(t config.Target, src Source, st *targetState) *runner {
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &runner{cfg: t, src: src, state: st, cancel: cancel, done: make(chan struct{})}
+	r := &runner{cfg: t, src: src, state: st, cancel: cancel, done: make(chan struct{}), gen: st.nextGeneration()}
 	var wg sync.WaitGroup
 	if w, ok := src.(Watcher); ok {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer func() {
+				// A watcher reads untrusted input for months: a panic in
+				// it is logged with its stack and shows as a failed
+				// target, never a dead exporter.
+				if p := recover(); p != nil {
+					err := a.panicked(t.Name, p)
+					st.observeAs(r.gen, a.now(), pushed, nil, err)
+				}
+			}()
 			w.Run(ctx, func(rels []failover.Relationship, err error) {
 				if ctx.Err() == nil {
-					st.observe(a.now(), pushed, rels, err)
+					st.observeAs(r.gen, a.now(), pushed, rels, err)
 				}
 			})
 		}()
@@ -233,7 +246,7 @@ func (a *Agent) pollOnce(ctx context.Context, r *runner) {
 		default:
 			// The previous poll ignored its deadline and still runs: do not
 			// start a second one against the same server.
-			r.state.observe(a.now(), 0, nil, Classified(ReasonTimeout, errPollStillRunning))
+			r.state.observeAs(r.gen, a.now(), 0, nil, Classified(ReasonTimeout, errPollStillRunning))
 			return
 		}
 	}
@@ -247,7 +260,7 @@ func (a *Agent) pollOnce(ctx context.Context, r *runner) {
 	resc := make(chan result, 1)
 	go func() {
 		defer close(done)
-		rels, err := pollSafely(pctx, r.src)
+		rels, err := pollSafely(pctx, r.src, func(p any) error { return a.panicked(r.cfg.Name, p) })
 		resc <- result{rels, err}
 	}()
 	var res result
@@ -265,11 +278,11 @@ func (a *Agent) pollOnce(ctx context.Context, r *runner) {
 	if ctx.Err() != nil {
 		return // stopped mid-poll: the result belongs to a target being replaced
 	}
-	if res.err == nil && pctx.Err() != nil {
-		res.err = pctx.Err() // the source returned late; its answer is too old to trust
-	}
+	// A successful answer that arrived within the grace above is kept even
+	// if the deadline passed meanwhile: a source with history (the leases
+	// file) has handed its transitions over and must not lose them.
 	a.logHealth(r, res.err)
-	r.state.observe(a.now(), a.now().Sub(start), res.rels, res.err)
+	r.state.observeAs(r.gen, a.now(), a.now().Sub(start), res.rels, res.err)
 }
 
 var errPollStillRunning = errors.New("previous poll has not returned")
@@ -292,15 +305,26 @@ func (a *Agent) logHealth(r *runner, err error) {
 	}
 }
 
-// pollSafely turns a panicking source into a failed poll: one broken
-// source must not take the exporter down.
-func pollSafely(ctx context.Context, s Source) (rels []failover.Relationship, err error) {
+// pollSafely turns a panicking source into a failed poll (onPanic logs it
+// and gives the error): one broken source must not take the exporter down.
+func pollSafely(ctx context.Context, s Source, onPanic func(any) error) (rels []failover.Relationship, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("source panicked: %v", p)
+			rels, err = nil, onPanic(p)
 		}
 	}()
 	return s.Poll(ctx)
+}
+
+// panicked logs a source's panic with its stack, so that a crash caused by
+// input can be debugged, and returns the poll error it becomes.
+func (a *Agent) panicked(target string, p any) error {
+	return logPanic(a.logger, target, p)
+}
+
+func logPanic(logger log.Logger, target string, p any) error {
+	level.Error(logger).Log("msg", "Source panicked; the target is reported down", "target", target, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+	return Classified(ReasonOther, fmt.Errorf("source panicked: %v", p))
 }
 
 // Gather merges the families every target rendered when its latest

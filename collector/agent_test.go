@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -225,5 +226,74 @@ func TestLogHealth(t *testing.T) {
 	want := []string{"Target cannot be polled", "Poll failed", "Poll failed", "Target cannot be polled", "Target polled again", "Target cannot be polled"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("log lines:\n%s\nwant %v", strings.Join(lines, "\n"), want)
+	}
+}
+
+// panicWatcher panics in Run, as a source reading hostile input might.
+type panicWatcher struct{ fakeSource }
+
+func (p *panicWatcher) Run(context.Context, func([]failover.Relationship, error)) {
+	panic("hostile packet")
+}
+
+// A panic in a source, polled or event-driven, is logged with its stack
+// and makes the target down; the exporter and the other targets go on.
+func TestSourcePanicsAreContained(t *testing.T) {
+	var mu sync.Mutex
+	var logged []string
+	logger := log.LoggerFunc(func(kv ...any) error {
+		mu.Lock()
+		defer mu.Unlock()
+		logged = append(logged, fmt.Sprint(kv...))
+		return nil
+	})
+	setFake("panic-watch", &panicWatcher{fakeSource{results: []fakeResult{{rels: []failover.Relationship{rel("fo", failover.Normal, failover.Normal, t0, t0)}}}}})
+	a := NewAgent(logger)
+	defer a.Stop()
+	if err := a.ApplyConfig(&config.Config{Targets: []config.Target{fakeTarget("w", "panic-watch", time.Second)}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the panic logged", 3*time.Second, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, l := range logged {
+			if strings.Contains(l, "Source panicked") && strings.Contains(l, "hostile packet") && strings.Contains(l, "goroutine") {
+				return true
+			}
+		}
+		return false
+	})
+	// The poll loop goes on: the next poll brings the target back up.
+	waitFor(t, "the target polled again", 3*time.Second, func() bool {
+		v, _ := seriesValue(t, a, "dhcp_failover_up", `target="w"`)
+		return v == 1
+	})
+	if v, _ := seriesValue(t, a, "dhcp_failover_poll_errors_total", `reason="other"`); v < 1 {
+		t.Errorf("the panic was not counted as a failed poll (other = %v)", v)
+	}
+
+	_, err := pollSafely(context.Background(), panicSource{}, func(p any) error { return logPanic(logger, "x", p) })
+	if Classify(err) != ReasonOther || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("pollSafely = %v", err)
+	}
+}
+
+type panicSource struct{}
+
+func (panicSource) Poll(context.Context) ([]failover.Relationship, error) { panic("boom") }
+
+// A replaced runner's late result must not land in the state its
+// successor now owns.
+func TestStaleGenerationDropped(t *testing.T) {
+	ts := newTargetState("x", t0)
+	old := ts.nextGeneration()
+	cur := ts.nextGeneration()
+	ts.observeAs(old, t0, time.Millisecond, []failover.Relationship{rel("fo", failover.PartnerDown, failover.Normal, t0, t0)}, nil)
+	if len(ts.rels) != 0 || ts.polled {
+		t.Fatal("a stale generation's result was recorded")
+	}
+	ts.observeAs(cur, t0, time.Millisecond, []failover.Relationship{rel("fo", failover.Normal, failover.Normal, t0, t0)}, nil)
+	if len(ts.rels) != 1 {
+		t.Fatal("the current generation's result was dropped")
 	}
 }

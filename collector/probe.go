@@ -25,10 +25,7 @@ func Probe(ctx context.Context, t config.Target, logger log.Logger) (prometheus.
 	defer cancel()
 	start := time.Now()
 	st := newTargetState(t.Name, start)
-	rels, err := pollSafely(ctx, src)
-	if err == nil && ctx.Err() != nil {
-		err = ctx.Err()
-	}
+	rels, err := pollSafely(ctx, src, func(p any) error { return logPanic(logger, t.Name, p) })
 	st.observe(time.Now(), time.Since(start), rels, err)
 	g := prometheus.Gatherers{staticGatherer(st.snapshot())}
 	if ms, ok := src.(MetricsSource); ok {

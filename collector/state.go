@@ -52,6 +52,7 @@ type targetState struct {
 	relOrder  []string
 	families  []*dto.MetricFamily                 // rendered at observation time, shared by scrapes
 	onUnknown func(name string, s failover.State) // logs an unknown state once
+	gen       uint64                              // generation of the runner that owns the state
 	unknown   map[failover.State]bool
 }
 
@@ -73,11 +74,34 @@ func newTargetState(name string, now time.Time) *targetState {
 // pushed: it is not a poll, so the poll duration and time stay as they were.
 const pushed time.Duration = -1
 
+// nextGeneration hands the state to a new runner: results of the runners
+// before it are dropped from now on.
+func (ts *targetState) nextGeneration() uint64 {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	ts.gen++
+	return ts.gen
+}
+
+// observeAs is observe for the runner of generation gen; a replaced
+// runner's late result is dropped.
+func (ts *targetState) observeAs(gen uint64, now time.Time, took time.Duration, rels []failover.Relationship, err error) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if gen == ts.gen {
+		ts.observeLocked(now, took, rels, err)
+	}
+}
+
 // observe records the outcome of one poll (or one pushed observation) and
 // rebuilds the target's metrics.
 func (ts *targetState) observe(now time.Time, took time.Duration, rels []failover.Relationship, err error) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
+	ts.observeLocked(now, took, rels, err)
+}
+
+func (ts *targetState) observeLocked(now time.Time, took time.Duration, rels []failover.Relationship, err error) {
 	if took != pushed {
 		ts.polled = true
 		ts.lastPoll = now
