@@ -49,6 +49,9 @@ type runner struct {
 	// gen is the runner's generation of its target's state: a late result
 	// of a replaced runner carries an old one and is dropped.
 	gen uint64
+	// files digests the files the target's settings name (secrets,
+	// certificates), read when its source was built.
+	files string
 }
 
 // NewAgent returns an agent with no targets; ApplyConfig starts them.
@@ -65,15 +68,17 @@ func (a *Agent) ApplyConfig(cfg *config.Config) error {
 	a.applyMu.Lock()
 	defer a.applyMu.Unlock()
 	a.mu.RLock()
-	current := make(map[string]config.Target, len(a.runners))
+	current := make(map[string]*runner, len(a.runners))
 	for name, r := range a.runners {
-		current[name] = r.cfg
+		current[name] = r
 	}
 	a.mu.RUnlock()
 
 	fresh := map[string]Source{}
+	files := map[string]string{}
 	for _, t := range cfg.Targets {
-		if old, ok := current[t.Name]; ok && reflect.DeepEqual(old, t) {
+		files[t.Name] = config.FilesFingerprint(t)
+		if old, ok := current[t.Name]; ok && reflect.DeepEqual(old.cfg, t) && old.files == files[t.Name] {
 			continue
 		}
 		src, err := NewSource(t, a.logger)
@@ -115,7 +120,9 @@ func (a *Agent) ApplyConfig(cfg *config.Config) error {
 			st.onUnknown = a.unknownStateLogger(t.Name)
 			a.states[t.Name] = st
 		}
-		a.runners[t.Name] = a.start(t, src, st)
+		r := a.start(t, src, st)
+		r.files = files[t.Name]
+		a.runners[t.Name] = r
 	}
 	a.mu.Unlock()
 	a.stopRunners(stopping)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -295,5 +297,51 @@ func TestStaleGenerationDropped(t *testing.T) {
 	ts.observeAs(cur, t0, time.Millisecond, []failover.Relationship{rel("fo", failover.Normal, failover.Normal, t0, t0)}, nil)
 	if len(ts.rels) != 1 {
 		t.Fatal("the current generation's result was dropped")
+	}
+}
+
+// A rotated secret file rebuilds the target on reload, though the
+// configuration text is the same; an untouched one does not.
+func TestReloadRebuildsOnRotatedSecretFile(t *testing.T) {
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "omapi.key")
+	if err := os.WriteFile(secret, []byte("c2VjcmV0LTE=\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse([]byte(`targets:
+  - name: isc
+    source: omapi
+    address: 127.0.0.1:1
+    relationships: [fo]
+    key: {name: k, algorithm: hmac-md5, secret_file: ` + secret + `}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := NewAgent(log.NewNopLogger())
+	defer a.Stop()
+	src := func() Source {
+		a.mu.RLock()
+		defer a.mu.RUnlock()
+		return a.runners["isc"].src
+	}
+	if err := a.ApplyConfig(cfg); err != nil {
+		t.Fatal(err)
+	}
+	first := src()
+	if err := a.ApplyConfig(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if src() != first {
+		t.Fatal("an unchanged target was rebuilt")
+	}
+	if err := os.WriteFile(secret, []byte("c2VjcmV0LTI=\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.ApplyConfig(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if src() == first {
+		t.Fatal("a rotated secret file did not rebuild the target")
 	}
 }
