@@ -138,18 +138,30 @@ func runUntil(args []string, stdout, stderr io.Writer, stop <-chan struct{}) (co
 		path := *configFile
 		loader = func() (*config.Config, error) { return config.Load(path) }
 	}
+	// Signals are caught before the first load: a SIGHUP or SIGTERM sent
+	// while it runs must not kill the process by default.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(term)
+
 	e := newExporter(logger, loader, *metricsPath, *adhocProbes)
 	if err := e.reload(); err != nil {
 		level.Error(logger).Log("msg", "Cannot load configuration", "err", err)
 		return 1
 	}
-	defer e.agent.Stop()
-
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
 	stopReloads := make(chan struct{})
-	defer func() { signal.Stop(hup); close(stopReloads) }()
+	reloadsDone := make(chan struct{})
+	defer func() {
+		// No reload may start targets once the agent stops.
+		close(stopReloads)
+		<-reloadsDone
+		e.agent.Stop()
+	}()
 	go func() {
+		defer close(reloadsDone)
 		for {
 			select {
 			case <-stopReloads:
@@ -165,9 +177,6 @@ func runUntil(args []string, stdout, stderr io.Writer, stop <-chan struct{}) (co
 	srv := &http.Server{Handler: e.routes(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- web.ListenAndServe(srv, toolkitFlags, slogFor(bridgeLogger)) }()
-	term := make(chan os.Signal, 1)
-	signal.Notify(term, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(term)
 	select {
 	case err := <-errc:
 		level.Error(logger).Log("msg", "HTTP server failed", "err", err)
@@ -179,6 +188,8 @@ func runUntil(args []string, stdout, stderr io.Writer, stop <-chan struct{}) (co
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	srv.Shutdown(ctx)
+	if err := srv.Shutdown(ctx); err != nil {
+		level.Warn(logger).Log("msg", "HTTP server did not shut down cleanly", "err", err)
+	}
 	return 0
 }

@@ -31,6 +31,7 @@ type Agent struct {
 	now    func() time.Time
 
 	applyMu sync.Mutex // serialises ApplyConfig and Stop
+	stopped bool       // set by Stop, under applyMu: no target starts after it
 	mu      sync.RWMutex
 	runners map[string]*runner
 	states  map[string]*targetState // kept across reloads while a target keeps its name
@@ -67,6 +68,9 @@ func NewAgent(logger log.Logger) *Agent {
 func (a *Agent) ApplyConfig(cfg *config.Config) error {
 	a.applyMu.Lock()
 	defer a.applyMu.Unlock()
+	if a.stopped {
+		return errAgentStopped
+	}
 	a.mu.RLock()
 	current := make(map[string]*runner, len(a.runners))
 	for name, r := range a.runners {
@@ -139,6 +143,7 @@ func (a *Agent) unknownStateLogger(target string) func(string, failover.State) {
 func (a *Agent) Stop() {
 	a.applyMu.Lock()
 	defer a.applyMu.Unlock()
+	a.stopped = true
 	a.mu.Lock()
 	var all []*runner
 	for name, r := range a.runners {
@@ -292,7 +297,10 @@ func (a *Agent) pollOnce(ctx context.Context, r *runner) {
 	r.state.observeAs(r.gen, a.now(), a.now().Sub(start), res.rels, res.err)
 }
 
-var errPollStillRunning = errors.New("previous poll has not returned")
+var (
+	errPollStillRunning = errors.New("previous poll has not returned")
+	errAgentStopped     = errors.New("the exporter is shutting down")
+)
 
 // logHealth logs a target's changes of health at warn and info (a target
 // going down, its reason changing, coming back), and every failed poll at
