@@ -376,3 +376,7 @@ func leaseRelationship(rec leases.Record, transitions []failover.Transition) fai
 	}
 	return r
 }
+
+// Follows implements Follower: a probe of a leases target serves what the
+// running source has followed, history included.
+func (s *leasesSource) Follows() {}

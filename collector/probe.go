@@ -47,10 +47,11 @@ type staticGatherer []*dto.MetricFamily
 
 func (s staticGatherer) Gather() ([]*dto.MetricFamily, error) { return s, nil }
 
-// Running returns the current metrics of a running event-driven target
-// (one whose source is a Watcher, such as the peer tap), for /probe: a
-// fresh source would have to capture or replay from scratch within one
-// scrape and would see next to nothing. ok is false for other targets.
+// Running returns the current metrics of a running target whose source
+// builds its view over time (a Watcher such as the peer tap, or a Follower
+// such as the leases file), for /probe: a fresh source would have to
+// capture, replay or read a whole file from scratch within one scrape, and
+// would have no history. ok is false for other targets.
 func (a *Agent) Running(name string) (prometheus.Gatherer, bool) {
 	a.mu.RLock()
 	r, ok := a.runners[name]
@@ -58,7 +59,9 @@ func (a *Agent) Running(name string) (prometheus.Gatherer, bool) {
 	if !ok {
 		return nil, false
 	}
-	if _, watcher := r.src.(Watcher); !watcher {
+	_, watcher := r.src.(Watcher)
+	_, follower := r.src.(Follower)
+	if !watcher && !follower {
 		return nil, false
 	}
 	g := prometheus.Gatherers{staticGatherer(r.state.snapshot())}

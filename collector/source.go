@@ -43,6 +43,13 @@ type Watcher interface {
 	Run(ctx context.Context, push func([]failover.Relationship, error))
 }
 
+// Follower marks a polled source that builds its view over time (it
+// follows a file as it grows): /probe serves its running view rather than
+// building a fresh source that would start from nothing.
+type Follower interface {
+	Follows()
+}
+
 // MetricsSource is implemented by sources with metrics of their own beyond
 // the relationship contract (the peer tap's per-connection counters).
 // CollectMetrics must not block: it renders what the source already holds.
