@@ -21,7 +21,7 @@ func (f *followSource) Poll(context.Context) ([]failover.Relationship, error) {
 
 // A probe of a Follower (the leases file) serves the running view.
 func TestRunningServesFollowers(t *testing.T) {
-	setFake("follow", &followSource{})
+	setFake(t, "follow", &followSource{})
 	a := NewAgent(log.NewNopLogger())
 	defer a.Stop()
 	if err := a.ApplyConfig(&config.Config{Targets: []config.Target{fakeTarget("f", "follow", time.Second)}}); err != nil {
