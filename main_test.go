@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -18,13 +19,17 @@ import (
 	"github.com/go-kit/log"
 )
 
+// testClient bounds every request of these tests: a hung endpoint fails
+// its test instead of stalling the run until go test's own timeout.
+var testClient = &http.Client{Timeout: 10 * time.Second}
+
 func get(t *testing.T, url string, hdr ...string) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, url, nil)
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := testClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +159,7 @@ func TestReloadKeepsOldConfigOnError(t *testing.T) {
 	if err := os.WriteFile(path, []byte("targets:\n  - {name: sim-b, source: simulated, pair: p, server: a, bogus: 1}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.Post(srv.URL+"/-/reload", "", nil)
+	resp, err := testClient.Post(srv.URL+"/-/reload", "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +178,7 @@ func TestReloadKeepsOldConfigOnError(t *testing.T) {
 	if err := os.WriteFile(path, []byte("targets:\n  - {name: sim-b, source: simulated, pair: p, server: a}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	resp, err = http.Post(srv.URL+"/-/reload", "", nil)
+	resp, err = testClient.Post(srv.URL+"/-/reload", "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,12 +232,27 @@ func TestAdhocProbesOffByDefault(t *testing.T) {
 
 func TestLandingPageAndHealth(t *testing.T) {
 	_, srv := demoServer(t, time.Minute)
-	time.Sleep(200 * time.Millisecond)
-	code, body := get(t, srv.URL+"/")
+	// The relationships show once the first polls are in: wait for them
+	// (however loaded the machine), then check the page.
+	wants := []string{"demo-1-a", "demo-2-b", "demo-1-lb", "/metrics"}
+	var code int
+	var body string
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, body = get(t, srv.URL+"/")
+		complete := code == 200
+		for _, want := range wants {
+			complete = complete && strings.Contains(body, want)
+		}
+		if complete || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	if code != 200 {
 		t.Fatalf("/ = %d", code)
 	}
-	for _, want := range []string{"demo-1-a", "demo-2-b", "demo-1-lb", "/metrics"} {
+	for _, want := range wants {
 		if !strings.Contains(body, want) {
 			t.Errorf("landing page lacks %q", want)
 		}
@@ -261,7 +281,9 @@ func TestFlags(t *testing.T) {
 
 func TestMetricsGzip(t *testing.T) {
 	_, srv := demoServer(t, time.Minute)
-	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/metrics", nil)
+	ctx, cancel := context.WithTimeout(context.Background(), testClient.Timeout)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/metrics", nil)
 	req.Header.Set("Accept-Encoding", "gzip")
 	resp, err := http.DefaultTransport.RoundTrip(req) // no transparent decompression
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"net"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -102,7 +101,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 
 	var seen []string
 	for _, p := range []string{"/metrics", "/config", "/", "/probe?target=isc", "/probe?target=kea-inline", "/probe?target=kea-file"} {
-		resp, err := http.Get(srv.URL + p)
+		resp, err := testClient.Get(srv.URL + p)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -213,7 +214,9 @@ func TestDefaultServiceTimings(t *testing.T) {
 	}
 }
 
-// freeAddr returns a loopback address nothing listens on.
+// freeAddr returns a loopback address nothing listened on a moment ago
+// (a target whose polls must fail). An exporter under test listens on
+// 127.0.0.1:0 instead, and listenAddr reads the port it got.
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -223,6 +226,27 @@ func freeAddr(t *testing.T) string {
 	addr := ln.Addr().String()
 	ln.Close()
 	return addr
+}
+
+// listeningOn is the exporter-toolkit's log line naming the bound address.
+var listeningOn = regexp.MustCompile(`msg="Listening on" address=(\S+)`)
+
+// listenAddr waits until an exporter started with --web.listen-address
+// 127.0.0.1:0 logs (at info level) the address it listens on, and returns
+// it: no port is chosen, closed and reused, so no other process can take
+// it in between.
+func listenAddr(t *testing.T, logs func() string) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if m := listeningOn.FindStringSubmatch(logs()); m != nil {
+			return m[1]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the exporter did not log its listening address; logs:\n%s", logs())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // waitServing waits until the exporter at addr answers /-/healthy.
@@ -258,13 +282,13 @@ func checkClosed(t *testing.T, addr string) {
 // The stop channel path of the real entry point: closing stop shuts the
 // HTTP server down and run returns 0, as after SIGTERM.
 func TestRunUntilStop(t *testing.T) {
-	addr := freeAddr(t)
 	var stdout, stderr syncBuffer
 	stop := make(chan struct{})
 	done := make(chan int, 1)
 	go func() {
-		done <- runUntil([]string{"--demo", "--web.listen-address", addr}, &stdout, &stderr, stop)
+		done <- runUntil([]string{"--demo", "--web.listen-address", "127.0.0.1:0"}, &stdout, &stderr, stop)
 	}()
+	addr := listenAddr(t, stderr.String)
 	waitServing(t, addr, &stderr)
 	close(stop)
 	select {
@@ -294,13 +318,13 @@ func TestServiceLoopRunsExporter(t *testing.T) {
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
 	events := &fakeEvents{}
 	stdout, stderr := eventWriter{events, eventInfo}, eventWriter{events, eventError}
-	args := []string{"--config.file", path, "--web.listen-address", addr, "--log.level", "debug"}
+	args := []string{"--config.file", path, "--web.listen-address", "127.0.0.1:0", "--log.level", "debug"}
 	scm := startFakeSCM(func(stop <-chan struct{}) int { return runUntil(args, stdout, stderr, stop) }, defaultServiceTimings)
 	scm.expect(t, serviceStatus{State: stateStartPending, WaitHint: defaultServiceTimings.startWaitHint})
 	scm.expect(t, serviceStatus{State: stateRunning})
+	addr := listenAddr(t, events.String)
 	var logs syncBuffer
 	waitServing(t, addr, &logs)
 	deadline := time.Now().Add(5 * time.Second)

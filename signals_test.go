@@ -5,7 +5,6 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -18,12 +17,6 @@ import (
 // The whole binary's entry point: serve a config file, reload it on SIGHUP
 // (keeping the old targets when the new file is broken), stop on SIGTERM.
 func TestRunReloadsOnSIGHUP(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
 	path := filepath.Join(t.TempDir(), "config.yml")
 	write := func(text string) {
 		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
@@ -34,8 +27,10 @@ func TestRunReloadsOnSIGHUP(t *testing.T) {
 	var stdout, stderr syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- run([]string{"--config.file", path, "--web.listen-address", addr, "--log.level", "warn"}, &stdout, &stderr)
+		// Info level: listenAddr reads the bound port from the log.
+		done <- run([]string{"--config.file", path, "--web.listen-address", "127.0.0.1:0", "--log.level", "info"}, &stdout, &stderr)
 	}()
+	addr := listenAddr(t, stderr.String)
 	url := "http://" + addr + "/metrics"
 	waitBody := func(what string, ok func(string) bool) {
 		t.Helper()

@@ -34,9 +34,9 @@ func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 // delay a scrape, nor the other targets' polls.
 func TestHungSourceDoesNotDelayScrape(t *testing.T) {
 	hung := &fakeSource{hang: true, release: make(chan struct{})}
-	setFake("hung", hung)
+	setFake(t, "hung", hung)
 	good := &fakeSource{results: []fakeResult{{rels: []failover.Relationship{rel("fo", failover.Normal, failover.Normal, t0, t0)}}}}
-	setFake("good", good)
+	setFake(t, "good", good)
 	a := NewAgent(log.NewNopLogger())
 	cfg := &config.Config{Targets: []config.Target{
 		fakeTarget("hung", "hung", time.Second),
@@ -75,7 +75,7 @@ func TestHungSourceDoesNotDelayScrape(t *testing.T) {
 // A poll that overruns its timeout counts as a timeout.
 func TestTimeoutClassified(t *testing.T) {
 	slow := &fakeSource{hang: true, release: make(chan struct{})}
-	setFake("slow", slow)
+	setFake(t, "slow", slow)
 	a := NewAgent(log.NewNopLogger())
 	tg := fakeTarget("slow", "slow", time.Second)
 	tg.Timeout = 50 * time.Millisecond
@@ -84,9 +84,11 @@ func TestTimeoutClassified(t *testing.T) {
 	}
 	go func() { time.Sleep(200 * time.Millisecond); close(slow.release) }()
 	defer a.Stop()
+	// At least one: on a loaded machine the hung poll may overrun twice
+	// before the release (the margin is only ~90 ms).
 	waitFor(t, "timeout counted", 3*time.Second, func() bool {
 		v, _ := seriesValue(t, a, "dhcp_failover_poll_errors_total", `reason="timeout"`)
-		return v == 1
+		return v >= 1
 	})
 }
 
@@ -174,8 +176,8 @@ func (w *watchSource) view() []failover.Relationship {
 // A probe of an event-driven target serves what the running source has
 // seen; other targets are not served from the running state.
 func TestRunningServesWatchers(t *testing.T) {
-	setFake("watch", &watchSource{})
-	setFake("plain", &fakeSource{})
+	setFakeFunc(t, "watch", func() Source { return &watchSource{} })
+	setFakeFunc(t, "plain", func() Source { return &fakeSource{} })
 	a := NewAgent(log.NewNopLogger())
 	defer a.Stop()
 	cfg := &config.Config{Targets: []config.Target{fakeTarget("w", "watch", time.Second), fakeTarget("p", "plain", time.Second)}}
@@ -249,7 +251,9 @@ func TestSourcePanicsAreContained(t *testing.T) {
 		logged = append(logged, fmt.Sprint(kv...))
 		return nil
 	})
-	setFake("panic-watch", &panicWatcher{fakeSource{results: []fakeResult{{rels: []failover.Relationship{rel("fo", failover.Normal, failover.Normal, t0, t0)}}}}})
+	setFakeFunc(t, "panic-watch", func() Source {
+		return &panicWatcher{fakeSource{results: []fakeResult{{rels: []failover.Relationship{rel("fo", failover.Normal, failover.Normal, t0, t0)}}}}}
+	})
 	a := NewAgent(logger)
 	defer a.Stop()
 	if err := a.ApplyConfig(&config.Config{Targets: []config.Target{fakeTarget("w", "panic-watch", time.Second)}}); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/dhcpfailover/dhcp_failover_exporter/config"
@@ -68,14 +69,37 @@ func (f *fakeSource) Close() error {
 }
 
 var (
-	fakeMu         sync.Mutex
-	fakeBehaviours = map[string]Source{}
+	fakeMu sync.Mutex
+	// fakeBehaviours maps a behaviour to what NewSource returns for it; a
+	// behaviour not listed gets a fresh, empty fakeSource.
+	fakeBehaviours = map[string]func() Source{}
 )
 
-func setFake(name string, f Source) {
+// setFake makes every target of behaviour name use f itself, for the
+// tests that script or inspect the very instance the agent polls (its
+// results, its poll count, the release of a hung poll). The entry is
+// removed when the test ends.
+func setFake(t testing.TB, name string, f Source) {
+	t.Helper()
+	setFakeFunc(t, name, func() Source { return f })
+}
+
+// setFakeFunc makes each NewSource of behaviour name return a fresh
+// newSource(), as the real sources do. The entry is removed when the test
+// ends.
+func setFakeFunc(t testing.TB, name string, newSource func() Source) {
+	t.Helper()
 	fakeMu.Lock()
 	defer fakeMu.Unlock()
-	fakeBehaviours[name] = f
+	if _, dup := fakeBehaviours[name]; dup {
+		t.Fatalf("fake behaviour %q is already set", name)
+	}
+	fakeBehaviours[name] = newSource
+	t.Cleanup(func() {
+		fakeMu.Lock()
+		defer fakeMu.Unlock()
+		delete(fakeBehaviours, name)
+	})
 }
 
 func init() {
@@ -84,8 +108,8 @@ func init() {
 		fakeMu.Lock()
 		defer fakeMu.Unlock()
 		name := t.Settings.(*fakeSettings).Behaviour
-		if f, ok := fakeBehaviours[name]; ok {
-			return f, nil
+		if newSource, ok := fakeBehaviours[name]; ok {
+			return newSource(), nil
 		}
 		return &fakeSource{}, nil
 	})

@@ -12,10 +12,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dhcpfailover/dhcp_failover_exporter/internal/netnstest"
 )
 
 // requireBinary returns the path of a Debian-packaged program the test
@@ -32,8 +35,13 @@ func requireBinary(t *testing.T, name, pkg string) string {
 	return p
 }
 
+// httpClient bounds every request of the test: a hung endpoint fails the
+// test instead of stalling it until go test's own timeout.
+var httpClient = &http.Client{Timeout: 10 * time.Second}
+
 // freeAddr returns a loopback address with a port that was free a moment
-// ago (the processes under test take their port from a flag).
+// ago (Prometheus and Alertmanager take their port from a flag; see
+// startServer).
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -78,6 +86,11 @@ func start(t *testing.T, name string, argv ...string) *proc {
 	}()
 	t.Cleanup(func() {
 		p.stop()
+		// A race-built exporter (go test -race) reports races on its
+		// stderr and carries on: make them fail the test.
+		if b, _ := os.ReadFile(logPath); netnstest.RaceReport(string(b)) != "" {
+			t.Errorf("%s reported a data race (log %s):\n%s", name, logPath, netnstest.RaceReport(string(b)))
+		}
 		if t.Failed() {
 			b, _ := os.ReadFile(logPath)
 			lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
@@ -112,22 +125,73 @@ func (p *proc) stop() {
 // waitHTTP waits until GET url answers 200, failing if p exits first.
 func waitHTTP(t *testing.T, p *proc, u string, timeout time.Duration) {
 	t.Helper()
+	if err := pollHTTP(p, u, timeout); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// pollHTTP waits until GET url answers 200; it gives up if p exits first.
+func pollHTTP(p *proc, u string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		if p.exited() {
-			t.Fatalf("%s exited before %s answered", p.name, u)
+			return fmt.Errorf("%s exited before %s answered", p.name, u)
 		}
-		resp, err := http.Get(u)
+		resp, err := httpClient.Get(u)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return
+				return nil
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: %s not ready after %s (last error %v)", p.name, u, timeout, err)
+			return fmt.Errorf("%s: %s not ready after %s (last error %v)", p.name, u, timeout, err)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// startServer starts a program that serves HTTP on the address given by
+// argv(addr), and returns once readyPath answers 200. The address comes
+// from freeAddr, so another process may take the port first: a start
+// that fails with "address already in use" is retried once on a new port.
+func startServer(t *testing.T, name, readyPath string, timeout time.Duration, argv func(addr string) []string) (*proc, string) {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		addr := freeAddr(t)
+		p := start(t, name, argv(addr)...)
+		err := pollHTTP(p, "http://"+addr+readyPath, timeout)
+		if err == nil {
+			return p, addr
+		}
+		if b, _ := os.ReadFile(p.log); attempt == 1 && p.exited() && strings.Contains(string(b), "address already in use") {
+			t.Logf("%s could not bind %s (taken since it was chosen); retrying on another port", name, addr)
+			continue
+		}
+		t.Fatal(err)
+	}
+}
+
+// listeningOn is the exporter-toolkit's log line naming the bound address.
+var listeningOn = regexp.MustCompile(`msg="Listening on" address=(\S+)`)
+
+// listenAddr waits until the exporter, started with --web.listen-address
+// 127.0.0.1:0, logs the address it got (at info level), and returns it.
+func listenAddr(t *testing.T, p *proc, timeout time.Duration) string {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		b, _ := os.ReadFile(p.log)
+		if m := listeningOn.FindSubmatch(b); m != nil {
+			return string(m[1])
+		}
+		if p.exited() {
+			t.Fatalf("%s exited before logging its listening address", p.name)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not log its listening address within %s", p.name, timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
@@ -153,7 +217,7 @@ func (p promAPI) get(ctx context.Context, path string, params url.Values, out an
 	if err != nil {
 		return err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := httpClient.Do(req)
 	if err != nil {
 		return err
 	}

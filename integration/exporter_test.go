@@ -79,6 +79,18 @@ func startExporter(t testing.TB, h *netnstest.Host, config string) *exporter {
 	writeFile(t, path, config, 0o600)
 	addr := fmt.Sprintf("%s:%d", h.Addr, exporterPort)
 	e := &exporter{t: t, Host: h, url: "http://" + addr + "/metrics"}
+	// Registered before Start, so it runs after Start's cleanup has
+	// stopped the exporter and its whole log is written: a race-built
+	// exporter (go test -race) reports races there and carries on, so
+	// the test must fail on them.
+	t.Cleanup(func() {
+		if e.Proc == nil {
+			return
+		}
+		if r := netnstest.RaceReport(e.Proc.Log()); r != "" {
+			t.Errorf("the exporter reported a data race (log %s):\n%s", e.Proc.LogPath, r)
+		}
+	})
 	e.Proc = h.Start(t, "exporter", bin, "--config.file="+path, "--web.listen-address="+addr, "--log.level=debug")
 	waitFor(t, 15*time.Second, "the exporter's /metrics", func() error {
 		if e.Proc.Exited() {

@@ -117,8 +117,11 @@ func TestISCPair(t *testing.T) {
 		timeouts := before.Get(errorSeries("isc-b", "timeout"))
 		p.PauseNode(p.Secondary)
 		stopped := time.Now()
-		// poll interval + timeout, and the scrape's own granularity.
-		waitFor(t, 4*time.Second, "isc-b timing out", func() error {
+		// poll interval + timeout, and the scrape's own granularity: about
+		// 2.1 s at worst on an idle machine; 8 s leaves room for a loaded
+		// one. The scrape itself must stay under 1 s all along (issue 3,
+		// scenario 5): that is what this scenario measures.
+		waitFor(t, 8*time.Second, "isc-b timing out", func() error {
 			m, took := e.Scrape()
 			if took > time.Second {
 				t.Errorf("scrape took %s while a server hangs", took)
@@ -140,7 +143,8 @@ func TestISCPair(t *testing.T) {
 			t.Error("isc-a went down while isc-b hung")
 		}
 		p.ResumeNode(p.Secondary)
-		e.WaitMetric(series("dhcp_failover_up", "target", "isc-b"), 1, 5*time.Second)
+		// The next poll succeeds: at most timeout + poll interval (1.8 s).
+		e.WaitMetric(series("dhcp_failover_up", "target", "isc-b"), 1, 10*time.Second)
 		// The pause was shorter than max-response-delay, but the pair may
 		// still have noticed it: let it settle before the next scenario.
 		p.WaitStates(p.Primary, iscNormal, iscNormal, 30*time.Second)
@@ -158,9 +162,13 @@ func TestISCPair(t *testing.T) {
 		otherErrs := before.Get(errorSeries("isc-b", "other")) + before.Get(errorSeries("isc-b", "protocol"))
 		p.KillNode(p.Secondary)
 		killed := time.Now()
-		e.WaitMetric(stateSeries("isc-a", "local", "COMMUNICATION_INT"), 1, 5*time.Second+time.Second+time.Second)
+		// At worst max-response-delay (5 s) and a poll (1 s); usually
+		// at once, as the kernel closes the connection. Three times the
+		// worst case, for a loaded machine.
+		e.WaitMetric(stateSeries("isc-a", "local", "COMMUNICATION_INT"), 1, 3*(5*time.Second+time.Second))
 		t.Logf("isc-a COMMUNICATION_INT %s after SIGKILL", time.Since(killed).Round(100*time.Millisecond))
-		e.WaitMetric(series("dhcp_failover_up", "target", "isc-b"), 0, 3*time.Second)
+		// The next poll is refused: within a poll interval or so.
+		e.WaitMetric(series("dhcp_failover_up", "target", "isc-b"), 0, 5*time.Second)
 		time.Sleep(2 * time.Second) // a few more polls: still counted once
 		m, _ := e.Scrape()
 		if got := m.Get(trans); got != n0+1 {

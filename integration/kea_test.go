@@ -392,7 +392,9 @@ func TestKeaHotStandby(t *testing.T) {
 	// unreachable (connect); the transition is counted.
 	killed := time.Now()
 	p.Kill(p.B)
-	m = e.Wait(20*time.Second, "kea-a PARTNER_DOWN", func(m metrics) error {
+	// About 5-8 s (heartbeat, max-response-delay, a poll); 30 s for a
+	// loaded machine.
+	m = e.Wait(30*time.Second, "kea-a PARTNER_DOWN", func(m metrics) error {
 		if err := wantState(m, "kea-a", "local", "PARTNER_DOWN"); err != nil {
 			return err
 		}
@@ -501,7 +503,9 @@ func TestKeaLoadBalancing(t *testing.T) {
 	killed := time.Now()
 	p.Kill(p.B)
 	var sawCommInt time.Duration
-	e.Wait(20*time.Second, "kea-a PARTNER_DOWN", func(m metrics) error {
+	// About 7 s (heartbeat, max-response-delay, a poll); 30 s for a
+	// loaded machine.
+	e.Wait(30*time.Second, "kea-a PARTNER_DOWN", func(m metrics) error {
 		if sawCommInt == 0 && m.State("kea-a", "local") == "COMMUNICATION_INT" {
 			sawCommInt = time.Since(killed)
 			if v := m.Get("dhcp_failover_native_state_info", "target", "kea-a", "relationship", keaRelationship, "side", "local", "state", "communication-recovery"); v != 1 {

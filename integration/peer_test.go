@@ -116,6 +116,9 @@ func TestPeerTapNeedsCapNetRaw(t *testing.T) {
 	cmd := exec.Command("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all",
 		exe, "--config.file="+cfg, "--web.listen-address=127.0.0.1:0")
 	out, err := cmd.CombinedOutput()
+	if r := netnstest.RaceReport(string(out)); r != "" {
+		t.Errorf("the exporter reported a data race:\n%s", r)
+	}
 	if err == nil {
 		t.Fatalf("exporter started without CAP_NET_RAW:\n%s", out)
 	}
