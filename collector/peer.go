@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -37,8 +38,6 @@ const (
 	// connection after max-response-delay and keeps CONTACTs flowing
 	// every third of it while idle, so a live one is never this quiet).
 	peerIdle = 2 * time.Minute
-	// peerExpireEvery is how often the live tap checks for such.
-	peerExpireEvery = time.Second
 	// peerMaxRelationships bounds the relationships one tap reports. When
 	// full, a new one takes the place of the one idle the longest (no
 	// connection up); if every one has a connection up it is ignored.
@@ -105,27 +104,50 @@ var (
 		[]string{"target", "reason"}, nil)
 )
 
+// Timing of the live tap (variables for the tests).
+var (
+	// peerExpireEvery is how often the live tap closes idle connections
+	// and, while it captures nothing, looks at its interface.
+	peerExpireEvery = time.Second
+	// How long the live tap waits between attempts to reopen its capture
+	// (the interface missing, a read error): doubling from peerReopenMin
+	// up to peerReopenMax, back to the minimum once the capture works.
+	peerReopenMin = time.Second
+	peerReopenMax = 30 * time.Second
+)
+
 type peerSource struct {
 	logger   log.Logger
 	local    netip.Addr
 	fallback string // name of unnamed connections
 	pinned   string // the target's relationship: never forgotten
 	file     string // replayed once; "" for a live tap
-	capture  *peer.Capture
+	iface    string // the live tap's interface
+	ports    []uint16
 
-	replayOnce sync.Once
-	closeOnce  sync.Once
+	capMu   sync.Mutex
+	capture *peer.Capture // the file, or the live socket (nil while none is open)
+	closed  bool          // Close was called: open no more
+
+	// replayCtx bounds the replay of a capture file, whoever started it
+	// (Run, or a Poll that came first): Close and the end of Run's
+	// context cancel it.
+	replayCtx    context.Context
+	replayCancel context.CancelFunc
+	replayOnce   sync.Once
 
 	mu         sync.Mutex
 	tracker    *peer.Tracker
 	rels       map[string]*peerRel
 	connRel    map[*peer.Conn]*peerRel // connections taken as a relationship's, until closed
 	ignored    [numIgnored]uint64
-	running    bool  // Run has started
-	dirty      bool  // an observation changed since the last push
-	err        error // the capture failed
-	overflow   bool  // logged once: too many relationships
-	badMetrics int   // series that could not be rendered (logged once)
+	running    bool               // Run has started
+	dirty      bool               // an observation changed since the last push
+	err        error              // live: why the tap captures nothing now (nil while it does); file: why it ended early
+	overflow   bool               // logged once: too many relationships
+	badMetrics int                // series that could not be rendered (logged once)
+	panics     int                // packets (or expiry rounds) dropped because the model panicked
+	hook       func(where string) // tests: called in the packet ("message") and expiry ("expire") paths
 }
 
 func newPeerSource(t config.Target, logger log.Logger) (Source, error) {
@@ -134,7 +156,7 @@ func newPeerSource(t config.Target, logger log.Logger) (Source, error) {
 		return nil, fmt.Errorf("peer: settings of type %T", t.Settings)
 	}
 	s := &peerSource{logger: logger, local: c.Addr(), fallback: c.Relationship, pinned: c.Relationship, file: c.PcapFile,
-		rels: map[string]*peerRel{}, connRel: map[*peer.Conn]*peerRel{}}
+		iface: c.Interface, ports: c.Ports, rels: map[string]*peerRel{}, connRel: map[*peer.Conn]*peerRel{}}
 	if s.fallback == "" {
 		s.fallback = peerUnnamed
 	}
@@ -143,10 +165,22 @@ func newPeerSource(t config.Target, logger log.Logger) (Source, error) {
 		s.capture, err = peer.OpenFile(c.PcapFile)
 	} else {
 		s.capture, err = peer.OpenLive(c.Interface, c.Ports)
+		switch {
+		case errors.Is(err, peer.ErrNoInterface):
+			// A VLAN or bond created after the exporter started: the
+			// target starts down (not_found) and Run opens the capture
+			// once the interface exists. A missing capability, in
+			// contrast, fails the start (OpenLive checks it first).
+			level.Warn(logger).Log("msg", "Capture interface not found; the tap starts capturing when it appears", "interface", c.Interface)
+			s.err, err = err, nil
+		case err == nil:
+			s.err = s.capture.Check() // a link down
+		}
 	}
 	if err != nil {
 		return nil, err
 	}
+	s.replayCtx, s.replayCancel = context.WithCancel(context.Background())
 	s.tracker = peer.NewTracker(peer.Options{Ports: c.Ports, MaxHistory: -1, OnMessage: s.onMessage, OnConn: s.onConn})
 	return s, nil
 }
@@ -159,48 +193,250 @@ func (s *peerSource) Run(ctx context.Context, push func([]failover.Relationship,
 	s.running = true
 	s.mu.Unlock()
 	if s.file != "" {
-		s.replayOnce.Do(func() { s.replay(ctx, push) })
+		// A Poll may have started the replay already (it then waits in
+		// replayOnce.Do): the end of ctx stops it either way.
+		stop := context.AfterFunc(ctx, s.replayCancel)
+		defer stop()
+		s.replayOnce.Do(func() { s.replay(push) })
+		if ctx.Err() == nil {
+			push(s.view(), nil) // what a replay started by Poll did not push
+		}
 		<-ctx.Done()
 		return
 	}
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
+	stop := context.AfterFunc(ctx, func() { s.Close() }) // unblocks Next
+	defer stop()
+	go s.expireLoop(ctx, push)
+	s.capLoop(ctx, push)
+}
+
+// capLoop reads the live capture until ctx ends. The tap outlives its
+// interface: "network is down" (the link went down, or the interface was
+// deleted) keeps the socket, which captures again when the link comes
+// up; the expiry loop closes it if the interface is gone or was created
+// again (a socket stays bound to the old interface). A closed or failed
+// capture is reopened by name, with a backoff. Meanwhile the target is
+// reported down with why.
+func (s *peerSource) capLoop(ctx context.Context, push func([]failover.Relationship, error)) {
+	backoff := peerReopenMin
+	wait := func() bool {
+		t := time.NewTimer(backoff)
+		defer t.Stop()
+		backoff = min(2*backoff, peerReopenMax)
 		select {
 		case <-ctx.Done():
-			s.Close() // unblocks Next
-		case <-stop:
+			return false
+		case <-t.C:
+			return true
 		}
-	}()
-	go s.expireLoop(ctx, push)
-	for {
-		data, ts, link, err := s.capture.Next()
-		if err != nil {
-			if ctx.Err() == nil {
-				level.Error(s.logger).Log("msg", "Capture failed", "err", err)
-				s.mu.Lock()
-				s.err = err
-				s.mu.Unlock()
-				push(nil, Classified(ReasonOther, err))
+	}
+	var lastDown time.Time
+	openedAt := time.Now()
+	for ctx.Err() == nil {
+		c := s.current()
+		if c == nil {
+			var err error
+			c, err = s.reopen()
+			if errors.Is(err, peer.ErrCaptureClosed) {
+				return // Close was called
 			}
-			return
+			if err != nil {
+				s.fail(push, err)
+				if !wait() {
+					return
+				}
+				continue
+			}
+			openedAt = time.Now()
+			s.opened(push, c)
 		}
-		s.mu.Lock()
-		s.tracker.Packet(link, ts, data)
-		s.pushIfDirty(push)
+		data, ts, link, err := c.Next()
+		if err == nil || time.Since(openedAt) > peerReopenMax {
+			// The capture works, or worked for a while: should it fail
+			// now, the first new attempts come quickly. (One that fails
+			// as soon as it is open backs off to peerReopenMax.)
+			backoff = peerReopenMin
+		}
+		switch {
+		case err == nil:
+			s.packet(push, link, ts, data)
+		case ctx.Err() != nil:
+			return
+		case errors.Is(err, peer.ErrLinkDown):
+			s.fail(push, err)
+			// The kernel reports a link going down once; should it
+			// repeat at once, do not spin on it.
+			if time.Since(lastDown) < peerReopenMin && !wait() {
+				return
+			}
+			lastDown = time.Now()
+		case errors.Is(err, peer.ErrCaptureClosed):
+			s.dropCapture(c) // closed by checkLink: the interface went away
+		default:
+			s.fail(push, err)
+			s.dropCapture(c)
+			if !wait() {
+				return
+			}
+		}
 	}
 }
 
-// pushIfDirty unlocks s.mu and pushes the observations if they changed.
-func (s *peerSource) pushIfDirty(push func([]failover.Relationship, error)) {
-	if !s.dirty || push == nil {
-		s.mu.Unlock()
+// current is the live capture open now (nil if none).
+func (s *peerSource) current() *peer.Capture {
+	s.capMu.Lock()
+	defer s.capMu.Unlock()
+	return s.capture
+}
+
+// reopen opens the live capture again; ErrCaptureClosed once Close was called.
+func (s *peerSource) reopen() (*peer.Capture, error) {
+	c, err := peer.OpenLive(s.iface, s.ports)
+	if err != nil {
+		return nil, err
+	}
+	s.capMu.Lock()
+	defer s.capMu.Unlock()
+	if s.closed {
+		c.Close()
+		return nil, peer.ErrCaptureClosed
+	}
+	s.capture = c
+	return c, nil
+}
+
+// dropCapture closes c and forgets it (if it is still the current one).
+func (s *peerSource) dropCapture(c *peer.Capture) {
+	s.capMu.Lock()
+	if s.capture == c {
+		s.capture = nil
+	}
+	s.capMu.Unlock()
+	c.Close()
+}
+
+// opened checks the link of a capture just opened: up, the tap is back;
+// down, it stays down until the link comes up.
+func (s *peerSource) opened(push func([]failover.Relationship, error), c *peer.Capture) {
+	level.Info(s.logger).Log("msg", "Capture opened", "interface", s.iface)
+	if err := c.Check(); err != nil {
+		s.fail(push, err)
 		return
 	}
-	s.dirty = false
-	obs := s.observations()
+	s.resume(push)
+}
+
+// checkLink, on the expiry loop's tick while the live tap is down, looks at
+// its interface: up again, the tap is back; gone or created again, the
+// capture is closed (Run's Next returns) and reopened by name.
+func (s *peerSource) checkLink(push func([]failover.Relationship, error)) {
+	c := s.current()
+	if c == nil {
+		return
+	}
+	s.mu.Lock()
+	down := s.err != nil
 	s.mu.Unlock()
-	push(obs, nil)
+	if !down {
+		return
+	}
+	switch err := c.Check(); {
+	case err == nil:
+		s.resume(push)
+	case errors.Is(err, peer.ErrNoInterface):
+		s.dropCapture(c)
+	}
+}
+
+// peerReason classifies why the live tap captures nothing.
+func peerReason(err error) error {
+	switch {
+	case errors.Is(err, peer.ErrNoInterface):
+		return Classified(ReasonNotFound, err)
+	case errors.Is(err, peer.ErrLinkDown):
+		return Classified(ReasonConnect, err)
+	}
+	return Classified(ReasonOther, err)
+}
+
+// fail reports the live tap down: logged when the reason changes, pushed
+// every time (each failed attempt counts as a failed poll).
+func (s *peerSource) fail(push func([]failover.Relationship, error), err error) {
+	s.mu.Lock()
+	changed := s.err == nil || s.err.Error() != err.Error()
+	s.err = err
+	s.mu.Unlock()
+	if changed {
+		level.Warn(s.logger).Log("msg", "Capture interrupted; the tap keeps trying", "interface", s.iface, "err", err)
+	}
+	push(nil, peerReason(err))
+}
+
+// resume clears the live tap's error and pushes the current view.
+func (s *peerSource) resume(push func([]failover.Relationship, error)) {
+	obs, changed := s.step("resume", func() {
+		if s.err != nil {
+			level.Info(s.logger).Log("msg", "Capturing again", "interface", s.iface)
+			s.err = nil
+			s.dirty = true
+		}
+	})
+	if changed {
+		push(obs, nil)
+	}
+}
+
+// packet feeds one captured frame to the model and pushes what changed.
+// Frames flowing again clear the live tap's error.
+func (s *peerSource) packet(push func([]failover.Relationship, error), link peer.LinkType, ts time.Time, data []byte) {
+	obs, changed := s.step("message", func() {
+		if s.err != nil && s.file == "" {
+			level.Info(s.logger).Log("msg", "Capturing again", "interface", s.iface)
+			s.err = nil
+			s.dirty = true
+		}
+		s.tracker.Packet(link, ts, data)
+	})
+	if changed && push != nil {
+		push(obs, nil)
+	}
+}
+
+// step runs f, one step of the model, with s.mu held, and returns the
+// observations to push if they changed (a live tap that is down pushes
+// none: its error stands until it captures again). A panic in f (a bug,
+// on a packet nobody foresaw) is recovered: the packet is dropped, counted
+// and logged (the first with its stack), and the tap goes on. One packet
+// must neither stop the tap nor leave s.mu locked, which would block
+// CollectMetrics and with it every scrape.
+func (s *peerSource) step(where string, f func()) (obs []failover.Relationship, changed bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	defer func() {
+		if p := recover(); p != nil {
+			s.panics++
+			if s.panics == 1 {
+				level.Error(s.logger).Log("msg", "The peer tap panicked on a packet; it is dropped and the tap goes on (please report this, with the stack)",
+					"where", where, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			} else {
+				level.Debug(s.logger).Log("msg", "The peer tap panicked again", "where", where, "panic", fmt.Sprint(p), "panics", s.panics)
+			}
+			obs, changed = nil, false
+		}
+	}()
+	f()
+	if !s.dirty || (s.err != nil && s.file == "") {
+		return nil, false
+	}
+	s.dirty = false
+	return s.observations(), true
+}
+
+// view renders the current observations.
+func (s *peerSource) view() []failover.Relationship {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.observations()
 }
 
 func (s *peerSource) expireLoop(ctx context.Context, push func([]failover.Relationship, error)) {
@@ -211,33 +447,51 @@ func (s *peerSource) expireLoop(ctx context.Context, push func([]failover.Relati
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			s.mu.Lock()
-			s.tracker.Expire(now, peerIdle)
-			s.prune(now)
-			s.pushIfDirty(push)
+			s.expire(push, now)
+			s.checkLink(push)
 		}
 	}
 }
 
-// replay reads the whole capture file, as fast as it can be read.
-func (s *peerSource) replay(ctx context.Context, push func([]failover.Relationship, error)) {
+// expire closes connections idle at now and forgets what has been idle
+// for long.
+func (s *peerSource) expire(push func([]failover.Relationship, error), now time.Time) {
+	obs, changed := s.step("expire", func() {
+		if s.hook != nil {
+			s.hook("expire")
+		}
+		s.tracker.Expire(now, peerIdle)
+		s.prune(now)
+	})
+	if changed {
+		push(obs, nil)
+	}
+}
+
+// replay reads the whole capture file, as fast as it can be read, until
+// s.replayCtx ends; push is nil when Poll replays.
+func (s *peerSource) replay(push func([]failover.Relationship, error)) {
 	defer s.capture.Close()
-	for n := 0; ctx.Err() == nil; n++ {
+	for s.replayCtx.Err() == nil {
 		data, ts, link, err := s.capture.Next()
 		if err != nil {
-			s.mu.Lock()
-			s.tracker.Finish()
-			if !errors.Is(err, io.EOF) {
-				s.err = err
-				level.Error(s.logger).Log("msg", "Capture file ends early; keeping what was read", "file", s.file, "err", err)
+			if s.replayCtx.Err() != nil {
+				return // closed meanwhile
 			}
-			s.dirty = true
-			s.pushIfDirty(push)
+			obs, changed := s.step("end", func() {
+				s.tracker.Finish()
+				if !errors.Is(err, io.EOF) {
+					s.err = err
+					level.Error(s.logger).Log("msg", "Capture file ends early; keeping what was read", "file", s.file, "err", err)
+				}
+				s.dirty = true
+			})
+			if changed && push != nil {
+				push(obs, nil)
+			}
 			return
 		}
-		s.mu.Lock()
-		s.tracker.Packet(link, ts, data)
-		s.pushIfDirty(push)
+		s.packet(push, link, ts, data)
 	}
 }
 
@@ -250,22 +504,33 @@ func (s *peerSource) Poll(ctx context.Context) ([]failover.Relationship, error) 
 	if s.file != "" && !running {
 		// Not bound to the poll's deadline: a replay cut short would
 		// never read the rest of the file. The agent abandons a poll
-		// that overruns; the next one sees the whole file.
-		s.replayOnce.Do(func() { s.replay(context.Background(), nil) })
+		// that overruns; the next one sees the whole file. Should Run
+		// start meanwhile, it waits for this replay, which the end of
+		// its context cancels.
+		s.replayOnce.Do(func() { s.replay(nil) })
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.err != nil && s.file == "" {
-		return nil, Classified(ReasonOther, s.err)
+		return nil, peerReason(s.err)
 	}
 	return s.observations(), nil
 }
 
-// Close implements Closer.
+// Close implements Closer: it stops a replay, closes the capture and
+// keeps the live tap from opening another.
 func (s *peerSource) Close() error {
-	var err error
-	s.closeOnce.Do(func() { err = s.capture.Close() })
-	return err
+	if s.replayCancel != nil {
+		s.replayCancel()
+	}
+	s.capMu.Lock()
+	c := s.capture
+	s.closed = true
+	s.capMu.Unlock()
+	if c == nil {
+		return nil
+	}
+	return c.Close()
 }
 
 // vendorOf: the vendor-class ("isc-4.4.3-P1") when sent, else the header

@@ -343,6 +343,9 @@ func (s *peerSource) ignore(c *peer.Conn, li int) {
 }
 
 func (s *peerSource) onMessage(c *peer.Conn, from int, ts time.Time, m *failover.Message) {
+	if s.hook != nil {
+		s.hook("message")
+	}
 	li := s.localEnd(c)
 	if li < 0 {
 		return

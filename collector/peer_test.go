@@ -1,12 +1,19 @@
 package collector
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/netip"
+	"os"
+	"os/exec"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode"
@@ -16,6 +23,7 @@ import (
 
 	"github.com/dhcpfailover/dhcp_failover_exporter/config"
 	"github.com/dhcpfailover/dhcp_failover_exporter/failover"
+	"github.com/dhcpfailover/dhcp_failover_exporter/internal/testenv"
 	"github.com/dhcpfailover/dhcp_failover_exporter/peer"
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
@@ -162,7 +170,10 @@ func TestPeerSourceWatcherPushes(t *testing.T) {
 	}
 	defer closeSource(src)
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	var pushes [][]failover.Relationship
+	pushed := make(chan struct{})
+	var firstPush sync.Once
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -171,11 +182,32 @@ func TestPeerSourceWatcherPushes(t *testing.T) {
 				t.Error(err)
 			}
 			pushes = append(pushes, r)
+			firstPush.Do(func() { close(pushed) })
 		})
 	}()
-	time.Sleep(200 * time.Millisecond)
+	// Wait for the whole replay, however slow the machine: a push comes
+	// from inside the replay, so once one has come, replayOnce.Do returns
+	// when the replay has ended (and its pushes happened before).
+	select {
+	case <-pushed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no push within 10 s")
+	}
+	replayed := make(chan struct{})
+	go func() {
+		src.(*peerSource).replayOnce.Do(func() {})
+		close(replayed)
+	}()
+	select {
+	case <-replayed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the replay did not end within 10 s")
+	}
 	cancel()
 	<-done
+	if len(pushes) == 0 {
+		t.Fatal("nothing pushed")
+	}
 	// The secondary's local states, as pushed: STARTUP, then RECOVER,
 	// RECOVER_WAIT, RECOVER_DONE, NORMAL.
 	var seen []string
@@ -200,11 +232,21 @@ func TestPeerSourceErrors(t *testing.T) {
 	if _, err := NewSource(peerTarget(t, "testdata/peer/missing.pcap", "10.250.0.1", ""), log.NewNopLogger()); err == nil {
 		t.Error("missing file accepted")
 	}
+	if os.Geteuid() != 0 || runtime.GOOS != "linux" {
+		return // without CAP_NET_RAW (or AF_PACKET) the start fails before the interface is looked at
+	}
+	// A missing interface (a VLAN created later) does not stop the start:
+	// the target is down with reason not_found, naming the interface.
 	tg := peerTarget(t, "x", "10.250.0.1", "")
 	tg.Settings = &config.Peer{Interface: "dfe-no-such0", LocalAddress: "10.250.0.1", Ports: []uint16{647}}
-	_, err := NewSource(tg, log.NewNopLogger())
-	if err == nil || !strings.Contains(err.Error(), "dfe-no-such0") {
-		t.Errorf("unknown interface: %v", err)
+	src, err := NewSource(tg, log.NewNopLogger())
+	if err != nil {
+		t.Fatalf("a missing interface fails the start: %v", err)
+	}
+	defer closeSource(src)
+	_, err = src.Poll(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "dfe-no-such0") || Classify(err) != ReasonNotFound {
+		t.Errorf("unknown interface: %v (%s)", err, Classify(err))
 	}
 	if errors.Is(err, peer.ErrNeedCapNetRaw) {
 		t.Errorf("unknown interface reported as a capability problem: %v", err)
@@ -538,5 +580,306 @@ func TestPeerSourceRefusedByPartner(t *testing.T) {
 	s.onConn(c)
 	if s.ignored != [numIgnored]uint64{} || len(s.connRel) != 0 {
 		t.Errorf("ignored %v, %d connections held", s.ignored, len(s.connRel))
+	}
+}
+
+// TestPeerSourcePanicRecovered: a panic in the tap's packet path (here an
+// injected one, every 50th message) or in its expiry costs the packet or
+// the round, never the tap, and never leaves the lock held that every
+// scrape takes.
+func TestPeerSourcePanicRecovered(t *testing.T) {
+	var logs bytes.Buffer
+	src, err := NewSource(peerTarget(t, "testdata/peer/isc-fault-P1-kill-partnerdown-restart.pcap", "10.250.0.1", "fo-lab"), log.NewLogfmtLogger(&logs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeSource(src)
+	s := src.(*peerSource)
+	n := 0
+	s.hook = func(where string) {
+		if where == "message" {
+			if n++; n%50 == 0 {
+				panic(fmt.Sprint("injected at message ", n))
+			}
+		}
+	}
+	rels, err := src.Poll(context.Background())
+	if err != nil || len(rels) != 1 || rels[0].Name != "fo-lab" {
+		t.Fatalf("after panics: %+v %v", rels, err)
+	}
+	if n < 250 || s.panics != n/50 {
+		t.Errorf("%d messages, %d panics", n, s.panics)
+	}
+	if c := strings.Count(logs.String(), "The peer tap panicked on a packet"); c != 1 || !strings.Contains(logs.String(), "goroutine ") {
+		t.Errorf("logged %d times (with the stack once expected):\n%s", c, logs.String())
+	}
+	collectWithin(t, s)
+
+	s.mu.Lock()
+	s.hook = func(where string) {
+		if where == "expire" {
+			panic("injected in expiry")
+		}
+	}
+	s.mu.Unlock()
+	s.expire(func([]failover.Relationship, error) { t.Error("pushed after a panic") }, time.Now())
+	if !s.mu.TryLock() {
+		t.Fatal("a panic in expiry left the lock held")
+	}
+	s.mu.Unlock()
+	collectWithin(t, s)
+	if _, err := src.Poll(context.Background()); err != nil {
+		t.Error(err)
+	}
+}
+
+// collectWithin fails the test unless CollectMetrics returns in time.
+func collectWithin(t *testing.T, ms MetricsSource) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ch := make(chan prometheus.Metric, 1000)
+		ms.CollectMetrics("tap", ch)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("CollectMetrics blocked: every scrape would hang")
+	}
+}
+
+// TestPeerSourceReplayPollFirst: a Poll (an ad-hoc probe, or the agent's
+// first poll) that starts the replay before Run does: the end of Run's
+// context still stops the replay, and Run with it.
+func TestPeerSourceReplayPollFirst(t *testing.T) {
+	src, err := NewSource(peerTarget(t, "testdata/peer/isc-fault-P1-kill-partnerdown-restart.pcap", "10.250.0.1", "fo-lab"), log.NewNopLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeSource(src)
+	s := src.(*peerSource)
+	started := make(chan struct{})
+	var once sync.Once
+	s.hook = func(string) { // about 3 s for the capture's 303 messages
+		once.Do(func() { close(started) })
+		time.Sleep(10 * time.Millisecond)
+	}
+	polled := make(chan error, 1)
+	go func() {
+		_, err := src.Poll(context.Background())
+		polled <- err
+	}()
+	<-started
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan struct{})
+	go func() {
+		defer close(ran)
+		src.(Watcher).Run(ctx, func([]failover.Relationship, error) {})
+	}()
+	time.Sleep(50 * time.Millisecond)
+	cancel()
+	select {
+	case <-ran:
+	case <-time.After(time.Second):
+		t.Fatal("Run ignores its context while a replay started by Poll runs")
+	}
+	select {
+	case <-polled:
+	case <-time.After(time.Second):
+		t.Fatal("the replay went on after Run's context ended")
+	}
+}
+
+// TestPeerSourceLiveRecovers runs a live tap in network namespaces it
+// creates (dfepeer-a holds the tap, dfepeer-b the other end of the veth):
+// started before its interface exists, it reports not_found and starts
+// capturing when the interface appears; it reports a link taken down and
+// resumes on the same socket when it comes up; it follows the interface
+// deleted and created again. The test binary runs itself inside
+// dfepeer-a (the tap opens its sockets from any thread, so the whole
+// process must be in the namespace), and again in dfepeer-b to dial.
+func TestPeerSourceLiveRecovers(t *testing.T) {
+	switch {
+	case os.Getenv("DFEPEER_DIAL") != "":
+		peerDial(t, os.Getenv("DFEPEER_DIAL"))
+		return
+	case os.Getenv("DFEPEER_CHILD") == "":
+		peerLiveParent(t)
+		return
+	}
+	peerReopenMin, peerReopenMax, peerExpireEvery = 50*time.Millisecond, 400*time.Millisecond, 100*time.Millisecond
+	tg := peerTarget(t, "x", "10.231.0.1", "")
+	tg.Settings = &config.Peer{Interface: "dfepeer0", LocalAddress: "10.231.0.1", Ports: []uint16{647}}
+	src, err := NewSource(tg, log.With(log.NewLogfmtLogger(log.NewSyncWriter(os.Stderr)), "ts", log.DefaultTimestampUTC)) // shown by the parent
+	if err != nil {
+		t.Fatalf("the tap does not start without its interface: %v", err)
+	}
+	defer closeSource(src)
+	s := src.(*peerSource)
+	reason := func() Reason {
+		_, err := src.Poll(context.Background())
+		return Classify(err)
+	}
+	if _, err := src.Poll(context.Background()); Classify(err) != ReasonNotFound || !strings.Contains(err.Error(), "dfepeer0") {
+		t.Fatalf("before the interface exists: %v", err)
+	}
+
+	var mu sync.Mutex
+	var pushedErr error
+	pushes := 0
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan struct{})
+	go func() {
+		defer close(ran)
+		src.(Watcher).Run(ctx, func(_ []failover.Relationship, err error) {
+			mu.Lock()
+			pushedErr = err
+			pushes++
+			mu.Unlock()
+		})
+	}()
+	defer func() { cancel(); <-ran }()
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				links, _ := exec.Command("ip", "link").CombinedOutput()
+				_, err := src.Poll(context.Background())
+				t.Fatalf("%s: not within 10 s (poll: %v); ip link:\n%s", what, err, links)
+			}
+		}
+	}
+	pushed := func(want Reason) func() bool {
+		return func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return pushes > 0 && Classify(pushedErr) == want
+		}
+	}
+	is := func(want Reason) func() bool { return func() bool { return reason() == want } }
+	waitFor("not_found pushed", pushed(ReasonNotFound))
+
+	ln, err := net.Listen("tcp4", "0.0.0.0:647")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { io.Copy(io.Discard, c); c.Close() }()
+		}
+	}()
+	segments := func() uint64 {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.tracker.Stats().TCP
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dial := func(what string) {
+		t.Helper()
+		before := segments()
+		cmd := exec.Command("ip", "netns", "exec", "dfepeer-b", exe, "-test.run=^TestPeerSourceLiveRecovers$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "DFEPEER_DIAL=10.231.0.1:647")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s: dialling from dfepeer-b: %v\n%s", what, err, out)
+		}
+		waitFor(what+": segments captured", func() bool { return segments() >= before+6 })
+		t.Logf("%s: %d TCP segments captured in all", what, segments())
+	}
+	mkLink := func() {
+		peerIP(t, "link", "add", "dfepeer0", "type", "veth", "peer", "name", "dfepeer1", "netns", "dfepeer-b")
+		peerIP(t, "addr", "add", "10.231.0.1/24", "dev", "dfepeer0")
+		peerIP(t, "link", "set", "dfepeer0", "up")
+		peerIP(t, "-n", "dfepeer-b", "addr", "add", "10.231.0.2/24", "dev", "dfepeer1")
+		peerIP(t, "-n", "dfepeer-b", "link", "set", "dfepeer1", "up")
+	}
+
+	mkLink()
+	waitFor("capturing once the interface exists", is(""))
+	waitFor("up pushed", pushed(""))
+	dial("interface created")
+
+	first := s.current()
+	peerIP(t, "link", "set", "dfepeer0", "down")
+	waitFor("link down reported", is(ReasonConnect))
+	waitFor("link down pushed", pushed(ReasonConnect))
+	peerIP(t, "link", "set", "dfepeer0", "up")
+	waitFor("capturing once the link is up", is(""))
+	dial("link up again")
+	if s.current() != first {
+		t.Error("the socket was reopened after a link flap (it captures on by itself)")
+	}
+
+	peerIP(t, "link", "del", "dfepeer0")
+	waitFor("interface deleted reported", is(ReasonNotFound))
+	mkLink()
+	waitFor("capturing on the interface created again", is(""))
+	dial("interface created again")
+	if s.current() == first {
+		t.Error("still the socket of the deleted interface")
+	}
+}
+
+// peerLiveParent creates the namespaces and runs the test inside dfepeer-a.
+func peerLiveParent(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("live capture is Linux only")
+	}
+	testenv.NeedRoot(t)
+	testenv.NeedBinaries(t, "ip")
+	del := func() {
+		for _, ns := range []string{"dfepeer-a", "dfepeer-b"} {
+			if _, err := os.Stat("/run/netns/" + ns); err == nil {
+				if out, err := exec.Command("ip", "netns", "del", ns).CombinedOutput(); err != nil {
+					t.Errorf("ip netns del %s: %v: %s", ns, err, out)
+				}
+			}
+		}
+	}
+	del() // left over from a crashed run
+	t.Cleanup(del)
+	for _, ns := range []string{"dfepeer-a", "dfepeer-b"} {
+		peerIP(t, "netns", "add", ns)
+		peerIP(t, "-n", ns, "link", "set", "lo", "up")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", "dfepeer-a", exe, "-test.run=^TestPeerSourceLiveRecovers$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), "DFEPEER_CHILD=1")
+	out, err := cmd.CombinedOutput()
+	t.Logf("in namespace dfepeer-a:\n%s", out)
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestPeerSourceLiveRecovers") {
+		t.Fatalf("in namespace dfepeer-a: %v\n%s", err, out)
+	}
+}
+
+// peerDial opens a connection to addr, sends a few bytes and closes it.
+func peerDial(t *testing.T, addr string) {
+	c, err := net.DialTimeout("tcp4", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Write([]byte("not a failover message")); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+}
+
+func peerIP(t *testing.T, args ...string) {
+	t.Helper()
+	if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+		t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 }

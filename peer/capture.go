@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"time"
 
@@ -19,6 +20,16 @@ var (
 	ErrNotCapture    = errors.New("peer: not a pcap or pcapng file")
 	ErrCaptureTrunc  = errors.New("peer: capture file ends inside a packet")
 	ErrNeedCapNetRaw = errors.New("peer: live capture needs the CAP_NET_RAW capability (run as root, or grant it: systemd AmbientCapabilities=CAP_NET_RAW, or setcap cap_net_raw+ep on the binary)")
+	// ErrNoInterface: the capture interface does not exist (a VLAN or
+	// bond not created yet, one deleted), or was deleted and created
+	// again (a socket stays bound to the old interface index and sees
+	// nothing more: open a new capture).
+	ErrNoInterface = errors.New("peer: capture interface not found")
+	// ErrLinkDown: the capture interface is administratively down. The
+	// socket stays bound and captures again once the link is up.
+	ErrLinkDown = errors.New("peer: capture interface is down")
+	// ErrCaptureClosed: Next on a capture closed meanwhile.
+	ErrCaptureClosed = errors.New("peer: capture closed")
 )
 
 // Capture is a source of captured frames: a pcap/pcapng file or a live
@@ -28,6 +39,9 @@ type Capture struct {
 	next   func() ([]byte, gopacket.CaptureInfo, error)
 	link   func(ifIndex int) LinkType
 	closer io.Closer
+
+	iface   string // live capture: the interface name and index bound to
+	ifindex int
 }
 
 // captureReadBuffer is the read buffer of a capture file.
@@ -90,6 +104,27 @@ func (c *Capture) Next() (data []byte, ts time.Time, link LinkType, err error) {
 		return nil, time.Time{}, 0, err
 	}
 	return data, ci.Timestamp, c.link(ci.InterfaceIndex), nil
+}
+
+// Check tells whether the interface of a live capture can deliver: nil
+// while it exists and is up, an error wrapping ErrLinkDown while it is
+// down (the socket resumes when it comes up), one wrapping ErrNoInterface
+// once it is gone or another interface took its name (the socket will see
+// nothing more). A file capture: always nil.
+func (c *Capture) Check() error {
+	if c.iface == "" {
+		return nil
+	}
+	ifc, err := net.InterfaceByName(c.iface)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: %s", ErrNoInterface, c.iface)
+	case ifc.Index != c.ifindex:
+		return fmt.Errorf("%w: %s (deleted and created again)", ErrNoInterface, c.iface)
+	case ifc.Flags&net.FlagUp == 0:
+		return fmt.Errorf("%w: %s", ErrLinkDown, c.iface)
+	}
+	return nil
 }
 
 // Close releases the file or socket.
