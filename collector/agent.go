@@ -124,6 +124,7 @@ func (a *Agent) ApplyConfig(cfg *config.Config) error {
 			st.onUnknown = a.unknownStateLogger(t.Name)
 			a.states[t.Name] = st
 		}
+		st.setGrace(t.DownGrace, a.now)
 		r := a.start(t, src, st)
 		r.files = files[t.Name]
 		a.runners[t.Name] = r

@@ -149,7 +149,7 @@ func (ts *targetState) render() []*dto.MetricFamily {
 	for _, name := range ts.relOrder {
 		rs := ts.rels[name]
 		rl := labelPair("relationship", name)
-		if rs.present && ts.up {
+		if rs.present && ts.shown {
 			renderRelationship(fs, tl, rl, &rs.obs, rs)
 		}
 		keys := make([]transitionKey, 0, len(rs.transitions))

@@ -54,6 +54,14 @@ type targetState struct {
 	onUnknown func(name string, s failover.State) // logs an unknown state once
 	gen       uint64                              // generation of the runner that owns the state
 	unknown   map[failover.State]bool
+	// grace is the target's down_grace: while its polls have failed for
+	// less than that (since downSince, the end of the first failed poll
+	// after a successful one), the relationship series stay as the last
+	// successful poll left them. shown says whether families carry them.
+	grace     time.Duration
+	downSince time.Time
+	shown     bool
+	clock     func() time.Time // for snapshot's check of the grace
 }
 
 func newTargetState(name string, now time.Time) *targetState {
@@ -63,6 +71,7 @@ func newTargetState(name string, now time.Time) *targetState {
 		createdAt: now,
 		rels:      map[string]*relState{},
 		unknown:   map[failover.State]bool{},
+		clock:     time.Now,
 	}
 	// up=0 and the error counters exist before the first poll ends, so a
 	// target whose first poll hangs is already visible as down.
@@ -109,12 +118,18 @@ func (ts *targetState) observeLocked(now time.Time, took time.Duration, rels []f
 	}
 	ts.lastErr = err
 	if err != nil {
+		if ts.up {
+			ts.downSince = now
+		}
 		ts.up = false
 		ts.errors[Classify(err)]++
+		ts.shown = ts.inGrace(now)
 		ts.families = ts.render()
 		return
 	}
 	ts.up = true
+	ts.shown = true
+	ts.downSince = time.Time{}
 	seen := make(map[string]bool, len(rels))
 	for i := range rels {
 		r := rels[i]
@@ -232,11 +247,31 @@ func (m *sideMemory) startTime() time.Time {
 	return m.firstSeen
 }
 
+// setGrace sets the target's down_grace (a runner's config).
+func (ts *targetState) setGrace(grace time.Duration, clock func() time.Time) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	ts.grace = grace
+	ts.clock = clock
+}
+
+// inGrace reports whether a down target's relationship series are still
+// shown at now; ts.mu is held.
+func (ts *targetState) inGrace(now time.Time) bool {
+	return !ts.downSince.IsZero() && now.Sub(ts.downSince) < ts.grace
+}
+
 // snapshot returns the rendered metric families; they are immutable and
-// shared by every scrape until the next observation replaces them.
+// shared by every scrape until the next observation replaces them, or
+// until the grace of a down target ends: the first scrape after it
+// renders the target again without its relationship series.
 func (ts *targetState) snapshot() []*dto.MetricFamily {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
+	if ts.shown && !ts.up && !ts.inGrace(ts.clock()) {
+		ts.shown = false
+		ts.families = ts.render()
+	}
 	return ts.families
 }
 

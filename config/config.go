@@ -22,6 +22,14 @@ import (
 const (
 	DefaultPollInterval = 10 * time.Second
 	DefaultTimeout      = 5 * time.Second
+	// MinDefaultDownGrace is the least default down_grace: long enough to
+	// ride out a failed poll or two at DefaultPollInterval, and longer
+	// than the shipped DHCPFailoverTargetDown `for:`, so that a target
+	// that stays down pages as down before its state alerts resolve.
+	MinDefaultDownGrace = 2 * time.Minute
+	// DownGraceIntervals is the default down_grace in poll intervals,
+	// when that is longer than MinDefaultDownGrace.
+	DownGraceIntervals = 3
 	// MaxFileSize bounds a configuration file (and files it names, such as
 	// secret files): a config is small, anything bigger is a mistake.
 	MaxFileSize = 4 << 20
@@ -39,6 +47,11 @@ type Target struct {
 	Source       string
 	PollInterval time.Duration
 	Timeout      time.Duration
+	// DownGrace is how long a target's relationship series stay, with
+	// the values of its last successful poll, after its polls start to
+	// fail (dhcp_failover_up is 0 meanwhile); after it they are absent.
+	// Default DefaultDownGrace(PollInterval).
+	DownGrace time.Duration
 	// Settings is the source's own part of the target, of the type the
 	// source registered (for example *OMAPI); never nil after decoding.
 	Settings SourceSettings
@@ -89,7 +102,7 @@ func NewSettings(source string) (SourceSettings, bool) {
 }
 
 // commonKeys are the target keys decoded into Target itself.
-var commonKeys = map[string]bool{"name": true, "source": true, "poll_interval": true, "timeout": true}
+var commonKeys = map[string]bool{"name": true, "source": true, "poll_interval": true, "timeout": true, "down_grace": true}
 
 // UnmarshalYAML splits a target into its common keys and its source's keys,
 // and decodes the latter strictly into the type the source registered.
@@ -98,7 +111,7 @@ func (t *Target) UnmarshalYAML(node *yaml.Node) error {
 		return fmt.Errorf("line %d: a target must be a mapping", node.Line)
 	}
 	rest := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: node.Line, Column: node.Column}
-	var interval, timeout model.Duration
+	var interval, timeout, grace model.Duration
 	var common []*yaml.Node
 	for i := 0; i+1 < len(node.Content); i += 2 {
 		k, v := node.Content[i], node.Content[i+1]
@@ -130,6 +143,8 @@ func (t *Target) UnmarshalYAML(node *yaml.Node) error {
 			err = v.Decode(&interval)
 		case "timeout":
 			err = v.Decode(&timeout)
+		case "down_grace":
+			err = v.Decode(&grace)
 		}
 		if err != nil {
 			return fmt.Errorf("%s: line %d: field %s: %w", where, k.Line, k.Value, err)
@@ -137,6 +152,7 @@ func (t *Target) UnmarshalYAML(node *yaml.Node) error {
 	}
 	t.PollInterval = time.Duration(interval)
 	t.Timeout = time.Duration(timeout)
+	t.DownGrace = time.Duration(grace)
 	if t.Source == "" {
 		return fmt.Errorf("%s: field source is required (one of %s)", where, strings.Join(Sources(), ", "))
 	}
@@ -255,6 +271,12 @@ func (t *Target) Validate() error {
 	if t.Timeout > t.PollInterval {
 		return fmt.Errorf("target %q: field timeout: %s is longer than poll_interval %s", t.Name, t.Timeout, t.PollInterval)
 	}
+	if t.DownGrace == 0 {
+		t.DownGrace = DefaultDownGrace(t.PollInterval)
+	}
+	if t.DownGrace < t.PollInterval {
+		return fmt.Errorf("target %q: field down_grace: %s is shorter than poll_interval %s (it would not ride out one failed poll)", t.Name, t.DownGrace, t.PollInterval)
+	}
 	if t.Settings == nil {
 		f, ok := sources[t.Source]
 		if !ok {
@@ -269,6 +291,12 @@ func (t *Target) Validate() error {
 		return fmt.Errorf("target %q: %w", t.Name, err)
 	}
 	return nil
+}
+
+// DefaultDownGrace is a target's down_grace when none is configured:
+// DownGraceIntervals poll intervals, at least MinDefaultDownGrace.
+func DefaultDownGrace(pollInterval time.Duration) time.Duration {
+	return max(MinDefaultDownGrace, DownGraceIntervals*pollInterval)
 }
 
 func validLabelValue(s string) bool {

@@ -71,6 +71,13 @@ func TestValidConfigDefaults(t *testing.T) {
 	if b.PollInterval != 30*time.Second || b.Timeout != 2*time.Second {
 		t.Errorf("explicit values lost: %v %v", b.PollInterval, b.Timeout)
 	}
+	// down_grace: max(2m, 3 × poll_interval) unless set.
+	if a.DownGrace != 2*time.Minute || b.DownGrace != 2*time.Minute {
+		t.Errorf("down_grace defaults: %v %v, want 2m (3 × 10s and 3 × 30s are shorter)", a.DownGrace, b.DownGrace)
+	}
+	if g := DefaultDownGrace(time.Minute); g != 3*time.Minute {
+		t.Errorf("DefaultDownGrace(1m) = %v, want 3m", g)
+	}
 	if a.Settings == nil || a.Source != "simulated" {
 		t.Errorf("settings not decoded: %#v", a)
 	}
@@ -81,6 +88,23 @@ func TestValidConfigDefaults(t *testing.T) {
 	}
 	if _, err := Parse(out); err != nil {
 		t.Fatalf("rendered config does not load: %v\n%s", err, out)
+	}
+}
+
+func TestDownGraceExplicit(t *testing.T) {
+	c, err := Parse([]byte("targets:\n  - {name: a, source: simulated, pair: p, server: a, poll_interval: 1s, timeout: 1s, down_grace: 45s}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := c.Targets[0].DownGrace; g != 45*time.Second {
+		t.Fatalf("down_grace = %v, want 45s", g)
+	}
+	out, err := yaml.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "down_grace: 45s") {
+		t.Fatalf("rendered config lacks down_grace:\n%s", out)
 	}
 }
 

@@ -30,7 +30,7 @@ func TargetFromParams(source string, params map[string][]string) (Target, error)
 		case "name":
 			t.Name = strings.Join(vs, ",")
 			continue
-		case "poll_interval", "timeout", "target":
+		case "poll_interval", "timeout", "down_grace", "target":
 			continue // the probe's own budget comes from Prometheus
 		}
 		if why, local := noAdhocKeys[k]; local {
@@ -111,6 +111,7 @@ func (t Target) MarshalYAML() (any, error) {
 	add("source", t.Source)
 	add("poll_interval", t.PollInterval.String())
 	add("timeout", t.Timeout.String())
+	add("down_grace", t.DownGrace.String())
 	if n.Kind == yaml.MappingNode {
 		out.Content = append(out.Content, n.Content...)
 	}
