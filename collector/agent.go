@@ -303,17 +303,20 @@ var (
 	errAgentStopped     = errors.New("the exporter is shutting down")
 )
 
-// logHealth logs a target's changes of health at warn and info (a target
-// going down, its reason changing, coming back), and every failed poll at
-// debug, so that the default log says when and why without repeating it
-// every poll interval.
+// logHealth logs a target's changes of health: one warning when it goes
+// down, one info line when it is back. While it stays down, a change of
+// reason (a host off the segment alternates "i/o timeout" and "no route
+// to host") and every other failed poll are logged at debug only, so the
+// default log says when and why without a line per poll interval.
 func (a *Agent) logHealth(r *runner, err error) {
 	r.state.mu.Lock()
 	polled, wasUp, prevErr := r.state.polled, r.state.up, r.state.lastErr
 	r.state.mu.Unlock()
 	switch {
-	case err != nil && (wasUp || !polled || Classify(prevErr) != Classify(err)):
+	case err != nil && (wasUp || !polled):
 		level.Warn(a.logger).Log("msg", "Target cannot be polled", "target", r.cfg.Name, "reason", Classify(err), "err", err)
+	case err != nil && Classify(prevErr) != Classify(err):
+		level.Debug(a.logger).Log("msg", "Target still down, for another reason", "target", r.cfg.Name, "reason", Classify(err), "previous_reason", Classify(prevErr), "err", err)
 	case err != nil:
 		level.Debug(a.logger).Log("msg", "Poll failed", "target", r.cfg.Name, "reason", Classify(err), "err", err)
 	case polled && !wasUp:

@@ -15,6 +15,7 @@ import (
 	"github.com/dhcpfailover/dhcp_failover_exporter/config"
 	"github.com/dhcpfailover/dhcp_failover_exporter/failover"
 	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -204,8 +205,8 @@ func TestRunningServesWatchers(t *testing.T) {
 	}
 }
 
-// The default log says when a target goes down, when its reason changes
-// and when it is back; repeated failures stay at debug.
+// The default log says when a target goes down and when it is back;
+// repeated failures and changes of reason meanwhile stay at debug.
 func TestLogHealth(t *testing.T) {
 	var lines []string
 	logger := log.LoggerFunc(func(kv ...any) error {
@@ -221,13 +222,13 @@ func TestLogHealth(t *testing.T) {
 	}
 	var got []string
 	for _, l := range lines {
-		for _, m := range []string{"Target cannot be polled", "Target polled again", "Poll failed"} {
+		for _, m := range []string{"Target cannot be polled", "Target polled again", "Poll failed", "Target still down, for another reason"} {
 			if strings.Contains(l, m) {
 				got = append(got, m)
 			}
 		}
 	}
-	want := []string{"Target cannot be polled", "Poll failed", "Poll failed", "Target cannot be polled", "Target polled again", "Target cannot be polled"}
+	want := []string{"Target cannot be polled", "Poll failed", "Poll failed", "Target still down, for another reason", "Target polled again", "Target cannot be polled"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("log lines:\n%s\nwant %v", strings.Join(lines, "\n"), want)
 	}
@@ -347,5 +348,59 @@ func TestReloadRebuildsOnRotatedSecretFile(t *testing.T) {
 	}
 	if src() == first {
 		t.Fatal("a rotated secret file did not rebuild the target")
+	}
+}
+
+// flapSource fails every poll, alternating the two errors of a host that
+// is off the local segment: "i/o timeout" and "no route to host".
+type flapSource struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (f *flapSource) Poll(ctx context.Context) ([]failover.Relationship, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.n++
+	if f.n%2 == 1 {
+		return nil, Classified(ReasonTimeout, errors.New("dial tcp 192.0.2.7:7911: i/o timeout"))
+	}
+	return nil, Classified(ReasonConnect, errors.New("dial tcp 192.0.2.7:7911: connect: no route to host"))
+}
+
+// A dead target does not flood the log: 20 minutes of polls at 1 s that
+// alternate timeout and no route give one warning at the default level,
+// and its return one info line.
+func TestDeadTargetDoesNotFloodLog(t *testing.T) {
+	var mu sync.Mutex
+	var lines []string
+	sink := log.LoggerFunc(func(kv ...any) error {
+		mu.Lock()
+		defer mu.Unlock()
+		lines = append(lines, fmt.Sprint(kv...))
+		return nil
+	})
+	a := NewAgent(level.NewFilter(sink, level.AllowInfo()))
+	src := &flapSource{}
+	r := &runner{cfg: fakeTarget("dead", "dead", time.Second), src: src, state: newTargetState("dead", t0)}
+	r.gen = r.state.nextGeneration()
+	ctx := context.Background()
+	for i := 0; i < 20*60; i++ {
+		a.pollOnce(ctx, r)
+	}
+	mu.Lock()
+	got := append([]string(nil), lines...)
+	mu.Unlock()
+	if len(got) != 1 || !strings.Contains(got[0], "Target cannot be polled") {
+		t.Fatalf("%d lines at info and above for 1200 failed polls, want 1 warning:\n%s", len(got), strings.Join(got[:min(len(got), 10)], "\n"))
+	}
+	if v := r.state.errors[ReasonTimeout] + r.state.errors[ReasonConnect]; v != 1200 {
+		t.Fatalf("poll errors counted %v, want 1200", v)
+	}
+	a.logHealth(r, nil)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(lines) != 2 || !strings.Contains(lines[1], "Target polled again") {
+		t.Fatalf("after the return: %v", lines)
 	}
 }

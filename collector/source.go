@@ -142,7 +142,9 @@ type PollError struct {
 	Err    error
 }
 
-func (e *PollError) Error() string { return string(e.Reason) + ": " + e.Err.Error() }
+// Error is the failure's own text: the reason is a label or a field of
+// its own wherever the error is shown, and is not repeated in it.
+func (e *PollError) Error() string { return e.Err.Error() }
 func (e *PollError) Unwrap() error { return e.Err }
 
 // Classified wraps err with a reason; sources use it where the protocol

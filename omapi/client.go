@@ -2,6 +2,7 @@ package omapi
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -209,7 +210,7 @@ func (c *Client) connect(ctx context.Context) error {
 		return fmt.Errorf("omapi: reading connection start: %w", err)
 	}
 	if v, h := binary.BigEndian.Uint32(got[0:]), binary.BigEndian.Uint32(got[4:]); v != ProtocolVersion || h != HeaderLen {
-		return protoErr("server speaks version %d with %d-byte headers, want %d/%d", v, h, ProtocolVersion, HeaderLen)
+		return protoErr("not an OMAPI server: it answered %s (want version %d with %d-byte headers)", heard(got[:], v, h), ProtocolVersion, HeaderLen)
 	}
 	if c.key == nil {
 		return nil
@@ -313,4 +314,23 @@ func (c *Client) ctxErr(ctx context.Context, err error) error {
 		return fmt.Errorf("%w (%w)", err, ctx.Err())
 	}
 	return err
+}
+
+// heard describes the first bytes of a server that is not OMAPI: text as
+// text, naming the protocols a port is often mistaken for; otherwise the
+// version and header size the bytes would mean.
+func heard(b []byte, version, headerLen uint32) string {
+	for _, c := range b {
+		if (c < ' ' || c > '~') && c != '\r' && c != '\n' {
+			return fmt.Sprintf("version %d with %d-byte headers", version, headerLen)
+		}
+	}
+	what := ""
+	switch {
+	case bytes.HasPrefix(b, []byte("HTTP/")):
+		what = ", an HTTP server"
+	case bytes.HasPrefix(b, []byte("SSH-")):
+		what = ", an SSH server"
+	}
+	return fmt.Sprintf("%q%s", b, what)
 }

@@ -299,3 +299,43 @@ func BenchmarkRefreshRoundTrip(b *testing.B) {
 		}
 	}
 }
+
+// A port that answers with something else than OMAPI is named for what it
+// said: an HTTP server's status line (0x48545450 read as a version is
+// "HTTP"), or the numbers of a binary answer.
+func TestClientNotOMAPI(t *testing.T) {
+	cases := []struct {
+		name, answer, want string
+	}{
+		{"http", "HTTP/1.1 400 Bad Request\r\n\r\n", `not an OMAPI server: it answered "HTTP/1.1", an HTTP server`},
+		{"ssh", "SSH-2.0-OpenSSH_9.2\r\n", `it answered "SSH-2.0-", an SSH server`},
+		{"binary", "\x00\x00\x00\x02\x00\x00\x00\x20", "it answered version 2 with 32-byte headers"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			go func() {
+				conn, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				defer conn.Close()
+				conn.Write([]byte(c.answer))
+				conn.Read(make([]byte, 64))
+			}()
+			cl := omapi.NewClient(ln.Addr().String(), nil)
+			defer cl.Close()
+			_, err = cl.FailoverState(ctx(t, 2*time.Second), "fo")
+			if !errors.Is(err, omapi.ErrProtocol) {
+				t.Fatalf("err = %v, want ErrProtocol", err)
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("err = %q, want it to contain %q", err, c.want)
+			}
+		})
+	}
+}
