@@ -139,7 +139,7 @@ func (s *keaSource) names(rels []kea.Relationship) ([]string, error) {
 	names := make([]string, len(rels))
 	if s.cfg.Relationship != "" {
 		if len(rels) != 1 {
-			return nil, Classified(ReasonNotFound, fmt.Errorf("kea: the server reports %d HA relationships: name each with relationships: {<server-name>: <name>}", len(rels)))
+			return nil, Classified(ReasonNotFound, fmt.Errorf("kea: the server reports %d HA relationships: name each with relationships: [{name: <label>, server_name: <server-name>}, ...]", len(rels)))
 		}
 		names[0] = s.cfg.Relationship
 		return names, nil

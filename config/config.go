@@ -55,6 +55,25 @@ type Target struct {
 	// Settings is the source's own part of the target, of the type the
 	// source registered (for example *OMAPI); never nil after decoding.
 	Settings SourceSettings
+
+	warnings []string // deprecated forms found while decoding
+}
+
+// deprecator is implemented by settings that still read a deprecated
+// form: it names each one found in the target's node.
+type deprecator interface {
+	deprecations(n *yaml.Node) []string
+}
+
+// Warnings lists the deprecated forms the configuration uses, each naming
+// its target and line; the exporter logs them and --config.check prints
+// them.
+func (c *Config) Warnings() []string {
+	var out []string
+	for _, t := range c.Targets {
+		out = append(out, t.warnings...)
+	}
+	return out
 }
 
 // SourceSettings is the part of a target that belongs to its source.
@@ -165,7 +184,18 @@ func (t *Target) UnmarshalYAML(node *yaml.Node) error {
 		return fmt.Errorf("%s: %w (source %s)", where, err, t.Source)
 	}
 	if err := rest.Decode(t.Settings); err != nil {
+		// A type error keeps the target in its text: plainYAMLError
+		// rebuilds a *yaml.TypeError from its own lines only.
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			return fmt.Errorf("%s: %s", where, strings.Join(plainTypeErrors(te), "; "))
+		}
 		return fmt.Errorf("%s: %w", where, err)
+	}
+	if d, ok := t.Settings.(deprecator); ok {
+		for _, w := range d.deprecations(rest) {
+			t.warnings = append(t.warnings, where+": "+w)
+		}
 	}
 	return nil
 }
@@ -220,6 +250,12 @@ func plainYAMLError(err error) error {
 	if !errors.As(err, &te) {
 		return err
 	}
+	return errors.New(strings.Join(plainTypeErrors(te), "; "))
+}
+
+// plainTypeErrors is the lines of a type error in an operator's words: no
+// Go type names.
+func plainTypeErrors(te *yaml.TypeError) []string {
 	msgs := make([]string, len(te.Errors))
 	for i, m := range te.Errors {
 		if pre, rest, ok := strings.Cut(m, ": field "); ok {
@@ -227,9 +263,50 @@ func plainYAMLError(err error) error {
 				m = fmt.Sprintf("%s: unknown field %q", pre, field)
 			}
 		}
+		if pre, got, ok := strings.Cut(m, ": cannot unmarshal "); ok {
+			if got, goType, ok := strings.Cut(got, " into "); ok {
+				m = fmt.Sprintf("%s: %s is not %s", pre, plainYAMLValue(got), plainGoType(goType))
+			}
+		}
 		msgs[i] = m
 	}
-	return errors.New(strings.Join(msgs, "; "))
+	return msgs
+}
+
+// plainYAMLValue turns yaml.v3's "!!str `x`" into "`x`", and "!!seq" or
+// "!!map" into what they are.
+func plainYAMLValue(v string) string {
+	tag, value, ok := strings.Cut(v, " ")
+	switch {
+	case ok:
+		return value
+	case tag == "!!seq":
+		return "a list"
+	case tag == "!!map":
+		return "a mapping"
+	}
+	return strings.TrimPrefix(tag, "!!")
+}
+
+// plainGoType names a Go type of a settings field as YAML would.
+func plainGoType(t string) string {
+	switch {
+	case strings.HasPrefix(t, "[]"):
+		return "a list"
+	case strings.HasPrefix(t, "map["), strings.HasPrefix(t, "config."):
+		return "a mapping"
+	case t == "string":
+		return "a string"
+	case t == "bool":
+		return "true or false"
+	case t == "uint8":
+		return "a number from 0 to 255"
+	case t == "uint16":
+		return "a number from 0 to 65535"
+	case strings.HasPrefix(t, "int"), strings.HasPrefix(t, "uint"):
+		return "a number"
+	}
+	return "of type " + t
 }
 
 // Validate fills defaults and checks every target.

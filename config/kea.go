@@ -34,8 +34,9 @@ type Kea struct {
 	Relationship string `yaml:"relationship,omitempty"`
 	// Relationships maps each relationship of a server with several (the
 	// hub of a hub-and-spoke setup, Kea 2.6+) by the local server-name Kea
-	// reports for it to the `relationship` label.
-	Relationships map[string]string `yaml:"relationships,omitempty"`
+	// reports for it to the `relationship` label; a list in the file
+	// (KeaRelationships).
+	Relationships KeaRelationships `yaml:"relationships,omitempty"`
 	// HAHeartbeat also sends ha-heartbeat each poll, for Kea's
 	// unsent-update-count.
 	HAHeartbeat bool `yaml:"ha_heartbeat,omitempty"`
@@ -96,6 +97,7 @@ func init() {
 // SetDefaults implements SourceSettingsDefaulter: the Control Agent's
 // dhcp4 service for a URL.
 func (k *Kea) SetDefaults() {
+	k.singleRelationship()
 	if k.URL != "" && k.Service == "" {
 		k.Service = KeaServiceDHCP4
 	}

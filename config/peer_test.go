@@ -30,7 +30,7 @@ func TestPeerSettings(t *testing.T) {
 		{"  interface: eth0/1\n  local_address: 10.0.0.1\n", `target "tap": field interface: "eth0/1" is not an interface name`},
 		{"  interface: eth0\n  local_address: 10.0.0.1\n  ports: [647, 647]\n", `target "tap": field ports: 647 listed twice`},
 		{"  interface: eth0\n  local_address: 10.0.0.1\n  ports: [0]\n", `target "tap": field ports: port 0`},
-		{"  interface: eth0\n  local_address: 10.0.0.1\n  ports: [70000]\n", `cannot unmarshal !!int ` + "`" + `70000` + "`" + ` into uint16`},
+		{"  interface: eth0\n  local_address: 10.0.0.1\n  ports: [70000]\n", `target "tap": line 6: ` + "`70000`" + ` is not a number from 0 to 65535`},
 		{"  interface: eth0\n  local_address: 10.0.0.1\n  address: 10.0.0.1:647\n", `unknown field "address"`},
 	} {
 		_, err := Parse([]byte("targets:\n- name: tap\n  source: peer\n" + tc.yaml))
