@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 
 	"github.com/dhcpfailover/dhcp_failover_exporter/collector"
@@ -64,8 +65,9 @@ func (e *exporter) reload() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	cfg, err := e.load()
+	var ch collector.TargetChanges
 	if err == nil {
-		err = e.agent.ApplyConfig(cfg)
+		ch, err = e.agent.ApplyConfigChanges(cfg)
 	}
 	if err != nil {
 		e.reloadOK.Set(0)
@@ -74,7 +76,23 @@ func (e *exporter) reload() error {
 	e.cfg = cfg
 	e.reloadOK.Set(1)
 	e.reloadSuccess.SetToCurrentTime()
-	level.Info(e.logger).Log("msg", "Configuration loaded", "targets", len(cfg.Targets))
+	kv := []any{"msg", "Configuration loaded", "targets", len(cfg.Targets)}
+	for _, c := range []struct {
+		key   string
+		names []string
+	}{{"added", ch.Added}, {"removed", ch.Removed}, {"rebuilt", ch.Rebuilt}} {
+		if len(c.names) > 0 {
+			kv = append(kv, c.key, strings.Join(c.names, ","))
+		}
+	}
+	kv = append(kv, "unchanged", ch.Unchanged)
+	level.Info(e.logger).Log(kv...)
+	for _, w := range cfg.Warnings() {
+		level.Warn(e.logger).Log("msg", "Deprecated configuration", "detail", w)
+	}
+	if len(cfg.Targets) == 0 {
+		level.Warn(e.logger).Log("msg", "The configuration has no targets: nothing is polled (add targets, or run with --demo)")
+	}
 	return nil
 }
 
@@ -98,6 +116,15 @@ func (e *exporter) routes() http.Handler {
 	mux.HandleFunc("/-/reload", e.handleReload)
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		w.Write([]byte("Healthy\n"))
+	})
+	// Ready once a configuration is loaded and its targets started (as
+	// Prometheus's /-/ready): a load balancer or an orchestrator waits for it.
+	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
+		if e.config() == nil {
+			http.Error(w, "Not ready: no configuration loaded yet\n", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("Ready\n"))
 	})
 	mux.HandleFunc("/config", e.handleConfig)
 	mux.HandleFunc("/", e.handleLanding)

@@ -117,11 +117,17 @@ func runUntil(args []string, stdout, stderr io.Writer, stop <-chan struct{}) (co
 		if err == nil {
 			err = collector.CheckBuilt(cfg)
 		}
+		if err == nil && len(cfg.Targets) == 0 {
+			err = fmt.Errorf("%s: no targets: the exporter would poll nothing (add at least one under targets:, see the README's configuration reference; or run with --demo)", *configFile)
+		}
 		if err != nil {
 			fmt.Fprintf(stderr, "%s: invalid configuration: %v\n", exporterName, err)
 			return 1
 		}
-		fmt.Fprintf(stdout, "%s: configuration %s is valid\n", exporterName, *configFile)
+		for _, w := range cfg.Warnings() {
+			fmt.Fprintf(stderr, "%s: warning: %s: %s\n", exporterName, *configFile, w)
+		}
+		fmt.Fprintf(stdout, "%s: configuration %s is valid (%d targets)\n", exporterName, *configFile, len(cfg.Targets))
 		return 0
 	}
 

@@ -13,6 +13,7 @@ import (
 	"github.com/dhcpfailover/dhcp_failover_exporter/config"
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/version"
 	"go.yaml.in/yaml/v3"
 )
@@ -30,11 +31,12 @@ const scrapeTimeoutOffset = 500 * time.Millisecond
 // ad-hoc server with the keys of a target that fit in a query.
 func (e *exporter) handleProbe(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	debug := q.Get("debug") == "true"
 	var t config.Target
 	switch {
 	case q.Get("target") != "":
-		if g, ok := e.agent.Running(q.Get("target")); ok {
-			promhttp.HandlerFor(g, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+		if res, ok := e.agent.Running(q.Get("target")); ok {
+			e.serveProbe(w, r, q.Get("target"), res, debug)
 			return
 		}
 		ct, ok := e.agent.Target(q.Get("target"))
@@ -57,7 +59,7 @@ func (e *exporter) handleProbe(w http.ResponseWriter, r *http.Request) {
 		}
 		params := map[string][]string{}
 		for k, v := range q {
-			if k != "source" {
+			if k != "source" && k != "debug" {
 				params[k] = v
 			}
 		}
@@ -85,16 +87,51 @@ func (e *exporter) handleProbe(w http.ResponseWriter, r *http.Request) {
 			t.Timeout = budget
 		}
 	}
-	g, err := collector.Probe(r.Context(), t, e.logger)
+	res, err := collector.Probe(r.Context(), t, e.logger)
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			return
 		}
-		level.Debug(e.logger).Log("msg", "Probe failed", "target", t.Name, "err", err)
+		level.Debug(e.logger).Log("msg", "Probe cannot start", "target", t.Name, "err", err)
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	promhttp.HandlerFor(g, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+	e.serveProbe(w, r, t.Name, res, debug)
+}
+
+// serveProbe answers a probe: its metrics, or with debug=true (as
+// blackbox_exporter's) a page that says how the poll went, its reason and
+// error, and then the metrics. A failed poll is logged at debug.
+func (e *exporter) serveProbe(w http.ResponseWriter, r *http.Request, target string, res *collector.ProbeResult, debug bool) {
+	if res.Err != nil {
+		level.Debug(e.logger).Log("msg", "Probe failed", "target", target, "reason", collector.Classify(res.Err), "err", res.Err)
+	}
+	if !debug {
+		promhttp.HandlerFor(res, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if res.Err != nil {
+		fmt.Fprintf(w, "Probe of target %q failed\nreason: %s\nerror: %s\n", target, collector.Classify(res.Err), res.Err)
+	} else {
+		fmt.Fprintf(w, "Probe of target %q succeeded\n", target)
+	}
+	if res.Took > 0 {
+		fmt.Fprintf(w, "duration: %s\n", res.Took.Round(time.Millisecond))
+	}
+	fmt.Fprint(w, "\nMetrics that would have been returned:\n")
+	mfs, err := res.Gather()
+	if err != nil {
+		fmt.Fprintf(w, "error gathering them: %v\n", err)
+		return
+	}
+	enc := expfmt.NewEncoder(w, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			fmt.Fprintf(w, "error encoding %s: %v\n", mf.GetName(), err)
+			return
+		}
+	}
 }
 
 // handleConfig shows the running configuration; secrets print as <secret>.

@@ -66,10 +66,25 @@ func NewAgent(logger log.Logger) *Agent {
 // targets as they were. Sources are built and old targets are waited for
 // outside the lock that scrapes take: a reload never holds up a scrape.
 func (a *Agent) ApplyConfig(cfg *config.Config) error {
+	_, err := a.ApplyConfigChanges(cfg)
+	return err
+}
+
+// TargetChanges says what applying a configuration did, by target name
+// (sorted): targets started, stopped, and restarted because their
+// settings or the files they name changed; the others kept running.
+type TargetChanges struct {
+	Added, Removed, Rebuilt []string
+	Unchanged               int
+}
+
+// ApplyConfigChanges is ApplyConfig that also says what changed.
+func (a *Agent) ApplyConfigChanges(cfg *config.Config) (TargetChanges, error) {
+	var ch TargetChanges
 	a.applyMu.Lock()
 	defer a.applyMu.Unlock()
 	if a.stopped {
-		return errAgentStopped
+		return ch, errAgentStopped
 	}
 	a.mu.RLock()
 	current := make(map[string]*runner, len(a.runners))
@@ -90,14 +105,30 @@ func (a *Agent) ApplyConfig(cfg *config.Config) error {
 			for _, s := range fresh {
 				closeSource(s)
 			}
-			return err
+			return ch, err
 		}
 		fresh[t.Name] = src
 	}
 	keep := map[string]bool{}
 	for _, t := range cfg.Targets {
 		keep[t.Name] = true
+		switch _, running := current[t.Name]; {
+		case !running:
+			ch.Added = append(ch.Added, t.Name)
+		case fresh[t.Name] != nil:
+			ch.Rebuilt = append(ch.Rebuilt, t.Name)
+		default:
+			ch.Unchanged++
+		}
 	}
+	for name := range current {
+		if !keep[name] {
+			ch.Removed = append(ch.Removed, name)
+		}
+	}
+	sort.Strings(ch.Added)
+	sort.Strings(ch.Removed)
+	sort.Strings(ch.Rebuilt)
 
 	a.mu.Lock()
 	var stopping []*runner
@@ -131,7 +162,7 @@ func (a *Agent) ApplyConfig(cfg *config.Config) error {
 	}
 	a.mu.Unlock()
 	a.stopRunners(stopping)
-	return nil
+	return ch, nil
 }
 
 func (a *Agent) unknownStateLogger(target string) func(string, failover.State) {

@@ -10,12 +10,22 @@ import (
 	dto "github.com/prometheus/client_model/go"
 )
 
+// ProbeResult is one probe's metrics and how its poll went.
+type ProbeResult struct {
+	prometheus.Gatherer
+	// Err is the poll's failure (its reason: Classify), nil if it
+	// succeeded.
+	Err error
+	// Took is how long the poll took; zero for a running target's view.
+	Took time.Duration
+}
+
 // Probe polls one target synchronously with a source of its own (never the
 // running one: a target is never polled twice at once) and returns the
 // result as a gatherer for the probe's response, as blackbox_exporter
 // renders each probe into a fresh registry. A failed poll is not an error:
 // it renders as up=0 with its reason.
-func Probe(ctx context.Context, t config.Target, logger log.Logger) (prometheus.Gatherer, error) {
+func Probe(ctx context.Context, t config.Target, logger log.Logger) (*ProbeResult, error) {
 	src, err := NewSource(t, logger)
 	if err != nil {
 		return nil, err
@@ -25,8 +35,9 @@ func Probe(ctx context.Context, t config.Target, logger log.Logger) (prometheus.
 	defer cancel()
 	start := time.Now()
 	st := newTargetState(t.Name, start)
-	rels, err := pollSafely(ctx, src, func(p any) error { return logPanic(logger, t.Name, p) })
-	st.observe(time.Now(), time.Since(start), rels, err)
+	rels, pollErr := pollSafely(ctx, src, func(p any) error { return logPanic(logger, t.Name, p) })
+	took := time.Since(start)
+	st.observe(time.Now(), took, rels, pollErr)
 	g := prometheus.Gatherers{staticGatherer(st.snapshot())}
 	if ms, ok := src.(MetricsSource); ok {
 		reg := prometheus.NewRegistry()
@@ -39,7 +50,7 @@ func Probe(ctx context.Context, t config.Target, logger log.Logger) (prometheus.
 		}
 		g = append(g, staticGatherer(mfs))
 	}
-	return g, nil
+	return &ProbeResult{Gatherer: g, Err: pollErr, Took: took}, nil
 }
 
 // staticGatherer serves families gathered earlier.
@@ -52,7 +63,7 @@ func (s staticGatherer) Gather() ([]*dto.MetricFamily, error) { return s, nil }
 // such as the leases file), for /probe: a fresh source would have to
 // capture, replay or read a whole file from scratch within one scrape, and
 // would have no history. ok is false for other targets.
-func (a *Agent) Running(name string) (prometheus.Gatherer, bool) {
+func (a *Agent) Running(name string) (*ProbeResult, bool) {
 	a.mu.RLock()
 	r, ok := a.runners[name]
 	a.mu.RUnlock()
@@ -71,5 +82,8 @@ func (a *Agent) Running(name string) (prometheus.Gatherer, bool) {
 			g = append(g, reg)
 		}
 	}
-	return g, true
+	r.state.mu.Lock()
+	err := r.state.lastErr
+	r.state.mu.Unlock()
+	return &ProbeResult{Gatherer: g, Err: err}, true
 }
