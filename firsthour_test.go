@@ -6,9 +6,11 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/dhcpfailover/dhcp_failover_exporter/config"
 	"github.com/go-kit/log"
@@ -157,5 +159,71 @@ func TestProbeDebugExplainsFailure(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), `level=debug msg="Probe failed" target=dead reason=connect err=`) {
 		t.Errorf("no debug line for the failed probe:\n%s", logs.String())
+	}
+}
+
+// The landing page shows a down target's address, configured
+// relationships and last error with its reason; every state cell is
+// coloured by a severity the stylesheet defines; the version line is
+// written for a person.
+func TestLandingPageDownTarget(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cfg := "targets:\n  - {name: dead, source: omapi, address: '" + addr + "', relationships: [fo-a, fo-b], poll_interval: 1h, timeout: 2s}\n"
+	e := newExporter(log.NewNopLogger(), func() (*config.Config, error) { return config.Parse([]byte(cfg)) }, "/metrics", false)
+	if err := e.reload(); err != nil {
+		t.Fatal(err)
+	}
+	defer e.agent.Stop()
+	srv := httptest.NewServer(e.routes())
+	defer srv.Close()
+	var body string
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, body = get(t, srv.URL+"/")
+		if strings.Contains(body, "connection refused") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, want := range []string{addr, "<td>fo-a</td>", "<td>fo-b</td>", "unknown: target down", "connect: ", "connection refused", "debug=true"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("landing page lacks %q:\n%s", want, body)
+		}
+	}
+	if !regexp.MustCompile(`<p class="version">dhcp_failover_exporter \S+ .*built with go\S+`).MatchString(body) || strings.Contains(body, "(version=") {
+		t.Errorf("version line not formatted:\n%s", body)
+	}
+}
+
+func TestLandingPageColoursEveryState(t *testing.T) {
+	_, srv := demoServer(t, time.Minute)
+	var body string
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, body = get(t, srv.URL+"/")
+		if strings.Contains(body, "demo-2-hs") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cell := regexp.MustCompile(`<td class="(\w+)">(NO_STATE|INIT|STARTUP|NORMAL|COMMUNICATION_INT|PARTNER_DOWN|POTENTIAL_CONFLICT|CONFLICT_DONE|RESOLUTION_INT|RECOVER|RECOVER_WAIT|RECOVER_DONE|PAUSED|SHUTDOWN)`)
+	cells := cell.FindAllStringSubmatch(body, -1)
+	if len(cells) < 8 {
+		t.Fatalf("%d state cells:\n%s", len(cells), body)
+	}
+	for _, c := range cells {
+		if !strings.Contains(body, "."+c[1]+"{background:") {
+			t.Errorf("state %s has class %q, which the stylesheet does not colour", c[2], c[1])
+		}
+	}
+	for _, sev := range []string{"ok", "info", "warning", "critical", "unknown"} {
+		if !strings.Contains(body, "."+sev+"{background:") {
+			t.Errorf("no colour for severity %s", sev)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/dhcpfailover/dhcp_failover_exporter/collector"
@@ -157,26 +158,54 @@ var landingTemplate = template.Must(template.New("landing").Funcs(template.FuncM
 <html lang="en"><head><meta charset="utf-8"><title>DHCP Failover Exporter</title>
 <style>
 body{font-family:sans-serif;margin:1.5em} table{border-collapse:collapse} td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}
-.NORMAL{background:#c8e6c9} .COMMUNICATION_INT{background:#fff59d} .PARTNER_DOWN{background:#ef9a9a}
-.down{background:#ef9a9a} .err{color:#b71c1c;font-family:monospace}
+.ok{background:#c8e6c9} .info{background:#bbdefb} .warning{background:#fff59d} .critical{background:#ef9a9a} .unknown{background:#e0e0e0}
+.down{background:#ef9a9a} .err{color:#b71c1c;font-family:monospace} .kept{font-style:italic} .version{color:#555}
 </style></head><body>
 <h1>DHCP Failover Exporter</h1>
-<p>{{.Version}}</p>
-<p><a href="{{.MetricsPath}}">Metrics</a> · <a href="/config">Configuration</a> · <a href="/-/healthy">Health</a></p>
+<p class="version">{{.Version}}</p>
+<p><a href="{{.MetricsPath}}">Metrics</a> · <a href="/config">Configuration</a> · <a href="/-/healthy">Health</a> · <a href="/-/ready">Ready</a></p>
 <h2>Targets</h2>
-<table><tr><th>target</th><th>source</th><th>up</th><th>last poll</th><th>relationship</th><th>local</th><th>partner</th><th>last error</th><th>probe</th></tr>
+<p>State colours: <span class="ok">ok</span> <span class="info">info</span> <span class="warning">warning</span> <span class="critical">critical</span> <span class="unknown">unknown</span>.
+A target that is down keeps its last states (in italics) until its <code>down_grace</code> ends.</p>
+<table><tr><th>target</th><th>source</th><th>address</th><th>up</th><th>last poll</th><th>relationship</th><th>local</th><th>partner</th><th>last error</th><th>probe</th></tr>
 {{range .Targets}}{{$t := .}}
 {{if .Relationships}}{{range .Relationships}}
-<tr><td>{{$t.Name}}</td><td>{{$t.Source}}</td><td{{if not $t.Up}} class="down"{{end}}>{{if $t.Up}}1{{else}}0{{end}}</td><td>{{ago $t.LastPoll}}</td>
-<td>{{.Name}}</td><td class="{{.Local}}">{{.Local}}{{if .LocalNative}} ({{.LocalNative}}){{end}}</td>
-<td class="{{.Partner}}">{{if .PartnerNotReported}}not reported{{else}}{{.Partner}}{{end}}</td>
-<td class="err">{{$t.LastError}}</td><td><a href="/probe?target={{$t.Name}}">probe</a></td></tr>
+<tr{{if $t.Kept}} class="kept"{{end}}><td>{{$t.Name}}</td><td>{{$t.Source}}</td><td>{{$t.Address}}</td><td{{if not $t.Up}} class="down"{{end}}>{{if $t.Up}}1{{else}}0{{end}}</td><td>{{ago $t.LastPoll}}</td>
+<td>{{.Name}}</td><td class="{{.LocalSeverity}}">{{.Local}}{{if .LocalNative}} ({{.LocalNative}}){{end}}{{if $t.Kept}} (last seen){{end}}</td>
+<td{{if not .PartnerNotReported}} class="{{.PartnerSeverity}}"{{end}}>{{if .PartnerNotReported}}not reported{{else}}{{.Partner}}{{end}}</td>
+<td class="err">{{if $t.LastReason}}{{$t.LastReason}}: {{end}}{{$t.LastError}}</td><td><a href="/probe?target={{$t.Name}}">probe</a> <a href="/probe?target={{$t.Name}}&amp;debug=true">debug</a></td></tr>
+{{end}}{{else if and (not .Up) .Configured}}{{range .Configured}}
+<tr><td>{{$t.Name}}</td><td>{{$t.Source}}</td><td>{{$t.Address}}</td><td class="down">0</td><td>{{ago $t.LastPoll}}</td>
+<td>{{.}}</td><td class="unknown" colspan="2">{{if $t.Polled}}unknown: target down{{else}}not polled yet{{end}}</td>
+<td class="err">{{if $t.LastReason}}{{$t.LastReason}}: {{end}}{{$t.LastError}}</td><td><a href="/probe?target={{$t.Name}}">probe</a> <a href="/probe?target={{$t.Name}}&amp;debug=true">debug</a></td></tr>
 {{end}}{{else}}
-<tr><td>{{.Name}}</td><td>{{.Source}}</td><td{{if not .Up}} class="down"{{end}}>{{if .Up}}1{{else}}0{{end}}</td><td>{{ago .LastPoll}}</td>
-<td colspan="3">{{if .Polled}}no relationships{{else}}not polled yet{{end}}</td><td class="err">{{.LastError}}</td><td><a href="/probe?target={{.Name}}">probe</a></td></tr>
+<tr><td>{{.Name}}</td><td>{{.Source}}</td><td>{{.Address}}</td><td{{if not .Up}} class="down"{{end}}>{{if .Up}}1{{else}}0{{end}}</td><td>{{ago .LastPoll}}</td>
+<td colspan="3">{{if not .Polled}}not polled yet{{else if .Up}}no relationships{{else}}target down (every relationship it has){{end}}</td>
+<td class="err">{{if .LastReason}}{{.LastReason}}: {{end}}{{.LastError}}</td><td><a href="/probe?target={{.Name}}">probe</a> <a href="/probe?target={{.Name}}&amp;debug=true">debug</a></td></tr>
 {{end}}{{end}}
 </table></body></html>
 `))
+
+// versionLine is the landing page's version: "dhcp_failover_exporter 1.2.0
+// (revision 4f1c2e0, branch main), built with go1.26.0 on 20260101-10:00:00".
+func versionLine() string {
+	s := exporterName + " " + version.Version
+	var details []string
+	if version.Revision != "" {
+		details = append(details, "revision "+version.Revision)
+	}
+	if version.Branch != "" {
+		details = append(details, "branch "+version.Branch)
+	}
+	if len(details) > 0 {
+		s += " (" + strings.Join(details, ", ") + ")"
+	}
+	s += ", built with " + version.GoVersion
+	if version.BuildDate != "" {
+		s += " on " + version.BuildDate
+	}
+	return s
+}
 
 func (e *exporter) handleLanding(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != "/" {
@@ -188,7 +217,7 @@ func (e *exporter) handleLanding(w http.ResponseWriter, r *http.Request) {
 		Version     string
 		MetricsPath string
 		Targets     []collector.TargetStatus
-	}{version.Info(), e.metricsPath, e.agent.Status()})
+	}{versionLine(), e.metricsPath, e.agent.Status()})
 	if err != nil {
 		level.Error(e.logger).Log("msg", "Landing page failed", "err", err)
 	}

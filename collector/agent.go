@@ -443,7 +443,9 @@ func (a *Agent) Status() []TargetStatus {
 	defer a.mu.RUnlock()
 	out := make([]TargetStatus, 0, len(a.runners))
 	for _, r := range a.runners {
-		out = append(out, r.state.status(r.cfg.Source))
+		st := r.state.status(r.cfg.Source)
+		st.Address, st.Configured = config.Describe(r.cfg)
+		out = append(out, st)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out

@@ -277,36 +277,57 @@ func (ts *targetState) snapshot() []*dto.MetricFamily {
 
 // TargetStatus is what the landing page shows of a target.
 type TargetStatus struct {
-	Name, Source  string
-	Polled, Up    bool
-	LastPoll      time.Time
-	LastError     string
+	Name, Source string
+	Polled, Up   bool
+	LastPoll     time.Time
+	// LastError and LastReason are the last failed poll's, while down.
+	LastError  string
+	LastReason Reason
+	// Address is where the server is, as configured; Configured the
+	// relationships the configuration names (none: all the server has).
+	Address    string
+	Configured []string
+	// DownSince is when the target went down after a successful poll;
+	// while it is down for less than its grace (Kept), Relationships are
+	// the last successful poll's, still exported.
+	DownSince     time.Time
+	Kept          bool
 	Relationships []RelationshipStatus
 }
 
 // RelationshipStatus is one relationship's current states.
 type RelationshipStatus struct {
-	Name               string
-	Local, Partner     string
-	PartnerNotReported bool
-	LocalNative        string
+	Name                           string
+	Local, Partner                 string
+	LocalSeverity, PartnerSeverity Severity
+	PartnerNotReported             bool
+	LocalNative                    string
 }
 
 func (ts *targetState) status(source string) TargetStatus {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	st := TargetStatus{Name: ts.name, Source: source, Polled: ts.polled, Up: ts.up, LastPoll: ts.lastPoll}
-	if ts.lastErr != nil {
+	if ts.lastErr != nil && !ts.up {
 		st.LastError = ts.lastErr.Error()
+		st.LastReason = Classify(ts.lastErr)
+	}
+	st.DownSince = ts.downSince
+	shown := ts.up || ts.inGrace(ts.clock())
+	st.Kept = !ts.up && shown
+	if !shown {
+		return st
 	}
 	for _, n := range ts.relOrder {
 		rs := ts.rels[n]
 		if !rs.present {
 			continue
 		}
-		r := RelationshipStatus{Name: n, Local: rs.obs.Local.State.String(), LocalNative: rs.obs.Local.Native}
+		r := RelationshipStatus{Name: n, Local: rs.obs.Local.State.String(), LocalNative: rs.obs.Local.Native,
+			LocalSeverity: SeverityOf(rs.obs.Local.State)}
 		if rs.obs.Partner.Reported {
 			r.Partner = rs.obs.Partner.State.String()
+			r.PartnerSeverity = SeverityOf(rs.obs.Partner.State)
 		} else {
 			r.PartnerNotReported = true
 		}
