@@ -404,3 +404,21 @@ func TestDeadTargetDoesNotFloodLog(t *testing.T) {
 		t.Fatalf("after the return: %v", lines)
 	}
 }
+
+// A poll error's text is its own, once: the reason is a field of its own
+// in the log line and a label in the metrics, never repeated in the text.
+func TestPollErrorTextOnce(t *testing.T) {
+	err := Classified(ReasonProtocol, errors.New("kea: protocol error: answer is not JSON"))
+	if got := err.Error(); got != "kea: protocol error: answer is not JSON" {
+		t.Fatalf("Error() = %q", got)
+	}
+	if Classify(err) != ReasonProtocol {
+		t.Fatalf("reason lost: %v", Classify(err))
+	}
+	var buf strings.Builder
+	a := NewAgent(log.NewLogfmtLogger(&buf))
+	a.logHealth(&runner{cfg: fakeTarget("k", "k", time.Second), state: newTargetState("k", t0)}, err)
+	if want := `reason=protocol err="kea: protocol error: answer is not JSON"`; !strings.Contains(buf.String(), want) {
+		t.Fatalf("log line %q, want %q", buf.String(), want)
+	}
+}
