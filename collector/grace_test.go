@@ -188,3 +188,25 @@ func TestAgentAppliesDownGrace(t *testing.T) {
 		t.Fatal("state series still shown 30 s (the target's down_grace) after it went down")
 	}
 }
+
+// The landing page's view: during the grace the last states, marked kept;
+// after it none (the page shows the configured relationships instead).
+func TestDownGraceStatus(t *testing.T) {
+	clock := &fakeClock{now: t0}
+	ts := graceState(clock)
+	ts.observe(t0, time.Millisecond, []failover.Relationship{rel("fo", failover.PartnerDown, failover.CommunicationInt, t0, t0)}, nil)
+	if st := ts.status("fake"); st.Kept || len(st.Relationships) != 1 || st.Relationships[0].LocalSeverity != SeverityCritical {
+		t.Fatalf("up: %+v", st)
+	}
+	down := t0.Add(time.Second)
+	clock.Set(down)
+	ts.observe(down, time.Millisecond, nil, errRefused)
+	st := ts.status("fake")
+	if !st.Kept || len(st.Relationships) != 1 || st.Relationships[0].Local != "PARTNER_DOWN" || st.LastReason != ReasonConnect || !st.DownSince.Equal(down) {
+		t.Fatalf("within the grace: %+v", st)
+	}
+	clock.Set(down.Add(2 * time.Minute))
+	if st := ts.status("fake"); st.Kept || len(st.Relationships) != 0 || st.LastError != "connection refused" {
+		t.Fatalf("after the grace: %+v", st)
+	}
+}
