@@ -37,6 +37,8 @@ const (
 	// exporter's default down_grace (2m at a 1 s poll interval), much
 	// longer than a scrape interval and the rules' shortened for:.
 	gapOutage = 30 * time.Second
+	// gapShortGrace is the down_grace of the long outage (phase 4).
+	gapShortGrace = "15s"
 	// gapBudget bounds each wait for a condition (dhcpd's startup into
 	// PARTNER_DOWN takes about 20 s); three times that on a loaded machine.
 	gapBudget = 90 * time.Second
@@ -75,6 +77,8 @@ const gapLeases = `failover peer "` + gapRelationship + `" state {
 // for gapOutage (dhcpd stopped with SIGSTOP, a hung server) keeps its
 // DHCPFailoverPartnerDown firing on a real Prometheus: the alert's
 // activeAt does not move and Alertmanager notifies it once, not twice.
+// Then an outage longer than the target's down_grace pages as
+// DHCPFailoverTargetDown before DHCPFailoverPartnerDown resolves.
 func TestPollGapKeepsPageEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipped in -short mode: runs for about a minute and a half")
@@ -237,6 +241,48 @@ scrape_configs:
 	if f, r := hook.count("DHCPFailoverPartnerDown", "firing"), hook.count("DHCPFailoverPartnerDown", "resolved"); f != 1 || r != 0 {
 		t.Errorf("Alertmanager notified DHCPFailoverPartnerDown firing %d times and resolved %d times, want once and never", f, r)
 	}
+	if t.Failed() {
+		t.Logf("webhook notifications:\n%s", hook.timeline())
+		return
+	}
+
+	// 4. An outage longer than the grace: the target pages as
+	// DHCPFailoverTargetDown, and only then, once the grace is over, does
+	// DHCPFailoverPartnerDown resolve. A short grace keeps the test short.
+	writeFile(t, filepath.Join(dir, "exporter.yml"), fmt.Sprintf(`targets:
+  - name: isc-gap
+    source: omapi
+    address: 10.251.9.1
+    relationships: [%s]
+    key: {name: %s, algorithm: hmac-sha256, secret: %q}
+    poll_interval: 1s
+    timeout: 800ms
+    down_grace: %s
+`, gapRelationship, gapKeyName, gapSecret, gapShortGrace))
+	if err := exporter.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	gapWait(t, procs, gapBudget, "the exporter's reload with down_grace "+gapShortGrace, func() error {
+		if !strings.Contains(exporter.Log(), "rebuilt=isc-gap") {
+			return fmt.Errorf("no reload logged yet")
+		}
+		return nil
+	})
+	resumed = false
+	if err := dhcpd.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	gapWait(t, procs, gapBudget, "DHCPFailoverPartnerDown resolved after the grace", func() error {
+		if n := hook.count("DHCPFailoverPartnerDown", "resolved"); n == 0 {
+			return fmt.Errorf("not resolved yet")
+		}
+		return nil
+	})
+	resume()
+	targetDown, partnerDownResolved := hook.first("DHCPFailoverTargetDown", "firing"), hook.first("DHCPFailoverPartnerDown", "resolved")
+	if targetDown < 0 || targetDown > partnerDownResolved {
+		t.Errorf("DHCPFailoverTargetDown notified at %s, DHCPFailoverPartnerDown resolved at %s: a target down longer than its grace must page as down before its state alerts resolve", targetDown, partnerDownResolved)
+	}
 	t.Logf("webhook notifications:\n%s", hook.timeline())
 }
 
@@ -384,6 +430,19 @@ func (w *nsWebhook) count(alertname, status string) int {
 		}
 	}
 	return n
+}
+
+// first returns when the first notification of alertname with status
+// arrived (since the webhook started), -1 if none did.
+func (w *nsWebhook) first(alertname, status string) time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, e := range w.events {
+		if e.labels["alertname"] == alertname && e.status == status {
+			return e.at
+		}
+	}
+	return -1
 }
 
 func (w *nsWebhook) timeline() string {
