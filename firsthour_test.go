@@ -227,3 +227,17 @@ func TestLandingPageColoursEveryState(t *testing.T) {
 		}
 	}
 }
+
+// A deprecated form in the configuration is logged at warn on load.
+func TestReloadLogsDeprecations(t *testing.T) {
+	var logs logRecorder
+	content := "targets:\n  - name: hub\n    source: kea\n    url: http://127.0.0.1:9/\n    relationships: {hub-site1: site1-pair}\n    poll_interval: 1h\n"
+	e := newExporter(logs.logger(), func() (*config.Config, error) { return config.Parse([]byte(content)) }, "/metrics", false)
+	if err := e.reload(); err != nil {
+		t.Fatal(err)
+	}
+	defer e.agent.Stop()
+	if !strings.Contains(logs.String(), `level=warn msg="Deprecated configuration" detail="target \"hub\": line 5: field relationships: a map of server-name to name is deprecated`) {
+		t.Fatalf("log:\n%s", logs.String())
+	}
+}
