@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/dhcpfailover/dhcp_failover_exporter/config"
 	"github.com/dhcpfailover/dhcp_failover_exporter/failover"
@@ -85,8 +84,8 @@ func relationshipFromOMAPI(fs *omapi.FailoverState) failover.Relationship {
 		Name:    fs.Name,
 		Vendor:  failover.VendorISC,
 		Role:    failover.RoleSecondary,
-		Local:   iscSide(fs.LocalState, fs.LocalSTOS),
-		Partner: iscSide(fs.PartnerState, fs.PartnerSTOS),
+		Local:   iscSide(fs.Local),
+		Partner: iscSide(fs.Partner),
 	}
 	if fs.IsPrimary() {
 		r.Role = failover.RolePrimary
@@ -97,37 +96,32 @@ func relationshipFromOMAPI(fs *omapi.FailoverState) failover.Relationship {
 	r.CommunicationInterrupted = failover.Some(failover.CommunicationInterruptedFromState(r.Local.State))
 	// dhcpd 4.4 sends every value; an older or newer one may not: report
 	// only what was said.
-	if fs.Present["mclt"] {
+	if fs.Has("mclt") {
 		r.MCLT = failover.Some(fs.MCLT)
 	}
-	if fs.Present["max-response-delay"] {
+	if fs.Has("max-response-delay") {
 		r.MaxResponseDelay = failover.Some(fs.MaxResponseDelay)
 	}
-	if fs.Present["cur-unacked-updates"] {
+	if fs.Has("cur-unacked-updates") {
 		r.UnackedUpdates = failover.Some(int(fs.CurUnackedUpdates))
 	}
-	if fs.Present["max-outstanding-updates"] {
+	if fs.Has("max-outstanding-updates") {
 		r.MaxUnackedUpdates = failover.Some(int(fs.MaxOutstandingUpdates))
 	}
-	if fs.Present["load-balance-max-secs"] {
+	if fs.Has("load-balance-max-secs") {
 		r.Gauges = []failover.Gauge{{Name: gaugeLoadBalanceMax, Value: fs.LoadBalanceMax.Seconds()}}
 	}
 	return r
 }
 
-// iscSide maps an ISC state code and its start time. An unknown code is
-// passed on as an invalid State so that the agent logs it once and renders
+// iscSide passes on a side as omapi mapped it. An unknown code is passed
+// on as an invalid State so that the agent logs it once and renders
 // NO_STATE (metrics.md); its native name keeps the number.
-func iscSide(code uint32, stos time.Time) failover.Side {
-	side := failover.Side{Reported: true, StartTime: stos}
-	st, ok := failover.StateFromWire(uint8(code))
-	if !ok || code > 255 {
+func iscSide(s omapi.Side) failover.Side {
+	side := failover.Side{Reported: true, StartTime: s.STOS, State: s.State, Native: s.ISCName()}
+	if !s.Known {
 		side.State = failover.State(255)
-		side.Native = fmt.Sprintf("unknown (%d)", code)
-		return side
 	}
-	side.State = st
-	side.Native, _ = st.ISCName()
 	return side
 }
 

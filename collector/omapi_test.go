@@ -37,13 +37,14 @@ func omapiFake(t *testing.T, key *omapi.Key) *omapitest.Server {
 	t.Cleanup(func() { s.Close() })
 	stos := time.Unix(1795714425, 0)
 	s.SetFailoverState(omapi.FailoverState{
-		Name: "fo-lab", LocalState: 3, PartnerState: 2, Hierarchy: 0,
-		LocalSTOS: stos, PartnerSTOS: stos.Add(-time.Minute),
-		MCLT: time.Minute, MaxResponseDelay: 5 * time.Second, LoadBalanceMax: 3 * time.Second,
+		Name: "fo-lab", Hierarchy: 0,
+		Local:   omapi.Side{Code: 3, STOS: stos},
+		Partner: omapi.Side{Code: 2, STOS: stos.Add(-time.Minute)},
+		MCLT:    time.Minute, MaxResponseDelay: 5 * time.Second, LoadBalanceMax: 3 * time.Second,
 		LoadBalanceHBA:        append(bytes.Repeat([]byte{0xff}, 16), make([]byte, 16)...),
 		MaxOutstandingUpdates: 10, CurUnackedUpdates: 2,
 	})
-	s.SetFailoverState(omapi.FailoverState{Name: "fo-two", LocalState: 254, PartnerState: 6, Hierarchy: 1})
+	s.SetFailoverState(omapi.FailoverState{Name: "fo-two", Local: omapi.Side{Code: 254}, Partner: omapi.Side{Code: 6}, Hierarchy: 1})
 	return s
 }
 

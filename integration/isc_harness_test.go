@@ -266,8 +266,8 @@ func (p *iscPair) WaitStates(n *iscNode, local, partner uint32, timeout time.Dur
 		if err != nil {
 			return err
 		}
-		if fs.LocalState != local || fs.PartnerState != partner {
-			return fmt.Errorf("local=%d partner=%d", fs.LocalState, fs.PartnerState)
+		if fs.Local.Code != local || fs.Partner.Code != partner {
+			return fmt.Errorf("local=%d partner=%d", fs.Local.Code, fs.Partner.Code)
 		}
 		return nil
 	})

@@ -137,8 +137,8 @@ func (p *iscPair) waitLocalState(n *iscNode, code uint32, timeout time.Duration)
 		if err != nil {
 			return err
 		}
-		if fs.LocalState != code {
-			return fmt.Errorf("local=%d", fs.LocalState)
+		if fs.Local.Code != code {
+			return fmt.Errorf("local=%d", fs.Local.Code)
 		}
 		return nil
 	})

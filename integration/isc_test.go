@@ -92,7 +92,7 @@ func TestISCPair(t *testing.T) {
 		// dhcpd's own start time of the state, not the exporter's.
 		stos := m.Get(series("dhcp_failover_state_start_time_seconds", "relationship", iscRelationship, "side", "local", "target", "isc-a"))
 		fs, err := p.State(p.Primary)
-		if err != nil || stos != float64(fs.LocalSTOS.Unix()) {
+		if err != nil || stos != float64(fs.Local.STOS.Unix()) {
 			t.Errorf("start time %v, dhcpd says %v (%v)", stos, fs, err)
 		}
 	})

@@ -90,10 +90,26 @@ func (k Key) String() string { return fmt.Sprintf("key %q (%s)", k.Name, k.alg.n
 // GoString is String, so that %#v does not print the secret either.
 func (k Key) GoString() string { return k.String() }
 
-func (k *Key) sign(b []byte) []byte {
-	h := hmac.New(k.alg.hash, k.secret)
-	h.Write(b)
-	return h.Sum(nil)
+// mac returns a keyed HMAC of the key's algorithm, to keep and reuse for
+// every message of a connection (hashing the key once).
+func (k *Key) mac() *mac {
+	return &mac{h: hmac.New(k.alg.hash, k.secret)}
 }
 
-func (k *Key) verify(b, sig []byte) bool { return hmac.Equal(k.sign(b), sig) }
+// mac is a keyed HMAC with a scratch buffer for the signature it
+// compares; one goroutine at a time.
+type mac struct {
+	h   hash.Hash
+	sum [MaxSignatureLen]byte
+}
+
+// sign appends the HMAC of b to dst.
+func (m *mac) sign(dst, b []byte) []byte {
+	m.h.Reset()
+	m.h.Write(b)
+	return m.h.Sum(dst)
+}
+
+func (m *mac) verify(b, sig []byte) bool {
+	return hmac.Equal(m.sign(m.sum[:0], b), sig)
+}

@@ -34,6 +34,14 @@ type Client struct {
 	mu      sync.Mutex
 	conn    net.Conn
 	br      *bufio.Reader
+	// Kept for the life of the client, so that a poll on a kept
+	// connection allocates little: the keyed HMAC, the buffer messages
+	// are encoded into, the decoder's buffer and the answer it decodes
+	// into (valid until the next round trip).
+	mac     *mac
+	out     []byte
+	dec     decoder
+	reply   Message
 	authID  uint32
 	nextID  uint32
 	handles map[string]uint32 // relationship name → object handle
@@ -45,7 +53,11 @@ type Client struct {
 // NewClient returns a client for the OMAPI server at addr (host:port).
 // key nil talks to a server without omapi-key.
 func NewClient(addr string, key *Key) *Client {
-	return &Client{addr: addr, key: key}
+	c := &Client{addr: addr, key: key}
+	if key != nil {
+		c.mac = key.mac()
+	}
+	return c
 }
 
 // Close drops the kept connection.
@@ -144,7 +156,7 @@ func (c *Client) failoverState(ctx context.Context, name string) (fs *FailoverSt
 	if reply.Op != OpUpdate {
 		return nil, protoErr("%s answered with %s", m.Op, reply.Op)
 	}
-	fs, err = DecodeFailoverState(reply.Object)
+	fs, err = decodeFailoverState(reply.Object, name)
 	if err != nil {
 		return nil, err
 	}
@@ -256,21 +268,27 @@ func (c *Client) roundTrip(ctx context.Context, m *Message) (*Message, error) {
 	if c.authID != 0 {
 		m.AuthID, key = c.authID, c.key
 	}
-	if _, err := c.conn.Write(m.Encode(key)); err != nil {
+	if key != nil {
+		c.out = m.appendEncoded(c.out[:0], c.mac, key.alg.size)
+	} else {
+		c.out = m.appendEncoded(c.out[:0], nil, 0)
+	}
+	if _, err := c.conn.Write(c.out); err != nil {
 		return nil, c.ctxErr(ctx, fmt.Errorf("omapi: sending %s: %w", m.Op, err))
 	}
 	if c.sent == nil {
 		c.sent = map[Op]int{}
 	}
 	c.sent[m.Op]++
-	reply, err := ReadMessage(c.br)
-	if err != nil {
+	c.dec.r = c.br
+	reply := &c.reply
+	if err := c.dec.message(reply); err != nil {
 		return nil, c.ctxErr(ctx, fmt.Errorf("omapi: reading the answer to %s: %w", m.Op, err))
 	}
 	if reply.RID != m.ID {
 		return nil, protoErr("answer to message %d is for message %d", m.ID, reply.RID)
 	}
-	if key != nil && !reply.Verify(key, c.authID) {
+	if key != nil && !reply.verify(c.mac, key.alg.size, c.authID) {
 		if reply.Op == OpStatus && reply.AuthID == 0 {
 			// dhcpd answers a message it cannot verify with an
 			// unsigned status (DHCP_R_INVALIDKEY): our key is wrong.

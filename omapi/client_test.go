@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dhcpfailover/dhcp_failover_exporter/failover"
 	"github.com/dhcpfailover/dhcp_failover_exporter/omapi"
 	"github.com/dhcpfailover/dhcp_failover_exporter/omapi/omapitest"
 )
@@ -26,8 +27,9 @@ func mustKey(t testing.TB, name, alg, s string) *omapi.Key {
 
 func testState(name string) omapi.FailoverState {
 	return omapi.FailoverState{
-		Name: name, LocalState: 2, PartnerState: 3, Hierarchy: 1,
-		LocalSTOS: time.Unix(1795714425, 0), PartnerSTOS: time.Unix(1795714400, 0),
+		Name: name, Hierarchy: 1,
+		Local:   omapi.Side{Code: 2, STOS: time.Unix(1795714425, 0)},
+		Partner: omapi.Side{Code: 3, STOS: time.Unix(1795714400, 0)},
 		MCLT: time.Minute, MaxResponseDelay: 5 * time.Second, LoadBalanceMax: 3 * time.Second,
 		MaxOutstandingUpdates: 10, CurUnackedUpdates: 4, LocalPort: 847, PartnerPort: 647,
 	}
@@ -65,8 +67,8 @@ func TestClientOpenThenRefresh(t *testing.T) {
 					if err != nil {
 						t.Fatalf("poll %d %s: %v", poll, name, err)
 					}
-					if fs.Name != name || fs.LocalState != 2 || fs.PartnerState != 3 || fs.IsPrimary() ||
-						fs.MCLT != time.Minute || fs.CurUnackedUpdates != 4 || fs.LocalSTOS.Unix() != 1795714425 {
+					if fs.Name != name || fs.Local.State != failover.Normal || fs.Partner.State != failover.CommunicationInt || fs.IsPrimary() ||
+						fs.MCLT != time.Minute || fs.CurUnackedUpdates != 4 || fs.Local.STOS.Unix() != 1795714425 {
 						t.Fatalf("decoded %+v", fs)
 					}
 				}

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/dhcpfailover/dhcp_failover_exporter/failover"
 )
 
 // labKey is the lab-only key of the dhcpd that produced testdata/*.pcap.
@@ -139,10 +141,13 @@ func TestFixtureSessionOK(t *testing.T) {
 		{"mclt", fs.MCLT, 60 * time.Second},
 		{"load-balance-max-secs", fs.LoadBalanceMax, 3 * time.Second},
 		{"load-balance-hba", fs.LoadBalanceHBA, append(bytes.Repeat([]byte{0xff}, 16), make([]byte, 16)...)},
-		{"partner-state", fs.PartnerState, uint32(2)},
-		{"local-state", fs.LocalState, uint32(2)},
-		{"partner-stos", fs.PartnerSTOS, stos},
-		{"local-stos", fs.LocalSTOS, stos},
+		{"partner-state", fs.Partner.Code, uint32(2)},
+		{"partner-state", fs.Partner.State, failover.Normal},
+		{"local-state", fs.Local.Code, uint32(2)},
+		{"local-state", fs.Local.State, failover.Normal},
+		{"local-state", fs.Local.ISCName(), "normal"},
+		{"partner-stos", fs.Partner.STOS, stos},
+		{"local-stos", fs.Local.STOS, stos},
 		{"hierarchy", fs.Hierarchy, uint32(0)},
 		{"primary", fs.IsPrimary(), true},
 		{"max-response-delay", fs.MaxResponseDelay, 5 * time.Second},
@@ -154,8 +159,8 @@ func TestFixtureSessionOK(t *testing.T) {
 			t.Errorf("%s = %v, want %v", c.name, g, w)
 		}
 	}
-	if fs.Present["partner-address"] || fs.Present["local-address"] {
-		t.Error("garbage address values were decoded")
+	if !fs.Has("mclt") || fs.Has("no-such-value") {
+		t.Error("Has does not say which values were sent")
 	}
 }
 

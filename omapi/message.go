@@ -101,11 +101,13 @@ func get(vs []Value, name string) ([]byte, bool) {
 // Uint32 encodes an integer value as OMAPI does (4 bytes big-endian).
 func Uint32(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
 
-// decoder reads one message from a stream. Its error is sticky: after the
-// first failure every read returns nothing and the error is checked once.
+// decoder reads one message from a stream into buf. Values are decoded as
+// sub-slices of buf: they stay valid until buf is reused for the next
+// message. Its error is sticky: after the first failure every read returns
+// nothing and the error is checked once.
 type decoder struct {
 	r   io.Reader
-	raw []byte // every byte read so far, bounded by MaxMessageLen
+	buf []byte // every byte of the message read so far, bounded by MaxMessageLen
 	err error
 }
 
@@ -113,13 +115,19 @@ func (d *decoder) read(n int) []byte {
 	if d.err != nil {
 		return nil
 	}
-	if len(d.raw)+n > MaxMessageLen {
+	start := len(d.buf)
+	if start+n > MaxMessageLen {
 		d.err = protoErr("message longer than %d bytes", MaxMessageLen)
 		return nil
 	}
-	start := len(d.raw)
-	d.raw = append(d.raw, make([]byte, n)...)
-	if _, err := io.ReadFull(d.r, d.raw[start:]); err != nil {
+	if start+n > cap(d.buf) {
+		// Grow by doubling, at most to the bound. Slices taken from the
+		// old array stay valid: its bytes are never written again.
+		c := max(2*cap(d.buf), start+n, 512)
+		d.buf = append(make([]byte, 0, min(c, MaxMessageLen)), d.buf...)
+	}
+	d.buf = d.buf[:start+n]
+	if _, err := io.ReadFull(d.r, d.buf[start:]); err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			if start == 0 {
 				err = ErrClosed
@@ -130,7 +138,7 @@ func (d *decoder) read(n int) []byte {
 		d.err = err
 		return nil
 	}
-	return d.raw[start:]
+	return d.buf[start : start+n : start+n]
 }
 
 func (d *decoder) u16() uint16 {
@@ -147,15 +155,15 @@ func (d *decoder) u32() uint32 {
 	return 0
 }
 
-// values reads name/value pairs up to the u16 zero that ends them.
-func (d *decoder) values() []Value {
-	var vs []Value
+// values appends to vs the name/value pairs up to the u16 zero that ends
+// them. Data is a sub-slice of the message; a null value is nil.
+func (d *decoder) values(vs []Value) []Value {
 	for d.err == nil {
 		n := d.u16()
 		if d.err != nil || n == 0 {
 			break
 		}
-		name := string(d.read(int(n)))
+		name := valueName(d.read(int(n)))
 		l := d.u32()
 		if d.err != nil {
 			break
@@ -166,21 +174,19 @@ func (d *decoder) values() []Value {
 		}
 		var data []byte
 		if l > 0 {
-			if b := d.read(int(l)); b != nil {
-				data = append([]byte(nil), b...)
-			}
+			data = d.read(int(l))
 		}
 		vs = append(vs, Value{Name: name, Data: data})
 	}
 	return vs
 }
 
-// ReadMessage reads one message from r. Network errors are returned as
-// they are (wrapped); a stream that ends before the first byte gives
-// ErrClosed; anything malformed or over a bound gives ErrProtocol.
-func ReadMessage(r io.Reader) (*Message, error) {
-	d := &decoder{r: r}
-	m := &Message{}
+// message reads one message into m, reusing m's value slices and the
+// decoder's buffer: m's values and signature are valid until the next
+// call.
+func (d *decoder) message(m *Message) error {
+	d.buf, d.err = d.buf[:0], nil
+	*m = Message{Message: m.Message[:0], Object: m.Object[:0]}
 	m.AuthID = d.u32()
 	authLen := d.u32()
 	m.Op = Op(d.u32())
@@ -190,18 +196,28 @@ func ReadMessage(r io.Reader) (*Message, error) {
 	if d.err == nil && authLen > MaxSignatureLen {
 		d.err = protoErr("signature of %d bytes (limit %d)", authLen, MaxSignatureLen)
 	}
-	m.Message = d.values()
-	m.Object = d.values()
-	end := len(d.raw)
+	m.Message = d.values(m.Message)
+	m.Object = d.values(m.Object)
+	end := len(d.buf)
 	if authLen > 0 {
-		if b := d.read(int(authLen)); b != nil {
-			m.Signature = append([]byte(nil), b...)
-		}
+		m.Signature = d.read(int(authLen))
 	}
 	if d.err != nil {
-		return nil, d.err
+		return d.err
 	}
-	m.signed = d.raw[4:end]
+	m.signed = d.buf[4:end]
+	return nil
+}
+
+// ReadMessage reads one message from r. Network errors are returned as
+// they are (wrapped); a stream that ends before the first byte gives
+// ErrClosed; anything malformed or over a bound gives ErrProtocol.
+func ReadMessage(r io.Reader) (*Message, error) {
+	d := &decoder{r: r}
+	m := &Message{}
+	if err := d.message(m); err != nil {
+		return nil, err
+	}
 	return m, nil
 }
 
@@ -234,11 +250,16 @@ func (s *sliceReader) Read(p []byte) (int, error) {
 // nil (AuthID must then be the authenticator handle the server gave).
 // Values are written in the order given.
 func (m *Message) Encode(key *Key) []byte {
-	var sigLen int
-	if key != nil {
-		sigLen = key.alg.size
+	if key == nil {
+		return m.appendEncoded(nil, nil, 0)
 	}
-	b := make([]byte, 0, 64)
+	return m.appendEncoded(nil, key.mac(), key.alg.size)
+}
+
+// appendEncoded appends the wire form to b, signed with mac if it is not
+// nil (sigLen is then its size).
+func (m *Message) appendEncoded(b []byte, mac *mac, sigLen int) []byte {
+	start := len(b)
 	b = binary.BigEndian.AppendUint32(b, m.AuthID)
 	b = binary.BigEndian.AppendUint32(b, uint32(sigLen))
 	b = binary.BigEndian.AppendUint32(b, uint32(m.Op))
@@ -247,8 +268,8 @@ func (m *Message) Encode(key *Key) []byte {
 	b = binary.BigEndian.AppendUint32(b, m.RID)
 	b = appendValues(b, m.Message)
 	b = appendValues(b, m.Object)
-	if key != nil {
-		b = append(b, key.sign(b[4:])...)
+	if mac != nil {
+		b = mac.sign(b, b[start+4:])
 	}
 	return b
 }
@@ -266,8 +287,37 @@ func appendValues(b []byte, vs []Value) []byte {
 // Verify checks that a received message is signed with key: its AuthID is
 // authID and its signature is the key's HMAC over the signed bytes.
 func (m *Message) Verify(key *Key, authID uint32) bool {
-	if key == nil || m.AuthID != authID || len(m.Signature) != key.alg.size || m.signed == nil {
+	if key == nil {
 		return false
 	}
-	return key.verify(m.signed, m.Signature)
+	return m.verify(key.mac(), key.alg.size, authID)
 }
+
+func (m *Message) verify(mac *mac, sigLen int, authID uint32) bool {
+	if m.AuthID != authID || len(m.Signature) != sigLen || m.signed == nil {
+		return false
+	}
+	return mac.verify(m.signed, m.Signature)
+}
+
+// valueName returns a value's name as a string without allocating for
+// the names dhcpd sends in the messages this client reads (the
+// failover-state object's values, the status and authenticator values of
+// omapip/protocol.c); any other name is copied.
+func valueName(b []byte) string {
+	if n, ok := knownNames[string(b)]; ok {
+		return n
+	}
+	return string(b)
+}
+
+var knownNames = func() map[string]string {
+	m := map[string]string{}
+	for _, n := range []string{"type", "result", "message", "algorithm"} {
+		m[n] = n
+	}
+	for _, f := range fields {
+		m[f.name] = f.name
+	}
+	return m
+}()

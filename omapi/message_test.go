@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"testing"
+
+	"github.com/dhcpfailover/dhcp_failover_exporter/failover"
 )
 
 func header(authLen uint32, op Op) []byte {
@@ -133,10 +135,10 @@ func TestDecodeFailoverStateErrors(t *testing.T) {
 			{Name: "hierarchy", Data: Uint32(1)},
 		}
 	}
-	if f, err := DecodeFailoverState(base()); err != nil || f.IsPrimary() || f.PartnerState != 3 || !f.LocalSTOS.IsZero() {
+	if f, err := DecodeFailoverState(base()); err != nil || f.IsPrimary() || f.Partner.Code != 3 || f.Partner.State != failover.CommunicationInt || !f.Local.STOS.IsZero() {
 		t.Fatalf("minimal object: %+v, %v", f, err)
 	}
-	for _, drop := range requiredValues {
+	for _, drop := range []string{"name", "local-state", "partner-state", "hierarchy"} {
 		var vs []Value
 		for _, v := range base() {
 			if v.Name != drop {
@@ -160,5 +162,14 @@ func TestDecodeFailoverStateErrors(t *testing.T) {
 	vs := append(base(), Value{Name: "partner-address", Data: make([]byte, 3)}, Value{Name: "future", Data: []byte("?")})
 	if _, err := DecodeFailoverState(vs); err != nil {
 		t.Fatal(err)
+	}
+	// A code outside the table is kept as sent, marked unknown.
+	vs = append(base(), Value{Name: "local-state", Data: Uint32(77)})
+	f, err := DecodeFailoverState(vs)
+	if err != nil || f.Local.Known || f.Local.Code != 77 || f.Local.State != failover.NoState || f.Local.ISCName() != "unknown (77)" {
+		t.Fatalf("unknown code: %+v, %v", f, err)
+	}
+	if !f.Partner.Known || f.Partner.ISCName() != "communications-interrupted" {
+		t.Fatalf("partner: %+v", f.Partner)
 	}
 }

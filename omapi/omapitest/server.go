@@ -257,7 +257,8 @@ func status(result uint32, text string) *omapi.Message {
 }
 
 // FailoverStateValues encodes f as dhcpd 4.4 sends the object, in its
-// order, with the garbage partner-address/local-address it sends.
+// order, with the garbage partner-address/local-address it sends. The
+// states sent are f.Local.Code and f.Partner.Code (ISC wire codes).
 func FailoverStateValues(f omapi.FailoverState) []omapi.Value {
 	u := omapi.Uint32
 	secs := func(d time.Duration) []byte { return u(uint32(d / time.Second)) }
@@ -281,10 +282,10 @@ func FailoverStateValues(f omapi.FailoverState) []omapi.Value {
 		{Name: "mclt", Data: secs(f.MCLT)},
 		{Name: "load-balance-max-secs", Data: secs(f.LoadBalanceMax)},
 		{Name: "load-balance-hba", Data: hba},
-		{Name: "partner-state", Data: u(f.PartnerState)},
-		{Name: "local-state", Data: u(f.LocalState)},
-		{Name: "partner-stos", Data: unix(f.PartnerSTOS)},
-		{Name: "local-stos", Data: unix(f.LocalSTOS)},
+		{Name: "partner-state", Data: u(f.Partner.Code)},
+		{Name: "local-state", Data: u(f.Local.Code)},
+		{Name: "partner-stos", Data: unix(f.Partner.STOS)},
+		{Name: "local-stos", Data: unix(f.Local.STOS)},
 		{Name: "hierarchy", Data: u(f.Hierarchy)},
 		{Name: "last-packet-sent", Data: u(0)},
 		{Name: "last-timestamp-received", Data: u(0)},
