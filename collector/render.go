@@ -227,6 +227,7 @@ func renderRelationship(fs *families, tl, rl *dto.LabelPair, r *failover.Relatio
 			fs.gauge(f, g.Value, rl, tl)
 		}
 	}
+	renderPools(fs, tl, rl, r.Pools)
 }
 
 func labelsLess(a, b []*dto.LabelPair) bool {

@@ -4,17 +4,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/dhcpfailover/dhcp_failover_exporter/dhcpsapi"
 	"github.com/dhcpfailover/dhcp_failover_exporter/failover"
-)
-
-// DHCP_FAILOVER_MODE and DHCP_FAILOVER_SERVER values (MS-DHCPM 2.2.1.1.18,
-// 2.2.1.1.19).
-const (
-	winModeLoadBalance = 0
-	winModeHotStandby  = 1
-
-	winServerPrimary   = 0
-	winServerSecondary = 1
 )
 
 // Gauges of the Windows source (rendered as dhcp_failover_<name>).
@@ -73,7 +64,7 @@ func winNative(v uint32) string {
 //
 // Changes from a state to itself (after unknown values map to NO_STATE)
 // are dropped.
-func mapWinRelationship(w winRelationship, last winStatePair, seen bool, now time.Time) failover.Relationship {
+func mapWinRelationship(w dhcpsapi.Relationship, last winStatePair, seen bool, now time.Time) failover.Relationship {
 	state, _ := winState(w.State)
 	r := failover.Relationship{
 		Name:   w.Name,
@@ -91,19 +82,19 @@ func mapWinRelationship(w winRelationship, last winStatePair, seen bool, now tim
 	}
 	r.PartnerName, r.PartnerAddress = winPartner(w)
 	switch w.Mode {
-	case winModeLoadBalance:
+	case dhcpsapi.ModeLoadBalance:
 		r.Mode = failover.ModeLoadBalance
-	case winModeHotStandby:
+	case dhcpsapi.ModeHotStandby:
 		r.Mode = failover.ModeHotStandby
 	}
 	switch {
-	case w.ServerType == winServerPrimary:
+	case w.ServerType == dhcpsapi.ServerPrimary:
 		r.Role = failover.RolePrimary
-	case w.ServerType == winServerSecondary && w.Mode == winModeHotStandby:
+	case w.ServerType == dhcpsapi.ServerSecondary && w.Mode == dhcpsapi.ModeHotStandby:
 		// The secondary of a hot-standby pair is its standby server
 		// (PowerShell ServerRole "Standby"), as Kea names it.
 		r.Role = failover.RoleStandby
-	case w.ServerType == winServerSecondary:
+	case w.ServerType == dhcpsapi.ServerSecondary:
 		r.Role = failover.RoleSecondary
 	}
 
@@ -128,12 +119,12 @@ func mapWinRelationship(w winRelationship, last winStatePair, seen bool, now tim
 
 	r.Gauges = append(r.Gauges,
 		failover.Gauge{Name: gaugeWinSafePeriod, Value: float64(w.SafePeriod)},
-		failover.Gauge{Name: gaugeWinScopes, Value: float64(w.Scopes)},
+		failover.Gauge{Name: gaugeWinScopes, Value: float64(len(w.Scopes))},
 	)
 	switch w.Mode {
-	case winModeLoadBalance:
+	case dhcpsapi.ModeLoadBalance:
 		r.Gauges = append(r.Gauges, failover.Gauge{Name: gaugeWinLoadBalance, Value: float64(w.Percentage) / 100})
-	case winModeHotStandby:
+	case dhcpsapi.ModeHotStandby:
 		r.Gauges = append(r.Gauges, failover.Gauge{Name: gaugeWinReserve, Value: float64(w.Percentage) / 100})
 	}
 	return r
@@ -141,9 +132,9 @@ func mapWinRelationship(w winRelationship, last winStatePair, seen bool, now tim
 
 // winPartner returns the partner's name and address as the polled server
 // knows them: the other end of the relationship from its ServerType.
-func winPartner(w winRelationship) (name, address string) {
+func winPartner(w dhcpsapi.Relationship) (name, address string) {
 	n, a := w.SecondaryName, w.SecondaryServer
-	if w.ServerType == winServerSecondary {
+	if w.ServerType == dhcpsapi.ServerSecondary {
 		n, a = w.PrimaryName, w.PrimaryServer
 	}
 	if a.IsValid() {
@@ -155,7 +146,7 @@ func winPartner(w winRelationship) (name, address string) {
 // observe maps a poll's relationships (those selected by want, all if want
 // is empty) and moves the state memory forward; relationships no longer
 // reported are forgotten, so that a recreated one counts as new.
-func (h winStates) observe(ws []winRelationship, want map[string]bool, now time.Time) []failover.Relationship {
+func (h winStates) observe(ws []dhcpsapi.Relationship, want map[string]bool, now time.Time) []failover.Relationship {
 	out := make([]failover.Relationship, 0, len(ws))
 	seen := make(map[string]bool, len(ws))
 	for _, w := range ws {

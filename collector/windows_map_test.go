@@ -8,17 +8,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dhcpfailover/dhcp_failover_exporter/dhcpsapi"
 	"github.com/dhcpfailover/dhcp_failover_exporter/failover"
 )
 
 var winT0 = time.Date(2026, 11, 26, 16, 0, 0, 0, time.UTC)
 
 func TestWinMapFields(t *testing.T) {
-	w := winRelationship{
+	w := dhcpsapi.Relationship{
 		PrimaryServer: netip.MustParseAddr("192.0.2.1"), SecondaryServer: netip.MustParseAddr("192.0.2.2"),
-		Mode: winModeLoadBalance, ServerType: winServerPrimary,
+		Mode: dhcpsapi.ModeLoadBalance, ServerType: dhcpsapi.ServerPrimary,
 		State: 4, PrevState: 3, MCLT: 3600, SafePeriod: 7200,
-		Name: "fo-lab", PrimaryName: "dhcp-a", SecondaryName: "dhcp-b", Scopes: 3, Percentage: 50,
+		Name: "fo-lab", PrimaryName: "dhcp-a", SecondaryName: "dhcp-b", Scopes: make([]netip.Addr, 3), Percentage: 50,
 	}
 	got := mapWinRelationship(w, winStatePair{}, false, winT0)
 	want := failover.Relationship{
@@ -42,7 +43,7 @@ func TestWinMapFields(t *testing.T) {
 	if name, addr := winPartner(w); name != "dhcp-b" || addr != "192.0.2.2" {
 		t.Errorf("partner of the primary: %q %q", name, addr)
 	}
-	w.ServerType = winServerSecondary
+	w.ServerType = dhcpsapi.ServerSecondary
 	if name, addr := winPartner(w); name != "dhcp-a" || addr != "192.0.2.1" {
 		t.Errorf("partner of the secondary: %q %q", name, addr)
 	}
@@ -65,7 +66,7 @@ func TestWinMapModeAndRole(t *testing.T) {
 		{1, 1, failover.ModeHotStandby, failover.RoleStandby, "hot_standby_reserve_ratio"},
 		{7, 9, "", "", ""},
 	} {
-		r := mapWinRelationship(winRelationship{Name: "r", Mode: c.mode, ServerType: c.serverType, State: 3, PrevState: 3, Percentage: 5}, winStatePair{}, false, winT0)
+		r := mapWinRelationship(dhcpsapi.Relationship{Name: "r", Mode: c.mode, ServerType: c.serverType, State: 3, PrevState: 3, Percentage: 5}, winStatePair{}, false, winT0)
 		if r.Mode != c.wantMode || r.Role != c.wantRole {
 			t.Errorf("mode %d type %d: %q %q", c.mode, c.serverType, r.Mode, r.Role)
 		}
@@ -88,7 +89,7 @@ func TestWinMapEveryState(t *testing.T) {
 	natives := []string{"NoState", "Init", "Startup", "Normal", "CommunicationInterrupted", "PartnerDown",
 		"PotentialConflict", "ConflictDone", "ResolutionInterrupted", "Recover", "RecoverWait", "RecoverDone", "Paused", "Shutdown"}
 	for v := uint32(0); v < 14; v++ {
-		r := mapWinRelationship(winRelationship{Name: "r", State: v, PrevState: v}, winStatePair{}, false, winT0)
+		r := mapWinRelationship(dhcpsapi.Relationship{Name: "r", State: v, PrevState: v}, winStatePair{}, false, winT0)
 		if r.Local.State != failover.State(v) || r.Local.Native != natives[v] || !r.Local.Reported {
 			t.Errorf("FSM_STATE %d: %+v", v, r.Local)
 		}
@@ -101,7 +102,7 @@ func TestWinMapEveryState(t *testing.T) {
 		}
 	}
 	for _, v := range []uint32{14, 254, 256, 0xffffffff} {
-		r := mapWinRelationship(winRelationship{Name: "r", State: v, PrevState: 3}, winStatePair{}, false, winT0)
+		r := mapWinRelationship(dhcpsapi.Relationship{Name: "r", State: v, PrevState: 3}, winStatePair{}, false, winT0)
 		if r.Local.State != failover.NoState || r.Local.Native != "unknown ("+strconv.FormatUint(uint64(v), 10)+")" {
 			t.Errorf("unknown %d: %+v", v, r.Local)
 		}
@@ -134,9 +135,9 @@ func TestWinTransitions(t *testing.T) {
 	} {
 		var got []failover.Transition
 		if c.last == nil {
-			got = mapWinRelationship(winRelationship{Name: "r", State: c.state, PrevState: c.prev}, winStatePair{}, false, winT0).Transitions
+			got = mapWinRelationship(dhcpsapi.Relationship{Name: "r", State: c.state, PrevState: c.prev}, winStatePair{}, false, winT0).Transitions
 		} else {
-			got = mapWinRelationship(winRelationship{Name: "r", State: c.state, PrevState: c.prev}, *c.last, true, winT0).Transitions
+			got = mapWinRelationship(dhcpsapi.Relationship{Name: "r", State: c.state, PrevState: c.prev}, *c.last, true, winT0).Transitions
 		}
 		if !reflect.DeepEqual(got, c.want) {
 			t.Errorf("%s: got %+v, want %+v", c.name, got, c.want)
@@ -149,9 +150,9 @@ func TestWinTransitions(t *testing.T) {
 func TestWinStatesAcrossPolls(t *testing.T) {
 	h := winStates{}
 	poll := func(state, prev uint32, names ...string) []failover.Relationship {
-		var ws []winRelationship
+		var ws []dhcpsapi.Relationship
 		for _, n := range names {
-			ws = append(ws, winRelationship{Name: n, State: state, PrevState: prev})
+			ws = append(ws, dhcpsapi.Relationship{Name: n, State: state, PrevState: prev})
 		}
 		return h.observe(ws, nil, winT0)
 	}
@@ -181,7 +182,7 @@ func TestWinStatesAcrossPolls(t *testing.T) {
 		}
 	}
 	// A filter drops the others and a duplicate name is kept once.
-	rs := h.observe([]winRelationship{{Name: "a", State: 5, PrevState: 4}, {Name: "c"}, {Name: "a", State: 3}}, map[string]bool{"a": true}, winT0)
+	rs := h.observe([]dhcpsapi.Relationship{{Name: "a", State: 5, PrevState: 4}, {Name: "c"}, {Name: "a", State: 3}}, map[string]bool{"a": true}, winT0)
 	if len(rs) != 1 || rs[0].Name != "a" || len(h) != 1 {
 		t.Errorf("filtered: %+v, memory %v", rs, h)
 	}
@@ -191,7 +192,7 @@ func TestWinStatesAcrossPolls(t *testing.T) {
 // partner side renders nothing, PrevState counts once.
 func TestWinRendered(t *testing.T) {
 	h := winStates{}
-	ws := []winRelationship{{Name: "fo-lab", Mode: winModeHotStandby, ServerType: winServerSecondary, State: 5, PrevState: 4, MCLT: 3600, SafePeriod: 600, Scopes: 2, Percentage: 5}}
+	ws := []dhcpsapi.Relationship{{Name: "fo-lab", Mode: dhcpsapi.ModeHotStandby, ServerType: dhcpsapi.ServerSecondary, State: 5, PrevState: 4, MCLT: 3600, SafePeriod: 600, Scopes: make([]netip.Addr, 2), Percentage: 5}}
 	ts := newTargetState("win", winT0)
 	ts.observe(winT0, time.Second, h.observe(ws, nil, winT0), nil)
 	ts.observe(winT0.Add(10*time.Second), time.Second, h.observe(ws, nil, winT0), nil)

@@ -4,80 +4,86 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/dhcpfailover/dhcp_failover_exporter/dhcpsapi"
 	"github.com/dhcpfailover/dhcp_failover_exporter/failover"
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// dhcpAPI is the part of dhcpsapi.dll the Windows source calls. windows.go
-// implements it with the real DLL; tests implement it over a fake address
-// space, so that the enumeration, the freeing of every buffer and the
-// mapping are exercised on every OS.
-type dhcpAPI interface {
-	memReader
-	// enumRelationships calls DhcpV4FailoverEnumRelationship once; resume
-	// is the resume handle, in and out.
-	enumRelationships(resume *uint32) (array uintptr, read, total uint32, code uint32)
-	// systemTime calls DhcpV4FailoverGetSystemTime.
-	systemTime() (serverTime, maxDelta uint32, code uint32)
-	// free calls DhcpRpcFreeMemory on one block.
-	free(addr uintptr)
+// The windows source: Windows DHCP Server failover relationships and
+// failover scope statistics read through dhcpsapi.dll (docs/windows.md).
+// The dhcpsapi package binds the DLL and decodes its answers; this file
+// calls it off the poll's goroutine, maps what it returns and classifies
+// its errors.
+
+// maxWinScopesPolled bounds the failover scopes whose statistics one poll
+// reads (two RPCs each the first time, one after): past it, the pools of
+// the remaining scopes are not reported.
+const maxWinScopesPolled = 1024
+
+var errWinBusy = errors.New("windows: the previous call to the DHCP server has not returned yet")
+
+// classifyWindows gives the reason of a dhcpsapi error.
+func classifyWindows(err error) error {
+	var st dhcpsapi.Status
+	switch {
+	case errors.As(err, &st):
+		return Classified(winStatusReason(st), err)
+	case errors.Is(err, dhcpsapi.ErrMalformed):
+		return Classified(ReasonProtocol, err)
+	}
+	return err
 }
 
-// maxWinEnumCalls bounds the calls of one enumeration: a server holds at
-// most 31 relationships and answers them in one or a few pages.
-const maxWinEnumCalls = 64
+// winReasons classifies the statuses; anything else is ReasonOther.
+var winReasons = map[dhcpsapi.Status]Reason{
+	dhcpsapi.StatusAccessDenied:         ReasonAuth,
+	dhcpsapi.StatusLogonFailure:         ReasonAuth,
+	dhcpsapi.StatusRPCUnknownAuthnSvc:   ReasonAuth,
+	dhcpsapi.StatusRPCSecPkgError:       ReasonAuth,
+	dhcpsapi.StatusBadNetpath:           ReasonConnect,
+	dhcpsapi.StatusRPCInvalidNetAddr:    ReasonConnect,
+	dhcpsapi.StatusRPCUnknownIf:         ReasonConnect,
+	dhcpsapi.StatusRPCServerUnavailable: ReasonConnect,
+	dhcpsapi.StatusRPCServerTooBusy:     ReasonConnect,
+	dhcpsapi.StatusRPCCallFailed:        ReasonConnect,
+	dhcpsapi.StatusRPCCallFailedDNE:     ReasonConnect,
+	dhcpsapi.StatusEPTNotRegistered:     ReasonConnect,
+	dhcpsapi.StatusSemTimeout:           ReasonTimeout,
+	dhcpsapi.StatusWaitTimeout:          ReasonTimeout,
+	dhcpsapi.StatusTimeout:              ReasonTimeout,
+	dhcpsapi.StatusRPCCallCancelled:     ReasonTimeout,
+	dhcpsapi.StatusRPCProcnumOutOfRange: ReasonProtocol,
+	dhcpsapi.StatusFONoRelationship:     ReasonNotFound,
+	dhcpsapi.StatusFOScopeNotInRel:      ReasonNotFound,
+	dhcpsapi.StatusSubnetNotPresent:     ReasonNotFound,
+}
 
-var (
-	errWinBusy     = errors.New("windows: the previous call to the DHCP server has not returned yet")
-	errWinNoPaging = errors.New("windows: enumeration made no progress (ERROR_MORE_DATA with nothing read)")
-	errWinPaging   = fmt.Errorf("windows: enumeration did not end within %d calls", maxWinEnumCalls)
-)
-
-// readWinRelationships enumerates every failover relationship of the
-// server, freeing every buffer the API returned (nested ones first), on
-// success and on every error path.
-func readWinRelationships(api dhcpAPI, server string) ([]winRelationship, error) {
-	var (
-		all    []winRelationship
-		resume uint32
-	)
-	for call := 0; ; call++ {
-		if call == maxWinEnumCalls {
-			return nil, Classified(ReasonProtocol, errWinPaging)
-		}
-		arr, read, _, code := api.enumRelationships(&resume)
-		rels, blocks, err := decodeRelationshipArray(api, arr)
-		for _, b := range blocks {
-			api.free(b)
-		}
-		switch code {
-		case winErrorSuccess, winErrorMoreData:
-		case winErrorNoMoreItems:
-			return all, nil
-		default:
-			return nil, winCallError("DhcpV4FailoverEnumRelationship", server, code)
-		}
-		if err != nil {
-			return nil, Classified(ReasonProtocol, err)
-		}
-		all = append(all, rels...)
-		if len(all) > maxWinRelationships {
-			return nil, Classified(ReasonProtocol, fmt.Errorf("%w: more than %d relationships", errWinTooMany, maxWinRelationships))
-		}
-		if read == 0 || len(rels) == 0 {
-			if code == winErrorMoreData {
-				return nil, Classified(ReasonProtocol, errWinNoPaging)
-			}
-			return all, nil
-		}
+func winStatusReason(st dhcpsapi.Status) Reason {
+	if r, ok := winReasons[st]; ok {
+		return r
 	}
+	return ReasonOther
+}
+
+// winError names the server in a dhcpsapi error and classifies it.
+func winError(server string, err error) error {
+	return classifyWindows(fmt.Errorf("windows: %s: %w", serverLabel(server), err))
+}
+
+// serverLabel is how errors name the polled server.
+func serverLabel(server string) string {
+	if server == "" {
+		return "this machine"
+	}
+	return "server " + strconv.Quote(server)
 }
 
 // winSnapshot is what the source renders itself (CollectMetrics): what
@@ -86,6 +92,14 @@ type winSnapshot struct {
 	clockOK     bool
 	clockOffset float64 // server time minus exporter time, seconds
 	clockMax    float64 // the server's maximum allowed delta, seconds
+	// partnerFree: per relationship and pool, the free addresses the
+	// partner may lease (PartnerAddrFree).
+	partnerFree []winPartnerFree
+}
+
+type winPartnerFree struct {
+	relationship, pool string
+	free               float64
 }
 
 // Metrics of the Windows source beyond the relationship contract.
@@ -96,11 +110,14 @@ var (
 	winClockMaxDesc = prometheus.NewDesc(namespace+"_windows_clock_offset_max_seconds",
 		"Maximum time delta the Windows DHCP server allows between failover partners (DhcpV4FailoverGetSystemTime).",
 		[]string{"target"}, nil)
+	winPartnerFreeDesc = prometheus.NewDesc(namespace+"_windows_pool_partner_free_addresses",
+		"Free addresses of the failover scope that the partner may lease, as the polled Windows DHCP server sees them (DhcpV4FailoverGetScopeStatistics PartnerAddrFree).",
+		[]string{"target", "relationship", "pool"}, nil)
 )
 
 // windowsSource polls one Windows DHCP server through dhcpsapi.dll.
 type windowsSource struct {
-	api    dhcpAPI
+	api    dhcpsapi.API
 	server string
 	want   map[string]bool
 	names  []string // wanted names, sorted, to report the missing ones
@@ -116,11 +133,14 @@ type windowsSource struct {
 	states  winStates
 	unknown map[uint32]bool
 
+	// Touched only by call: the subnet of each scope ID, read once.
+	prefixes map[netip.Addr]netip.Prefix
+
 	mu   sync.Mutex
 	snap winSnapshot
 }
 
-func newWindowsSourceWith(api dhcpAPI, server string, relationships []string, logger log.Logger) *windowsSource {
+func newWindowsSourceWith(api dhcpsapi.API, server string, relationships []string, logger log.Logger) *windowsSource {
 	s := &windowsSource{
 		api:     api,
 		server:  server,
@@ -129,13 +149,16 @@ func newWindowsSourceWith(api dhcpAPI, server string, relationships []string, lo
 		busy:    make(chan struct{}, 1),
 		states:  winStates{},
 		unknown: map[uint32]bool{},
+
+		prefixes: map[netip.Addr]netip.Prefix{},
 	}
 	s.want, s.names = relationshipFilter(relationships)
 	return s
 }
 
 type winPollResult struct {
-	rels       []winRelationship
+	rels       []dhcpsapi.Relationship
+	pools      map[string][]winPool // by relationship name
 	err        error
 	clockOK    bool
 	serverTime uint32
@@ -174,15 +197,17 @@ func (s *windowsSource) Poll(ctx context.Context) ([]failover.Relationship, erro
 // call runs the blocking DLL calls; it touches nothing Poll reads.
 func (s *windowsSource) call() winPollResult {
 	var res winPollResult
-	res.rels, res.err = readWinRelationships(s.api, s.server)
-	if res.err != nil {
+	var err error
+	if res.rels, err = dhcpsapi.Relationships(s.api); err != nil {
+		res.err = winError(s.server, err)
 		return res
 	}
+	res.pools = s.readPools(res.rels)
 	before := s.now()
-	t, maxDelta, code := s.api.systemTime()
+	t, maxDelta, err := dhcpsapi.SystemTime(s.api)
 	after := s.now()
-	if code != winErrorSuccess {
-		res.clockErr = winCallError("DhcpV4FailoverGetSystemTime", s.server, code)
+	if err != nil {
+		res.clockErr = winError(s.server, err)
 		return res
 	}
 	res.clockOK, res.serverTime, res.maxDelta = true, t, maxDelta
@@ -223,12 +248,85 @@ func (s *windowsSource) observe(res winPollResult) ([]failover.Relationship, err
 	}
 	rels := s.states.observe(res.rels, s.want, s.now())
 	snap := winSnapshot{clockOK: res.clockOK}
+	for i := range rels {
+		for _, p := range res.pools[rels[i].Name] {
+			rels[i].Pools = append(rels[i].Pools, p.pool)
+			snap.partnerFree = append(snap.partnerFree, winPartnerFree{rels[i].Name, p.pool.Name, float64(p.partnerFree)})
+		}
+	}
 	if res.clockOK {
 		snap.clockOffset = float64(int64(res.serverTime)) - float64(res.at.UnixNano())/1e9
 		snap.clockMax = float64(res.maxDelta)
 	}
 	s.setSnapshot(snap)
 	return rels, nil
+}
+
+// winPool is one failover scope's pool and what the partner may lease.
+type winPool struct {
+	pool        failover.Pool
+	partnerFree uint32
+}
+
+// readPools reads the statistics of every scope of the wanted
+// relationships (at most maxWinScopesPolled). A scope whose statistics
+// cannot be read is left out, logged at debug: the relationship's state
+// is still worth reporting.
+func (s *windowsSource) readPools(rels []dhcpsapi.Relationship) map[string][]winPool {
+	out := map[string][]winPool{}
+	polled := 0
+	for _, r := range rels {
+		if len(s.want) > 0 && !s.want[r.Name] {
+			continue
+		}
+		for _, scope := range r.Scopes {
+			if polled == maxWinScopesPolled {
+				return out
+			}
+			polled++
+			p, err := s.readPool(scope)
+			if err != nil {
+				level.Debug(s.logger).Log("msg", "Could not read a failover scope's statistics", "relationship", r.Name, "scope", scope, "err", err)
+				continue
+			}
+			out[r.Name] = append(out[r.Name], p)
+		}
+	}
+	return out
+}
+
+func (s *windowsSource) readPool(scope netip.Addr) (winPool, error) {
+	prefix, ok := s.prefixes[scope]
+	if !ok {
+		var err error
+		if prefix, err = dhcpsapi.SubnetPrefix(s.api, scope); err != nil {
+			return winPool{}, winError(s.server, err)
+		}
+		if len(s.prefixes) > maxWinScopesPolled {
+			clear(s.prefixes)
+		}
+		s.prefixes[scope] = prefix
+	}
+	st, err := dhcpsapi.Statistics(s.api, scope)
+	if err != nil {
+		return winPool{}, winError(s.server, err)
+	}
+	return winPool{pool: windowsPool(prefix, st), partnerFree: st.PartnerAddrFree}, nil
+}
+
+// windowsPool maps a failover scope's statistics onto the pool families:
+// the scope's addresses in use and free as the polled server sees them,
+// and its own share of the free ones.
+func windowsPool(prefix netip.Prefix, st dhcpsapi.ScopeStatistics) failover.Pool {
+	return failover.Pool{
+		Name: prefix.String(),
+		Size: failover.Some(int(st.NumAddr)),
+		Addresses: []failover.PoolAddresses{
+			{State: "in_use", Count: int(st.AddrInUse)},
+			{State: "free", Count: int(st.AddrFree)},
+		},
+		LocalFree: failover.Some(int(st.ThisAddrFree)),
+	}
 }
 
 func (s *windowsSource) setSnapshot(snap winSnapshot) {
@@ -241,6 +339,7 @@ func (s *windowsSource) setSnapshot(snap winSnapshot) {
 func (s *windowsSource) Describe(ch chan<- *prometheus.Desc) {
 	ch <- winClockOffsetDesc
 	ch <- winClockMaxDesc
+	ch <- winPartnerFreeDesc
 }
 
 // CollectMetrics implements MetricsSource: it renders the last successful
@@ -252,5 +351,8 @@ func (s *windowsSource) CollectMetrics(target string, ch chan<- prometheus.Metri
 	if snap.clockOK {
 		ch <- prometheus.MustNewConstMetric(winClockOffsetDesc, prometheus.GaugeValue, snap.clockOffset, target)
 		ch <- prometheus.MustNewConstMetric(winClockMaxDesc, prometheus.GaugeValue, snap.clockMax, target)
+	}
+	for _, p := range snap.partnerFree {
+		ch <- prometheus.MustNewConstMetric(winPartnerFreeDesc, prometheus.GaugeValue, p.free, target, p.relationship, p.pool)
 	}
 }

@@ -4,124 +4,69 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/dhcpfailover/dhcp_failover_exporter/dhcpsapi"
+	"github.com/dhcpfailover/dhcp_failover_exporter/dhcpsapi/dhcpsapitest"
 	"github.com/dhcpfailover/dhcp_failover_exporter/failover"
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
-func TestWinEnumeration(t *testing.T) {
-	needABIHost(t)
-	specs := func(from, n int) []winSpec {
-		var s []winSpec
-		for i := from; i < from+n; i++ {
-			s = append(s, fullSpec(i))
-		}
-		return s
-	}
-	for _, c := range []struct {
-		name      string
-		pages     []winFakePage
-		wantRels  int
-		wantCalls int
-		reason    Reason
-		text      string
-	}{
-		{"no relationships: NO_MORE_ITEMS at once", []winFakePage{{null: true, code: winErrorNoMoreItems}}, 0, 1, "", ""},
-		{"no relationships: empty success", []winFakePage{{code: winErrorSuccess}}, 0, 1, "", ""},
-		{"one page then NO_MORE_ITEMS", []winFakePage{{specs: specs(0, 31)}}, 31, 2, "", ""},
-		{"paged with resume handle", []winFakePage{{specs: specs(0, 10), code: winErrorMoreData}, {specs: specs(10, 10), code: winErrorMoreData}, {specs: specs(20, 11)}}, 31, 4, "", ""},
-		{"access denied", []winFakePage{{null: true, code: winErrorAccessDenied}}, 0, 1, ReasonAuth, "DHCP Users group?) (Win32 error 5)"},
-		{"RPC server unavailable", []winFakePage{{null: true, code: winRPCServerUnavailable}}, 0, 1, ReasonConnect, "RPC server unavailable"},
-		{"error after a page: its buffers freed", []winFakePage{{specs: specs(0, 2), code: winErrorMoreData}, {specs: specs(2, 1), code: winRPCCallFailed}}, 0, 2, ReasonConnect, "Win32 error 1726"},
-		{"MORE_DATA without progress", []winFakePage{{code: winErrorMoreData, zeroRead: true}}, 0, 1, ReasonProtocol, "no progress"},
-		{"undecodable answer", []winFakePage{{specs: []winSpec{{name: nil}}}}, 0, 1, ReasonProtocol, "RelationshipName"},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			api := &winFakeAPI{winFakeMem: newWinFakeMem(), pages: c.pages}
-			rels, err := readWinRelationships(api, "dhcp-a")
-			api.checkAllFreed(t)
-			if api.calls != c.wantCalls {
-				t.Errorf("%d calls, want %d", api.calls, c.wantCalls)
-			}
-			if c.reason == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				if len(rels) != c.wantRels {
-					t.Fatalf("%d relationships, want %d", len(rels), c.wantRels)
-				}
-				for i, r := range rels {
-					if want := fmt.Sprintf("rel-%02d", i); r.Name != want {
-						t.Errorf("relationship %d is %q, want %q", i, r.Name, want)
-					}
-				}
-				return
-			}
-			if Classify(err) != c.reason || !strings.Contains(err.Error(), c.text) {
-				t.Errorf("error %v (%s), want %s containing %q", err, Classify(err), c.reason, c.text)
-			}
-		})
-	}
-	// The resume handle goes back to the server as it returned it.
-	api := &winFakeAPI{winFakeMem: newWinFakeMem(), pages: []winFakePage{{specs: specs(0, 3), code: winErrorMoreData}, {specs: specs(3, 2)}}}
-	if _, err := readWinRelationships(api, ""); err != nil {
-		t.Fatal(err)
-	}
-	if fmt.Sprint(api.resumes) != "[0 3 5]" {
-		t.Errorf("resume handles %v, want [0 3 5]", api.resumes)
+// needABIHost skips where the fake cannot lay out the 64-bit Windows ABI.
+func needABIHost(t testing.TB) {
+	t.Helper()
+	if !dhcpsapitest.ABIHost() {
+		t.Skip("the 64-bit Windows layout is mirrored only on 64-bit little-endian hosts")
 	}
 }
 
-// A server that pages forever is cut off.
-func TestWinEnumerationBounded(t *testing.T) {
-	needABIHost(t)
-	var pages []winFakePage
-	for i := 0; i < maxWinEnumCalls+5; i++ {
-		pages = append(pages, winFakePage{specs: []winSpec{fullSpec(i % 31)}, code: winErrorMoreData})
+func fullSpec(i int) dhcpsapitest.Relationship {
+	return dhcpsapitest.Relationship{
+		Primary: 0x0A000001 + uint32(i), Secondary: 0x0A000101 + uint32(i),
+		Mode: uint32(i % 2), ServerType: uint32(i/2) % 2,
+		State: uint32(i % 14), Prev: uint32((i + 1) % 14),
+		MCLT: 3600 + uint32(i), SafePeriod: uint32(i) * 60,
+		Name:       dhcpsapitest.Str(fmt.Sprintf("rel-%02d", i)),
+		PrimName:   dhcpsapitest.Str(fmt.Sprintf("dhcp-a-%d.example.net", i)),
+		SecName:    dhcpsapitest.Str(fmt.Sprintf("dhcp-b-%d", i)),
+		Percentage: uint8(i),
+		Secret:     dhcpsapitest.Str(fmt.Sprintf("secret-%d", i)),
 	}
-	api := &winFakeAPI{winFakeMem: newWinFakeMem(), pages: pages}
-	_, err := readWinRelationships(api, "")
-	if !errors.Is(err, errWinPaging) || Classify(err) != ReasonProtocol {
-		t.Fatalf("error %v", err)
-	}
-	if api.calls != maxWinEnumCalls {
-		t.Errorf("%d calls", api.calls)
-	}
-	api.checkAllFreed(t)
 }
 
-func TestWin32ErrorClassification(t *testing.T) {
-	for code, want := range map[uint32]Reason{
+func TestWinErrorClassification(t *testing.T) {
+	for code, want := range map[dhcpsapi.Status]Reason{
 		5: ReasonAuth, 1326: ReasonAuth, 1747: ReasonAuth, 1825: ReasonAuth,
 		1722: ReasonConnect, 1753: ReasonConnect, 1717: ReasonConnect, 53: ReasonConnect, 1707: ReasonConnect, 1723: ReasonConnect, 1726: ReasonConnect, 1727: ReasonConnect,
-		20115: ReasonNotFound,
-		1460:  ReasonTimeout, 258: ReasonTimeout, 121: ReasonTimeout, 1818: ReasonTimeout,
+		20114: ReasonNotFound, 20115: ReasonNotFound, 20005: ReasonNotFound,
+		1460: ReasonTimeout, 258: ReasonTimeout, 121: ReasonTimeout, 1818: ReasonTimeout,
 		1745: ReasonProtocol,
 		87:   ReasonOther, 14: ReasonOther, 20000: ReasonOther, 0xffffffff: ReasonOther,
 	} {
-		err := winCallError("DhcpV4FailoverEnumRelationship", "", code)
+		err := winError("", &dhcpsapi.CallError{Func: "DhcpV4FailoverEnumRelationship", Status: code})
 		if got := Classify(err); got != want {
 			t.Errorf("code %d: %s, want %s", code, got, want)
 		}
 		if !strings.Contains(err.Error(), fmt.Sprintf("Win32 error %d", code)) || !strings.Contains(err.Error(), "this machine") {
 			t.Errorf("code %d: %q", code, err)
 		}
-		var we Win32Error
-		if !errors.As(err, &we) || uint32(we) != code {
-			t.Errorf("code %d: Win32Error not wrapped", code)
-		}
 	}
-	if e := winCallError("X", "dhcp-b", 5).Error(); !strings.Contains(e, `server "dhcp-b"`) || !strings.Contains(e, "DHCP Users") {
+	if e := winError("dhcp-b", &dhcpsapi.CallError{Func: "X", Status: 5}).Error(); !strings.Contains(e, `server "dhcp-b"`) || !strings.Contains(e, "DHCP Users") {
 		t.Errorf("access denied reads %q", e)
+	}
+	for _, err := range []error{dhcpsapi.ErrNull, dhcpsapi.ErrPaging, fmt.Errorf("relationship 3: %w", dhcpsapi.ErrString)} {
+		if got := Classify(winError("", err)); got != ReasonProtocol {
+			t.Errorf("%v: %s, want protocol", err, got)
+		}
 	}
 }
 
-func newTestWinSource(api *winFakeAPI, rels ...string) *windowsSource {
+func newTestWinSource(api *dhcpsapitest.Server, rels ...string) *windowsSource {
 	s := newWindowsSourceWith(api, "dhcp-a", rels, log.NewNopLogger())
 	s.now = func() time.Time { return time.Unix(1_800_000_000, 0) }
 	return s
@@ -129,17 +74,24 @@ func newTestWinSource(api *winFakeAPI, rels ...string) *windowsSource {
 
 func TestWinSourcePoll(t *testing.T) {
 	needABIHost(t)
-	pair := func(state, prev uint32) winFakePage {
+	pair := func(state, prev uint32) dhcpsapitest.Page {
 		a, b := fullSpec(0), fullSpec(1)
-		a.name, b.name = strp("fo-lab"), strp("fo-branch")
-		a.mode, a.serverType = winModeHotStandby, winServerSecondary
-		a.primary, a.primName = 0xC0000201, strp("dhcp-a.example.net")
-		a.state, a.prev, b.state, b.prev = state, prev, 3, 3
-		a.secret = strp("the-shared-secret")
-		return winFakePage{specs: []winSpec{a, b}}
+		a.Name, b.Name = dhcpsapitest.Str("fo-lab"), dhcpsapitest.Str("fo-branch")
+		a.Mode, a.ServerType = dhcpsapi.ModeHotStandby, dhcpsapi.ServerSecondary
+		a.Primary, a.PrimName = 0xC0000201, dhcpsapitest.Str("dhcp-a.example.net")
+		a.State, a.Prev, b.State, b.Prev = state, prev, 3, 3
+		a.Secret = dhcpsapitest.Str("the-shared-secret")
+		a.Scopes = []uint32{0xC0000200, 0xC6336400, 0xCB007100} // 192.0.2.0, 198.51.100.0, 203.0.113.0
+		b.Scopes = []uint32{0x0A000000}
+		return dhcpsapitest.Page{Relationships: []dhcpsapitest.Relationship{a, b}}
 	}
-	api := &winFakeAPI{winFakeMem: newWinFakeMem(), serverTime: 1_800_000_003, maxDelta: 60,
-		pages: []winFakePage{pair(4, 3), {code: winErrorNoMoreItems}, pair(5, 4), {code: winErrorNoMoreItems}}}
+	api := dhcpsapitest.NewServer(pair(4, 3), dhcpsapitest.Page{Status: dhcpsapi.StatusNoMoreItems}, pair(5, 4), dhcpsapitest.Page{Status: dhcpsapi.StatusNoMoreItems})
+	api.ServerTime, api.MaxDelta = 1_800_000_003, 60
+	api.Scopes[0xC0000200] = dhcpsapitest.Scope{Mask: 0xFFFFFF00, Name: "lab", Stats: dhcpsapitest.StatisticsC{NumAddr: 200, AddrFree: 150, AddrInUse: 50, PartnerAddrFree: 75, ThisAddrFree: 75, PartnerAddrInUse: 20, ThisAddrInUse: 30}}
+	api.Scopes[0xC6336400] = dhcpsapitest.Scope{Mask: 0xFFFFFE00, Stats: dhcpsapitest.StatisticsC{NumAddr: 500, AddrFree: 10, AddrInUse: 490, PartnerAddrFree: 8, ThisAddrFree: 2, PartnerAddrInUse: 245, ThisAddrInUse: 245}}
+	// 203.0.113.0's statistics cannot be read: left out, the rest reported.
+	api.Scopes[0xCB007100] = dhcpsapitest.Scope{StatStatus: dhcpsapi.StatusAccessDenied}
+	api.Scopes[0x0A000000] = dhcpsapitest.Scope{Mask: 0xFF000000, Stats: dhcpsapitest.StatisticsC{NumAddr: 9}}
 	s := newTestWinSource(api, "fo-lab")
 
 	rels, err := s.Poll(context.Background())
@@ -155,6 +107,15 @@ func TestWinSourcePoll(t *testing.T) {
 	if rels[0].PartnerName != "dhcp-a.example.net" || rels[0].PartnerAddress != "192.0.2.1" {
 		t.Errorf("partner: %q %q", rels[0].PartnerName, rels[0].PartnerAddress)
 	}
+	wantPools := []failover.Pool{
+		{Name: "192.0.2.0/24", Size: failover.Some(200), LocalFree: failover.Some(75),
+			Addresses: []failover.PoolAddresses{{State: "in_use", Count: 50}, {State: "free", Count: 150}}},
+		{Name: "198.51.100.0/23", Size: failover.Some(500), LocalFree: failover.Some(2),
+			Addresses: []failover.PoolAddresses{{State: "in_use", Count: 490}, {State: "free", Count: 10}}},
+	}
+	if !reflect.DeepEqual(rels[0].Pools, wantPools) {
+		t.Errorf("pools\n%+v\nwant\n%+v", rels[0].Pools, wantPools)
+	}
 	want := `
 # HELP dhcp_failover_windows_clock_offset_max_seconds Maximum time delta the Windows DHCP server allows between failover partners (DhcpV4FailoverGetSystemTime).
 # TYPE dhcp_failover_windows_clock_offset_max_seconds gauge
@@ -162,6 +123,10 @@ dhcp_failover_windows_clock_offset_max_seconds{target="win"} 60
 # HELP dhcp_failover_windows_clock_offset_seconds Windows DHCP server time (DhcpV4FailoverGetSystemTime) minus the exporter's time; 1 s resolution. The difference between two partners' offsets is their clock skew.
 # TYPE dhcp_failover_windows_clock_offset_seconds gauge
 dhcp_failover_windows_clock_offset_seconds{target="win"} 3
+# HELP dhcp_failover_windows_pool_partner_free_addresses Free addresses of the failover scope that the partner may lease, as the polled Windows DHCP server sees them (DhcpV4FailoverGetScopeStatistics PartnerAddrFree).
+# TYPE dhcp_failover_windows_pool_partner_free_addresses gauge
+dhcp_failover_windows_pool_partner_free_addresses{pool="192.0.2.0/24",relationship="fo-lab",target="win"} 75
+dhcp_failover_windows_pool_partner_free_addresses{pool="198.51.100.0/23",relationship="fo-lab",target="win"} 8
 `
 	if err := testutil.CollectAndCompare(winMetrics{s, "win"}, strings.NewReader(want)); err != nil {
 		t.Error(err)
@@ -174,7 +139,9 @@ dhcp_failover_windows_clock_offset_seconds{target="win"} 3
 	if got := rels[0].Transitions; len(got) != 1 || got[0].From != failover.CommunicationInt || got[0].To != failover.PartnerDown {
 		t.Errorf("second poll: %+v", got)
 	}
-	api.checkAllFreed(t)
+	if err := api.CheckAllFreed(); err != nil {
+		t.Error(err)
+	}
 
 	// The secret is in the fake memory, and nowhere else.
 	out := fmt.Sprintf("%+v %#v", rels, rels)
@@ -186,7 +153,7 @@ dhcp_failover_windows_clock_offset_seconds{target="win"} 3
 func TestWinSourceFailures(t *testing.T) {
 	needABIHost(t)
 	t.Run("missing relationship is not_found", func(t *testing.T) {
-		api := &winFakeAPI{winFakeMem: newWinFakeMem(), pages: []winFakePage{{specs: []winSpec{fullSpec(0)}}}}
+		api := dhcpsapitest.NewServer(dhcpsapitest.Page{Relationships: []dhcpsapitest.Relationship{fullSpec(0)}})
 		s := newTestWinSource(api, "rel-00", "gone")
 		_, err := s.Poll(context.Background())
 		if Classify(err) != ReasonNotFound || !strings.Contains(err.Error(), `"gone"`) {
@@ -200,7 +167,8 @@ func TestWinSourceFailures(t *testing.T) {
 		}
 	})
 	t.Run("server time unavailable", func(t *testing.T) {
-		api := &winFakeAPI{winFakeMem: newWinFakeMem(), timeCode: winErrorAccessDenied, pages: []winFakePage{{specs: []winSpec{fullSpec(0)}}}}
+		api := dhcpsapitest.NewServer(dhcpsapitest.Page{Relationships: []dhcpsapitest.Relationship{fullSpec(0)}})
+		api.TimeStatus = dhcpsapi.StatusAccessDenied
 		s := newTestWinSource(api)
 		if _, err := s.Poll(context.Background()); err != nil {
 			t.Fatal(err)
@@ -210,7 +178,8 @@ func TestWinSourceFailures(t *testing.T) {
 		}
 	})
 	t.Run("hung RPC: timeout, then busy, then recovery", func(t *testing.T) {
-		api := &winFakeAPI{winFakeMem: newWinFakeMem(), block: make(chan struct{}), pages: []winFakePage{{specs: []winSpec{fullSpec(0)}}}}
+		api := dhcpsapitest.NewServer(dhcpsapitest.Page{Relationships: []dhcpsapitest.Relationship{fullSpec(0)}})
+		api.Block = make(chan struct{})
 		s := newTestWinSource(api)
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		defer cancel()
@@ -223,7 +192,7 @@ func TestWinSourceFailures(t *testing.T) {
 		if !errors.Is(err, errWinBusy) || Classify(err) != ReasonTimeout {
 			t.Fatalf("second poll while hung: %v", err)
 		}
-		close(api.block) // the RPC returns at last; its late answer is dropped
+		close(api.Block) // the RPC returns at last; its late answer is dropped
 		deadline := time.Now().Add(5 * time.Second)
 		for {
 			_, err = s.Poll(context.Background())
@@ -235,7 +204,9 @@ func TestWinSourceFailures(t *testing.T) {
 		if err != nil {
 			t.Fatalf("after recovery: %v", err)
 		}
-		api.checkAllFreed(t)
+		if err := api.CheckAllFreed(); err != nil {
+			t.Error(err)
+		}
 	})
 }
 
@@ -252,4 +223,18 @@ func mustRegistry(c prometheus.Collector) *prometheus.Registry {
 	r := prometheus.NewRegistry()
 	r.MustRegister(c)
 	return r
+}
+
+// BenchmarkWinMap31 maps a full server's decoded answer (31
+// relationships); dhcpsapi's BenchmarkWinDecode31 measures the decoding.
+func BenchmarkWinMap31(b *testing.B) {
+	var rels []dhcpsapi.Relationship
+	for i := 0; i < 31; i++ {
+		rels = append(rels, dhcpsapi.Relationship{Name: fmt.Sprintf("rel-%02d", i), State: uint32(i % 14), PrevState: uint32((i + 1) % 14), MCLT: 3600})
+	}
+	h := winStates{}
+	b.ReportAllocs()
+	for b.Loop() {
+		h.observe(rels, nil, winT0)
+	}
 }

@@ -103,6 +103,10 @@ type Relationship struct {
 	// Gauges are further numbers a source reports (Kea client counters,
 	// Windows safe period...).
 	Gauges []Gauge
+
+	// Pools are the address pools of the relationship, where the source
+	// sees them (failover/pool.go).
+	Pools []Pool
 }
 
 // CommunicationInterruptedFromState says whether a local state means that
