@@ -31,9 +31,9 @@ type Client struct {
 	// Dial opens the TCP connection; nil means a net.Dialer.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 
-	mu      sync.Mutex
-	conn    net.Conn
-	br      *bufio.Reader
+	mu   sync.Mutex
+	conn net.Conn
+	br   *bufio.Reader
 	// Kept for the life of the client, so that a poll on a kept
 	// connection allocates little: the keyed HMAC, the buffer messages
 	// are encoded into, the decoder's buffer and the answer it decodes

@@ -30,7 +30,7 @@ func testState(name string) omapi.FailoverState {
 		Name: name, Hierarchy: 1,
 		Local:   omapi.Side{Code: 2, STOS: time.Unix(1795714425, 0)},
 		Partner: omapi.Side{Code: 3, STOS: time.Unix(1795714400, 0)},
-		MCLT: time.Minute, MaxResponseDelay: 5 * time.Second, LoadBalanceMax: 3 * time.Second,
+		MCLT:    time.Minute, MaxResponseDelay: 5 * time.Second, LoadBalanceMax: 3 * time.Second,
 		MaxOutstandingUpdates: 10, CurUnackedUpdates: 4, LocalPort: 847, PartnerPort: 647,
 	}
 }

@@ -209,7 +209,8 @@ func (d *decoder) message(m *Message) error {
 	return nil
 }
 
-// ReadMessage reads one message from r. Network errors are returned as
+// ReadMessage reads one message from r into a buffer of its own; the
+// message's values are slices of that buffer. Network errors are returned as
 // they are (wrapped); a stream that ends before the first byte gives
 // ErrClosed; anything malformed or over a bound gives ErrProtocol.
 func ReadMessage(r io.Reader) (*Message, error) {
