@@ -101,10 +101,11 @@ func TestWindowsBuildUnderWine(t *testing.T) {
 
 	client := &http.Client{Timeout: 5 * time.Second}
 	var m metrics
-	var body string
-	// The fake reports, as the partner name of "fo-meter", how many blocks
-	// were outstanding when the enumeration was called: 0 from the second
-	// poll on if the exporter freed every block of every answer.
+	var body, meter string
+	// The fake reports, as the partner name of "fo-meter", the number of
+	// the enumeration call and how many blocks were outstanding when it was
+	// called: from the third call on, 0 says the exporter freed every block
+	// of every earlier answer (relationships, scope statistics, subnets).
 	waitFor(t, 3*time.Minute, "the Windows exporter's first polls under Wine", func() error {
 		select {
 		case err := <-exited:
@@ -127,9 +128,18 @@ func TestWindowsBuildUnderWine(t *testing.T) {
 		}
 		for s := range m {
 			if strings.HasPrefix(s, "dhcp_failover_partner_info{") && label(s, "relationship") == "fo-meter" {
-				if n := label(s, "partner_name"); n != "outstanding-0" {
+				var call, outstanding int
+				n := label(s, "partner_name")
+				if _, err := fmt.Sscanf(n, "call-%d-outstanding-%d", &call, &outstanding); err != nil {
+					t.Fatalf("fo-meter partner name %q: %v", n, err)
+				}
+				if call < 3 {
 					return fmt.Errorf("the fake DLL says %s", n)
 				}
+				if outstanding != 0 {
+					t.Fatalf("the fake DLL says %s: the exporter did not free every block", n)
+				}
+				meter = s
 				return nil
 			}
 		}
@@ -137,7 +147,7 @@ func TestWindowsBuildUnderWine(t *testing.T) {
 	})
 
 	want := map[string]float64{
-		series("dhcp_failover_partner_info", "partner_address", "192.0.2.3", "partner_name", "outstanding-0", "relationship", "fo-meter", "target", "win"):    1,
+		meter: 1,
 		series("dhcp_failover_partner_info", "partner_address", "192.0.2.1", "partner_name", "dhcp-a.example.net", "relationship", "fo-lab", "target", "win"): 1,
 		series("dhcp_failover_relationship_info", "mode", "hot-standby", "relationship", "fo-lab", "role", "standby", "target", "win", "vendor", "windows"):   1,
 		series("dhcp_failover_state", "relationship", "fo-lab", "side", "local", "state", "COMMUNICATION_INT", "target", "win"):                               1,

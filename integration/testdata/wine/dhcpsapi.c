@@ -12,9 +12,10 @@
  * Every pointed-to block is allocated on its own, as the RPC client stubs
  * allocate them, and must be given back to DhcpRpcFreeMemory. The fake
  * counts the blocks outstanding and reports the count as the primary
- * server name of relationship "fo-meter" ("outstanding-N", N counted when
- * the enumeration is called, before its answer is allocated), so that a
- * scrape of the exporter shows whether it freed everything.
+ * server name of relationship "fo-meter" ("call-C-outstanding-N": the Cth
+ * enumeration, N blocks outstanding when it was called, before its answer
+ * is allocated), so that a scrape of the exporter shows whether it freed
+ * every block of every earlier answer.
  *
  * Build: x86_64-w64-mingw32-gcc -shared -O2 -o dhcpsapi.dll dhcpsapi.c
  */
@@ -151,8 +152,7 @@ __declspec(dllexport) DWORD WINAPI DhcpV4FailoverEnumRelationship(
 	*total = 2;
 	if (*resume >= 2)
 		return ERROR_NO_MORE_ITEMS;
-	InterlockedIncrement(&calls);
-	swprintf(meter, 64, L"outstanding-%ld", n);
+	swprintf(meter, 64, L"call-%ld-outstanding-%ld", InterlockedIncrement(&calls), n);
 
 	LPDHCP_FAILOVER_RELATIONSHIP_ARRAY arr = block(sizeof *arr);
 	arr->NumElements = 2;
