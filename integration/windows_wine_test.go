@@ -39,9 +39,9 @@ func TestWindowsBuildUnderWine(t *testing.T) {
 	dir := t.TempDir()
 	prefix := filepath.Join(dir, "prefix")
 	// A prefix of this run only; Wine's debug channels off; the fake DLLs
-	// (native) preferred to Wine's builtin ones.
+	// (native) preferred to Wine's builtin ones; no Mono or Gecko installer.
 	env := append(os.Environ(), "WINEPREFIX="+prefix, "WINEDEBUG=-all", "WINEARCH=win64",
-		"WINEDLLOVERRIDES=dhcpsapi=n;bcryptprimitives=n", "DISPLAY=")
+		"WINEDLLOVERRIDES=dhcpsapi=n;bcryptprimitives=n;mscoree=;mshtml=", "DISPLAY=")
 	t.Cleanup(func() {
 		// This prefix's wineserver only (wineserver -k acts on WINEPREFIX).
 		cmd := exec.Command("wineserver", "-k")
