@@ -16,7 +16,7 @@ FUZZ_TARGETS ?= failover:FuzzDecode failover:FuzzStream failover:FuzzPair \
                 omapi:FuzzReadMessage kea:FuzzParseStatusGet leases:FuzzParser \
                 peer:FuzzReassembly peer:FuzzPacket dhcpsapi:FuzzWinDecode
 
-.PHONY: all build build-windows test vet staticcheck windows-check unit lint-metrics fuzz bench clean
+.PHONY: all build build-windows test vet staticcheck windows-check unit lint-metrics fuzz bench clean mixin
 
 all: build
 
@@ -69,6 +69,12 @@ fuzz:
 			$(GO) test ./$$pkg -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s -parallel 2; \
 		fi; \
 	done
+
+# Renders the monitoring mixin (mixin/) into alerts/*.rules.yml with
+# go-jsonnet; `go test ./mixin` (part of `make unit`) fails when the
+# committed output is stale.
+mixin:
+	$(GO) run ./mixin/gen
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -1,0 +1,55 @@
+// The settings of the dhcp_failover_exporter mixin. Override them with
+//   (import 'mixin.libsonnet') + { _config+:: { ... } }
+// (docs/alerts.md has examples).
+{
+  _config+:: {
+    // Label matchers that select the exporter's series in every alert
+    // expression: the one job that scrapes the exporter's /metrics. Series of
+    // any other job (a /probe job of the same exporter, a second Prometheus
+    // job) are ignored, so one condition pages once. For alerting on a
+    // /probe job instead, select that job here.
+    dhcpFailoverSelector: 'job="dhcp_failover"',
+
+    // A series missing for less than this (failed scrapes of the exporter
+    // write stale markers; a restarted exporter is briefly empty) keeps its
+    // last value in the alert expressions, so that a firing alert does not
+    // resolve and a pending one does not restart its `for:`. '' turns it
+    // off. A down DHCP server is not a gap: the exporter keeps its series
+    // for its own `down_grace` with dhcp_failover_up 0 (docs/metrics.md).
+    scrapeGapTolerance: '2m',
+
+    // `for:` of each alert.
+    forDurations: {
+      partnerDown: '1m',
+      communicationInterrupted: '2m',
+      communicationInterruptedTooLong: '30m',
+      splitBrain: '1m',
+      shutdown: '5m',
+      partnerViewMismatch: '10m',
+      // Shorter than the exporter's shortest down_grace (2m), so a down
+      // target pages as TargetDown before its state alerts resolve.
+      targetDown: '1m',
+      unackedUpdatesHigh: '10m',
+    },
+
+    thresholds: {
+      // DHCPFailoverStateFlapping: more than flappingChanges state changes
+      // of one side within flappingWindow.
+      flappingWindow: '30m',
+      flappingChanges: 4,
+      // DHCPFailoverStuck: seconds in POTENTIAL_CONFLICT, RESOLUTION_INT,
+      // CONFLICT_DONE or RECOVER; seconds beyond the MCLT in RECOVER_WAIT.
+      stuckSeconds: 3600,
+      recoverWaitMarginSeconds: 600,
+      // DHCPFailoverUnackedUpdatesHigh: share of max-unacked-updates.
+      unackedRatio: 0.8,
+    },
+
+    // runbook_url of an alert: this base and the alert's name in lower case
+    // (the anchor of its section in docs/runbook.md).
+    runbookURLBase: 'https://github.com/dhcpfailover/dhcp_failover_exporter/blob/main/docs/runbook.md#',
+
+    // Prefix of the Grafana dashboard UIDs ('overview', 'relationship' follow).
+    dashboardUIDPrefix: 'dhcp-failover-',
+  },
+}

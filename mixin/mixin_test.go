@@ -1,0 +1,158 @@
+package mixin
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+const entry = "mixin.libsonnet"
+
+// The committed rule files are what the mixin renders: a change to
+// mixin/ without `go run ./mixin/gen` (or an edit of the output) fails here.
+func TestCommittedRulesUpToDate(t *testing.T) {
+	files, err := RuleFiles(entry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("the mixin renders no rule group")
+	}
+	for _, name := range Names(files) {
+		committed, err := os.ReadFile(filepath.Join("..", "alerts", name))
+		if err != nil {
+			t.Errorf("%s: %v (run `go run ./mixin/gen` from the repository root)", name, err)
+			continue
+		}
+		if !bytes.Equal(committed, files[name]) {
+			t.Errorf("alerts/%s is stale: run `go run ./mixin/gen` from the repository root and commit the result", name)
+		}
+	}
+}
+
+// The mixin's dashboards are the committed (Go-generated) dashboards, with
+// the default UID prefix unchanged.
+func TestDashboardsAreTheCommittedOnes(t *testing.T) {
+	ds, err := Dashboards(entry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	committed, _ := filepath.Glob("../dashboards/*.json")
+	if len(ds) != len(committed) {
+		t.Fatalf("mixin serves %d dashboards, dashboards/ has %d: add the new one to mixin/dashboards/dashboards.libsonnet", len(ds), len(committed))
+	}
+	for _, name := range Names(ds) {
+		raw, err := os.ReadFile(filepath.Join("..", "dashboards", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want, got any
+		if err := json.Unmarshal(raw, &want); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(ds[name], &got); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(want, got) {
+			t.Errorf("%s: the mixin's dashboard differs from dashboards/%s", name, name)
+		}
+	}
+}
+
+// A site's overrides of _config reach every place the setting is used,
+// as docs/alerts.md shows them.
+func TestConfigOverrides(t *testing.T) {
+	dir := t.TempDir()
+	abs, err := filepath.Abs(entry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := filepath.Join(dir, "site.jsonnet")
+	src := `(import '` + abs + `') + {
+  _config+:: {
+    dhcpFailoverSelector: 'job="dhcp", env="prod"',
+    scrapeGapTolerance: '',
+    forDurations+:: { targetDown: '3m', communicationInterruptedTooLong: '1h' },
+    thresholds+:: { stuckSeconds: 7200, flappingWindow: '1h', flappingChanges: 8 },
+    runbookURLBase: 'https://wiki.example.net/dhcp#',
+    dashboardUIDPrefix: 'site-dhcp-',
+  },
+}
+`
+	if err := os.WriteFile(site, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	files, err := RuleFiles(site)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := string(files["dhcp-failover.rules.yml"])
+	for _, want := range []string{
+		`dhcp_failover_up{job="dhcp", env="prod"} == 0`,
+		"for: 3m",
+		"for: 1h",
+		"> 7200",
+		`changes(dhcp_failover_state_code{job="dhcp", env="prod"}[1h]) > 8`,
+		"in the last 1 hour.",
+		"for at least 3 minutes",
+		"https://wiki.example.net/dhcp#dhcpfailovertargetdown",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("rendered rules lack %q", want)
+		}
+	}
+	for _, unwanted := range []string{"last_over_time(dhcp_failover_state{", `job="dhcp_failover"`, "for: 30m"} {
+		if strings.Contains(out, unwanted) {
+			t.Errorf("rendered rules still contain %q", unwanted)
+		}
+	}
+	ds, err := Dashboards(site)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, d := range ds {
+		var v struct{ UID string }
+		if err := json.Unmarshal(d, &v); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(v.UID, "site-dhcp-") {
+			t.Errorf("%s: uid %q without the prefix", name, v.UID)
+		}
+	}
+}
+
+// Every group file under alerts/ is folded into alerts.libsonnet.
+func TestEveryGroupFileImported(t *testing.T) {
+	index, err := os.ReadFile("alerts/alerts.libsonnet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups, _ := filepath.Glob("alerts/*.libsonnet")
+	for _, g := range groups {
+		base := filepath.Base(g)
+		if base == "alerts.libsonnet" {
+			continue
+		}
+		if !strings.Contains(string(index), "import '"+base+"'") {
+			t.Errorf("%s is not imported by alerts/alerts.libsonnet", g)
+		}
+	}
+}
+
+func TestWords(t *testing.T) {
+	// Through the rendered rules: the defaults spell 1 minute and 10 minutes.
+	files, err := RuleFiles(entry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := string(files["dhcp-failover.rules.yml"])
+	for _, want := range []string{"at least 1 minute (", "at least 10 minutes", "in the last 30 minutes."} {
+		if !strings.Contains(out, want) {
+			t.Errorf("rendered rules lack %q", want)
+		}
+	}
+}
