@@ -18,6 +18,10 @@
     // for its own `down_grace` with dhcp_failover_up 0 (docs/metrics.md).
     scrapeGapTolerance: '2m',
 
+    // keep_firing_for of the critical (paging) alerts; '' (the default):
+    // none. docs/alerts.md explains why the shipped rules do without it.
+    keepFiringFor: '',
+
     // `for:` of each alert.
     forDurations: {
       partnerDown: '1m',

@@ -76,6 +76,7 @@ func TestConfigOverrides(t *testing.T) {
   _config+:: {
     dhcpFailoverSelector: 'job="dhcp", env="prod"',
     scrapeGapTolerance: '',
+    keepFiringFor: '5m',
     forDurations+:: { targetDown: '3m', communicationInterruptedTooLong: '1h' },
     thresholds+:: { stuckSeconds: 7200, flappingWindow: '1h', flappingChanges: 8 },
     runbookURLBase: 'https://wiki.example.net/dhcp#',
@@ -100,6 +101,7 @@ func TestConfigOverrides(t *testing.T) {
 		"in the last 1 hour.",
 		"for at least 3 minutes",
 		"https://wiki.example.net/dhcp#dhcpfailovertargetdown",
+		"keep_firing_for: 5m",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("rendered rules lack %q", want)
@@ -109,6 +111,9 @@ func TestConfigOverrides(t *testing.T) {
 		if strings.Contains(out, unwanted) {
 			t.Errorf("rendered rules still contain %q", unwanted)
 		}
+	}
+	if n := strings.Count(out, "keep_firing_for: 5m"); n != 3 {
+		t.Errorf("keep_firing_for on %d alerts, want the 3 critical ones", n)
 	}
 	ds, err := Dashboards(site)
 	if err != nil {

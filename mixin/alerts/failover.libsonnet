@@ -20,6 +20,7 @@ local util = import '../lib/util.libsonnet';
       alert: name,
       expr: expr,
       [if forDuration != '' then 'for']: forDuration,
+      [if c.keepFiringFor != '' && severity == 'critical' then 'keep_firing_for']: c.keepFiringFor,
       labels: { severity: severity },
       annotations: {
         summary: summary,
