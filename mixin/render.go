@@ -31,13 +31,13 @@ type group struct {
 }
 
 type rule struct {
-	Alert         string            `json:"alert,omitempty" yaml:"alert,omitempty"`
-	Record        string            `json:"record,omitempty" yaml:"record,omitempty"`
-	Expr          string            `json:"expr" yaml:"expr"`
-	For           string            `json:"for,omitempty" yaml:"for,omitempty"`
-	KeepFiringFor string            `json:"keep_firing_for,omitempty" yaml:"keep_firing_for,omitempty"`
-	Labels        orderedMap        `json:"labels,omitempty" yaml:"labels,omitempty"`
-	Annotations   orderedMap        `json:"annotations,omitempty" yaml:"annotations,omitempty"`
+	Alert         string     `json:"alert,omitempty" yaml:"alert,omitempty"`
+	Record        string     `json:"record,omitempty" yaml:"record,omitempty"`
+	Expr          string     `json:"expr" yaml:"expr"`
+	For           string     `json:"for,omitempty" yaml:"for,omitempty"`
+	KeepFiringFor string     `json:"keep_firing_for,omitempty" yaml:"keep_firing_for,omitempty"`
+	Labels        orderedMap `json:"labels,omitempty" yaml:"labels,omitempty"`
+	Annotations   orderedMap `json:"annotations,omitempty" yaml:"annotations,omitempty"`
 }
 
 // orderedMap is written with the keys a reader looks for first (severity;
