@@ -5,18 +5,33 @@ STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME  ?= 60s
 BINARY    := dhcp_failover_exporter
 PKG       := github.com/dhcpfailover/dhcp_failover_exporter
-VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# The release version is the VERSION file (as in the Prometheus projects);
+# revision, branch, user and date are the build's.
+VERSION   ?= $(shell cat VERSION 2>/dev/null || echo dev)
 REVISION  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
-LDFLAGS   := -X github.com/prometheus/common/version.Version=$(VERSION) \
-             -X github.com/prometheus/common/version.Revision=$(REVISION) \
-             -X github.com/prometheus/common/version.Branch=main
+BRANCH    ?= $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
+BUILD_USER ?= $(shell id -un 2>/dev/null || echo unknown)@$(shell hostname 2>/dev/null || echo unknown)
+# SOURCE_DATE_EPOCH (reproducible builds) wins over the current time.
+BUILD_DATE ?= $(shell date -u $${SOURCE_DATE_EPOCH:+-d @$$SOURCE_DATE_EPOCH} +%Y%m%d-%H:%M:%S)
+VPKG      := github.com/prometheus/common/version
+LDFLAGS   := -X $(VPKG).Version=$(VERSION) \
+             -X $(VPKG).Revision=$(REVISION) \
+             -X $(VPKG).Branch=$(BRANCH) \
+             -X '$(VPKG).BuildUser=$(BUILD_USER)' \
+             -X $(VPKG).BuildDate=$(BUILD_DATE)
+
+# Release platforms as GOOS/GOARCH[/GOARM]; artefacts are named
+# OS-ARCH with armv7 for linux/arm/v7, as promu names them.
+PLATFORMS ?= linux/amd64 linux/arm64 linux/arm/v7 windows/amd64
+BUILD_DIR   := .build
+TARBALL_DIR := .tarballs
 
 # Fuzz targets as package:FuzzName; `make fuzz` runs each for $(FUZZTIME).
 FUZZ_TARGETS ?= failover:FuzzDecode failover:FuzzStream failover:FuzzPair \
                 omapi:FuzzReadMessage kea:FuzzParseStatusGet leases:FuzzParser \
                 peer:FuzzReassembly peer:FuzzPacket dhcpsapi:FuzzWinDecode
 
-.PHONY: all build build-windows test vet staticcheck windows-check unit lint-metrics fuzz bench clean mixin
+.PHONY: all build build-windows test vet staticcheck windows-check unit lint-metrics fuzz bench clean mixin crossbuild tarball image packaging
 
 all: build
 
@@ -27,7 +42,7 @@ build-windows:
 	GOOS=windows GOARCH=amd64 $(GO) build -ldflags "$(LDFLAGS)" -o $(BINARY).exe .
 
 # The test command of the README and of CI.
-test: vet staticcheck windows-check unit lint-metrics
+test: vet staticcheck windows-check unit lint-metrics packaging
 
 vet:
 	$(GO) vet ./...
@@ -41,7 +56,7 @@ staticcheck:
 # do not compete with each other for a small machine's cores.
 REALTIME_PKGS := ./integration ./e2e
 unit:
-	$(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v -e /integration -e /e2e)
+	$(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v -e /integration -e /e2e -e /packaging)
 	$(GO) test -race -count=1 -timeout 20m -p 1 $(REALTIME_PKGS)
 
 # The Windows build, and vet of every package that is not Linux-only test
@@ -76,8 +91,52 @@ fuzz:
 mixin:
 	$(GO) run ./mixin/gen
 
+# Static release binaries for every platform, in .build/OS-ARCH/.
+crossbuild:
+	@set -e; for p in $(PLATFORMS); do \
+		os=$$(echo $$p | cut -d/ -f1); arch=$$(echo $$p | cut -d/ -f2); arm=$$(echo $$p | cut -d/ -f3 | tr -d v); \
+		dir=$$os-$$arch$${arm:+v$$arm}; ext=; [ $$os = windows ] && ext=.exe; \
+		echo ">> building $$dir"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch GOARM=$$arm $(GO) build -trimpath -ldflags "$(LDFLAGS)" \
+			-o $(BUILD_DIR)/$$dir/$(BINARY)$$ext . ; \
+	done
+
+# One tarball per platform, as the Prometheus projects name them:
+# .tarballs/dhcp_failover_exporter-VERSION.OS-ARCH.tar.gz, holding the binary,
+# LICENSE, README.md, CHANGELOG.md, the example configuration and the
+# alert rules.
+tarball: crossbuild
+	@set -e; mkdir -p $(TARBALL_DIR); for d in $(BUILD_DIR)/*-*/; do \
+		plat=$$(basename $$d); name=$(BINARY)-$(VERSION).$$plat; stage=$(BUILD_DIR)/stage/$$name; \
+		rm -rf $$stage; mkdir -p $$stage; \
+		cp $$d/$(BINARY)* $$stage/; \
+		cp LICENSE README.md CHANGELOG.md $$stage/; \
+		cp examples/dhcp_failover_exporter.yml $$stage/dhcp_failover_exporter.yml; \
+		cp alerts/*.rules.yml $$stage/; \
+		echo ">> $(TARBALL_DIR)/$$name.tar.gz"; \
+		tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@$${SOURCE_DATE_EPOCH:-0} \
+			-C $(BUILD_DIR)/stage -czf $(TARBALL_DIR)/$$name.tar.gz $$name; \
+	done; rm -rf $(BUILD_DIR)/stage
+
+# The container image (Dockerfile) from the linux/amd64 release binary,
+# with Debian's podman; no base image is pulled.
+IMAGE ?= localhost/dhcp_failover_exporter:$(VERSION)
+image: $(BUILD_DIR)/linux-amd64/$(BINARY)
+	cp /etc/ssl/certs/ca-certificates.crt $(BUILD_DIR)/ca-certificates.crt
+	podman build --pull=never --layers=false -t $(IMAGE) .
+
+$(BUILD_DIR)/linux-amd64/$(BINARY):
+	$(MAKE) crossbuild PLATFORMS=linux/amd64
+
+# The shipped artefacts checked with the tools a user runs: the tarballs
+# (--version, --config.check of the example), the container image (podman),
+# the systemd units (systemd-analyze verify), the example Prometheus
+# configurations (promtool check config).
+packaging: tarball
+	$(GO) test -count=1 -timeout 15m ./packaging
+
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 clean:
-	rm -f $(BINARY) $(BINARY).exe
+	rm -rf $(BINARY) $(BINARY).exe $(BUILD_DIR) $(TARBALL_DIR)
