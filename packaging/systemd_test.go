@@ -47,6 +47,17 @@ func TestSystemdUnitsVerify(t *testing.T) {
 		t.Fatalf("systemd-analyze verify: %v\n%s", err, out)
 	}
 
+	// systemd's own exposure score of the hardening: at most 2.0 ("OK";
+	// --threshold is in tenths).
+	cmd = exec.Command("systemd-analyze", "security", "--offline=yes", "--threshold=20", serviceUnit)
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("systemd-analyze security: exposure above 2.0: %v\n%s", err, out)
+	} else {
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		t.Log(lines[len(lines)-1])
+	}
+
 	// The verification is not vacuous: a misspelt directive is reported.
 	bad := filepath.Join(dir, "bad.service")
 	os.WriteFile(bad, []byte("[Service]\nExecStart="+bin+"\nProtectSystem=strictest\n"), 0o644)
