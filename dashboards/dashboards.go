@@ -19,6 +19,7 @@ type Dashboard struct {
 	UID           string `json:"uid"`
 	Title         string `json:"title"`
 	SchemaVersion int    `json:"schemaVersion"`
+	Editable      bool   `json:"editable"`
 	Templating    struct {
 		List []Variable `json:"list"`
 	} `json:"templating"`

@@ -54,7 +54,7 @@ func render(d *dashboard) ([]byte, error) {
 		Name:       "Annotations & Alerts",
 		Type:       "dashboard",
 	}}}
-	d.Editable = true
+	d.Editable = false // provisioned from the mixin or a file: edits belong in dashboards/gen
 	d.GraphTooltip = 1 // shared crosshair: line up the two servers of a pair
 	d.Refresh = "30s"
 	d.SchemaVersion = schemaVersion
