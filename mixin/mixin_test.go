@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/dhcpfailover/dhcp_failover_exporter/internal/testenv"
 )
 
 const entry = "mixin.libsonnet"
@@ -159,5 +162,50 @@ func TestWords(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("rendered rules lack %q", want)
 		}
+	}
+}
+
+// With a selector of several jobs (a site with one job per location), the
+// pair alerts still match the servers of a relationship within one job:
+// the promtool tests of alerts/tests/multi-job run on rules rendered with
+// dhcpFailoverSelector: 'job=~"site1|site2"'.
+func TestMultiJobSelector(t *testing.T) {
+	testenv.NeedBinaries(t, "promtool")
+	dir := t.TempDir()
+	abs, err := filepath.Abs(entry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := filepath.Join(dir, "site.jsonnet")
+	src := `(import '` + abs + `') + { _config+:: { dhcpFailoverSelector: 'job=~"site1|site2"' } }`
+	if err := os.WriteFile(site, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	files, err := RuleFiles(site)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "rules.yml"), files["dhcp-failover.rules.yml"], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests, _ := filepath.Glob("../alerts/tests/multi-job/*.yml")
+	if len(tests) == 0 {
+		t.Fatal("no tests in alerts/tests/multi-job")
+	}
+	args := []string{"test", "rules"}
+	for _, f := range tests {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dst := filepath.Join(dir, filepath.Base(f))
+		if err := os.WriteFile(dst, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, dst)
+	}
+	out, err := exec.Command("promtool", args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 }
