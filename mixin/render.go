@@ -19,6 +19,7 @@ import (
 // Header starts every generated rule file.
 const Header = `# Generated from the monitoring mixin (mixin/) by ` + "`go run ./mixin/gen`" + `: do not edit.
 # Change mixin/alerts/*.libsonnet, or override _config (docs/alerts.md).
+# What each alert means: docs/alerts.md; what to do: docs/runbook.md.
 `
 
 // group and rule are the fields of a Prometheus rule file, in the order
