@@ -133,7 +133,7 @@ $(BUILD_DIR)/linux-amd64/$(BINARY):
 # the systemd units (systemd-analyze verify), the example Prometheus
 # configurations (promtool check config).
 packaging: tarball
-	$(GO) test -count=1 -timeout 15m ./packaging
+	$(GO) test -count=1 -v -timeout 15m ./packaging
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
