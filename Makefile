@@ -117,6 +117,7 @@ tarball: crossbuild
 		tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@$${SOURCE_DATE_EPOCH:-0} \
 			-C $(BUILD_DIR)/stage -czf $(TARBALL_DIR)/$$name.tar.gz $$name; \
 	done; rm -rf $(BUILD_DIR)/stage
+	cd $(TARBALL_DIR) && sha256sum $(BINARY)-$(VERSION).*.tar.gz > sha256sums.txt
 
 # The container image (Dockerfile) from the linux/amd64 release binary,
 # with Debian's podman; no base image is pulled.

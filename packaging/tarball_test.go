@@ -2,6 +2,9 @@ package packaging
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"fmt"
+	"os"
 	"debug/elf"
 	"debug/pe"
 	"path/filepath"
@@ -65,6 +68,25 @@ func TestTarballContents(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The checksums file lists every tarball with its SHA-256.
+func TestTarballChecksums(t *testing.T) {
+	sums, err := os.ReadFile(filepath.Join(root, ".tarballs", "sha256sums.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, plat := range platforms {
+		path := tarballPath(t, plat)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		line := fmt.Sprintf("%x  %s\n", sha256.Sum256(b), filepath.Base(path))
+		if !strings.Contains(string(sums), line) {
+			t.Errorf("sha256sums.txt lacks %q", line)
+		}
 	}
 }
 
