@@ -3,10 +3,10 @@ package packaging
 import (
 	"bytes"
 	"crypto/sha256"
-	"fmt"
-	"os"
 	"debug/elf"
 	"debug/pe"
+	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
