@@ -123,3 +123,32 @@ func TestTarballBinaryVersion(t *testing.T) {
 		t.Error("no dhcp_failover_exporter_build_info in the demo scrape")
 	}
 }
+
+// The README's Windows install steps name the files the windows tarball
+// holds, and every sc.exe command line of the README is the same one.
+func TestReadmeWindowsInstall(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := readTarball(t, tarballPath(t, "windows-amd64"))
+	top := binary + "-" + version(t) + ".windows-amd64"
+	for _, f := range []string{binary + ".exe", "dhcp_failover_exporter.yml"} {
+		if _, ok := files[top+"/"+f]; !ok {
+			t.Errorf("windows tarball lacks %s", f)
+		}
+		if !strings.Contains(string(readme), `C:\dhcp_failover_exporter\`+f) {
+			t.Errorf("README does not install %s as C:\\dhcp_failover_exporter\\%s", f, f)
+		}
+	}
+	if !strings.Contains(string(readme), top+".tar.gz") {
+		t.Errorf("README does not name the tarball %s.tar.gz", top)
+	}
+	scLines := map[string]bool{}
+	for _, m := range regexp.MustCompile(`sc\.exe create [^\n`+"`"+`]+`).FindAllString(string(readme), -1) {
+		scLines[m] = true
+	}
+	if len(scLines) != 1 {
+		t.Errorf("README has %d different sc.exe create lines, want one: %v", len(scLines), scLines)
+	}
+}
