@@ -209,3 +209,29 @@ func TestMultiJobSelector(t *testing.T) {
 		t.Fatalf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 }
+
+// ruleFiles names the file of a group (a group folded in from a file of
+// its own keeps that file's name).
+func TestRuleFileNames(t *testing.T) {
+	abs, err := filepath.Abs(entry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := filepath.Join(t.TempDir(), "site.jsonnet")
+	src := `(import '` + abs + `') + { ruleFiles+:: { 'dhcp-failover': 'failover.rules.yml' } }`
+	if err := os.WriteFile(site, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	files, err := RuleFiles(site)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := Names(files); len(got) != 1 || got[0] != "failover.rules.yml" {
+		t.Errorf("rule files %v, want [failover.rules.yml]", got)
+	}
+	bad := filepath.Join(filepath.Dir(site), "bad.jsonnet")
+	os.WriteFile(bad, []byte(`(import '`+abs+`') + { ruleFiles+:: { 'dhcp-failover': '../x.yml' } }`), 0o644)
+	if _, err := RuleFiles(bad); err == nil {
+		t.Error("a rule file name with a directory was accepted")
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/google/go-jsonnet"
 	"go.yaml.in/yaml/v3"
@@ -78,8 +79,9 @@ func evaluate(entry, field string) ([]byte, error) {
 	}
 	vm := jsonnet.MakeVM()
 	vm.Importer(&jsonnet.FileImporter{})
+	// A field the mixin lacks (ruleFiles is optional) evaluates to {}.
 	out, err := vm.EvaluateAnonymousSnippet(filepath.Join(filepath.Dir(abs), "render.jsonnet"),
-		fmt.Sprintf("(import %q).%s", abs, field))
+		fmt.Sprintf("local m = import %q; if std.objectHasAll(m, %q) then m[%q] else {}", abs, field, field))
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +90,8 @@ func evaluate(entry, field string) ([]byte, error) {
 
 // RuleFiles renders the prometheusAlerts of the mixin at entry (a
 // .libsonnet or .jsonnet file): one rule file per group, named
-// "<group name>.rules.yml".
+// "<group name>.rules.yml" unless the mixin's hidden field ruleFiles maps
+// the group's name to another file name.
 func RuleFiles(entry string) (map[string][]byte, error) {
 	raw, err := evaluate(entry, "prometheusAlerts")
 	if err != nil {
@@ -102,14 +105,25 @@ func RuleFiles(entry string) (map[string][]byte, error) {
 	if err := dec.Decode(&alerts); err != nil {
 		return nil, fmt.Errorf("prometheusAlerts: %w", err)
 	}
+	rawNames, err := evaluate(entry, "ruleFiles")
+	if err != nil {
+		return nil, err
+	}
+	var fileNames map[string]string
+	if err := json.Unmarshal(rawNames, &fileNames); err != nil {
+		return nil, fmt.Errorf("ruleFiles: %w", err)
+	}
 	files := map[string][]byte{}
 	for _, g := range alerts.Groups {
-		name := g.Name + ".rules.yml"
-		if g.Name == "" || filepath.Base(name) != name {
-			return nil, fmt.Errorf("prometheusAlerts: group name %q cannot name a file", g.Name)
+		name, ok := fileNames[g.Name]
+		if !ok {
+			name = g.Name + ".rules.yml"
+		}
+		if g.Name == "" || filepath.Base(name) != name || !strings.HasSuffix(name, ".yml") {
+			return nil, fmt.Errorf("prometheusAlerts: group %q cannot be written to file %q", g.Name, name)
 		}
 		if _, dup := files[name]; dup {
-			return nil, fmt.Errorf("prometheusAlerts: two groups named %q", g.Name)
+			return nil, fmt.Errorf("prometheusAlerts: two groups for file %q", name)
 		}
 		var buf bytes.Buffer
 		buf.WriteString(Header)
