@@ -33,6 +33,10 @@ const (
 	// shortFor replaces every `for:` of the rule file in the test's copy:
 	// the shipped durations (1m, 2m...) are longer than the demo's phases.
 	shortFor = "2s"
+	// shortGap replaces the rules' gap tolerance (the window of their
+	// last_over_time selectors, the mixin's scrapeGapTolerance, 2m): the
+	// tests' phases and graces are shorter. Still several scrape intervals.
+	shortGap = "5s"
 	// budget bounds the whole wait for data and notifications: about
 	// 30 s typically, at worst one demo cycle plus its fault phase and the
 	// rules' for: (about 65 s); three times that for a loaded machine.
@@ -177,7 +181,9 @@ scrape_configs:
 }
 
 // shortenedRules returns the shipped rule file with every `for:` set to
-// shortFor; the expressions are the shipped ones.
+// shortFor and the window of every gap-tolerant selector
+// (last_over_time(dhcp_failover_…{…}[2m])) set to shortGap; the expressions
+// are otherwise the shipped ones.
 func shortenedRules(t *testing.T, root string) string {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(root, "alerts", "dhcp-failover.rules.yml"))
@@ -188,7 +194,12 @@ func shortenedRules(t *testing.T, root string) string {
 	if n := len(forLine.FindAllIndex(data, -1)); n < 8 {
 		t.Fatalf("found %d for: lines in the rule file, expected at least 8: the test's shortening is out of date", n)
 	}
-	return forLine.ReplaceAllString(string(data), "${1}"+shortFor)
+	gapWindow := regexp.MustCompile(`(last_over_time\(dhcp_failover_\w+\{[^}]*\}\[)[^\]]+(\]\))`)
+	if n := len(gapWindow.FindAllIndex(data, -1)); n < 10 {
+		t.Fatalf("found %d gap-tolerant selectors in the rule file, expected at least 10: the test's shortening is out of date", n)
+	}
+	shortened := gapWindow.ReplaceAllString(string(data), "${1}"+shortGap+"${2}")
+	return forLine.ReplaceAllString(shortened, "${1}"+shortFor)
 }
 
 // query is one panel query with the dashboard variables substituted.
