@@ -10,9 +10,10 @@ import (
 
 // Bounds of a Table.
 const (
-	// MaxAddresses bounds the addresses a Table keeps a state for (about
-	// 10 bytes each): four /10 networks, far beyond one dhcpd's pools.
-	// Addresses past it are counted in Dropped, not kept.
+	// MaxAddresses bounds the addresses a Table keeps a state for: those
+	// of its pools (a byte each) and those outside them (a map entry
+	// each); four /10 networks, far beyond one dhcpd's pools. Addresses
+	// past it are counted in Dropped, not kept.
 	MaxAddresses = 1 << 22
 	// MaxPools bounds the pools of a Table, MaxRanges their ranges.
 	MaxPools  = 4096
@@ -89,29 +90,37 @@ type PoolCounts struct {
 	Counts [NumBindingStates]int
 }
 
-// span is one range of the Table, as numbers.
+// span is one range of the Table, as numbers, with the state of each of
+// its addresses (0: no record seen, else the BindingState + 1).
 type span struct {
 	first, last uint32
 	pool        int
+	states      []uint8
 }
 
 // Table keeps the newest binding state of every address and the counts
 // per pool, updated as records arrive. Its memory grows with the number of
-// addresses, never with the number of records.
+// addresses (a byte per address of the pools, allocated when the Table is
+// made; a map entry per address outside them), never with the number of
+// records.
 type Table struct {
 	pools   []Pool
 	spans   []span // sorted, not overlapping
-	addrs   map[uint32]BindingState
+	last    int    // index of the span found last
+	other   map[uint32]BindingState
 	counts  [][NumBindingStates]int // one per pool, then the other addresses
+	kept    int                     // addresses with a state
 	dropped int
 }
 
-// NewTable returns an empty table over pools, which must not overlap.
+// NewTable returns an empty table over pools, which must not overlap and
+// hold at most MaxAddresses addresses together.
 func NewTable(pools []Pool) (*Table, error) {
 	if len(pools) > MaxPools {
 		return nil, fmt.Errorf("%w: more than %d pools", ErrPools, MaxPools)
 	}
-	t := &Table{pools: pools, addrs: map[uint32]BindingState{}, counts: make([][NumBindingStates]int, len(pools)+1)}
+	t := &Table{pools: pools, other: map[uint32]BindingState{}, counts: make([][NumBindingStates]int, len(pools)+1)}
+	size := 0
 	for i := range pools {
 		for _, r := range pools[i].Ranges {
 			if !r.valid() {
@@ -120,7 +129,10 @@ func NewTable(pools []Pool) (*Table, error) {
 			if len(t.spans) == MaxRanges {
 				return nil, fmt.Errorf("%w: more than %d ranges", ErrPools, MaxRanges)
 			}
-			t.spans = append(t.spans, span{u32(r.First), u32(r.Last), i})
+			if size += r.Size(); size > MaxAddresses {
+				return nil, fmt.Errorf("%w: more than %d addresses", ErrPools, MaxAddresses)
+			}
+			t.spans = append(t.spans, span{first: u32(r.First), last: u32(r.Last), pool: i})
 		}
 	}
 	sort.Slice(t.spans, func(i, j int) bool { return t.spans[i].first < t.spans[j].first })
@@ -130,6 +142,9 @@ func NewTable(pools []Pool) (*Table, error) {
 			return nil, fmt.Errorf("%w: ranges %s and %s overlap", ErrPools,
 				Range{addr4(a.first), addr4(a.last)}, Range{addr4(b.first), addr4(b.last)})
 		}
+	}
+	for i := range t.spans {
+		t.spans[i].states = make([]uint8, t.spans[i].last-t.spans[i].first+1)
 	}
 	return t, nil
 }
@@ -143,14 +158,20 @@ func addr4(v uint32) netip.Addr {
 	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
 }
 
-// pool returns the index in counts of the pool holding a.
-func (t *Table) pool(a uint32) int {
+// span returns the span holding a, or nil.
+func (t *Table) span(a uint32) *span {
+	if t.last < len(t.spans) {
+		if s := &t.spans[t.last]; s.first <= a && a <= s.last {
+			return s
+		}
+	}
 	s := t.spans
 	i := sort.Search(len(s), func(i int) bool { return s[i].last >= a })
 	if i < len(s) && s[i].first <= a {
-		return s[i].pool
+		t.last = i
+		return &s[i]
 	}
-	return len(t.pools)
+	return nil
 }
 
 // Set records the newest binding state of address a (a.b.c.d as a<<24|...).
@@ -158,24 +179,35 @@ func (t *Table) Set(a uint32, st BindingState) {
 	if st >= NumBindingStates {
 		return
 	}
-	old, seen := t.addrs[a]
-	if seen && old == st {
+	if s := t.span(a); s != nil {
+		c := &t.counts[s.pool]
+		old := s.states[a-s.first]
+		if old != 0 {
+			c[old-1]--
+		} else {
+			t.kept++
+		}
+		c[st]++
+		s.states[a-s.first] = uint8(st) + 1
 		return
 	}
-	if !seen && len(t.addrs) >= MaxAddresses {
+	c := &t.counts[len(t.pools)]
+	old, seen := t.other[a]
+	switch {
+	case seen:
+		c[old]--
+	case t.kept >= MaxAddresses:
 		t.dropped++
 		return
+	default:
+		t.kept++
 	}
-	p := t.pool(a)
-	if seen {
-		t.counts[p][old]--
-	}
-	t.counts[p][st]++
-	t.addrs[a] = st
+	c[st]++
+	t.other[a] = st
 }
 
 // Addresses is the number of addresses the table holds a state for.
-func (t *Table) Addresses() int { return len(t.addrs) }
+func (t *Table) Addresses() int { return t.kept }
 
 // Dropped is the number of records of new addresses not kept because the
 // table held MaxAddresses already.
@@ -196,7 +228,10 @@ func (t *Table) Counts() []PoolCounts {
 
 // Reset forgets every address.
 func (t *Table) Reset() {
-	clear(t.addrs)
+	for i := range t.spans {
+		clear(t.spans[i].states)
+	}
+	clear(t.other)
 	clear(t.counts)
-	t.dropped = 0
+	t.kept, t.dropped = 0, 0
 }
