@@ -14,8 +14,8 @@ import "fmt"
 //	}
 //
 // b is the statement, parts the offsets in b where its sub-statements
-// start (after the opening brace and after each `;` or nested block at
-// depth 1, strings and comments excluded). Only the sub-statement whose
+// start (after the opening brace, then after each `;` or nested block at
+// depth 1 that may start with `binding`; strings and comments excluded). Only the sub-statement whose
 // first words are `binding state` is read; `next binding state` and
 // `rewind binding state` are what the lease becomes later.
 func parseLease(b []byte, parts []int) (uint32, BindingState, error) {

@@ -256,12 +256,12 @@ scan:
 			case '{':
 				p.depth++
 				if lease && p.depth == 1 {
-					p.part(len(p.buf) + i - start)
+					p.part(len(p.buf)+i-start, b[i:])
 				}
 			case '}':
 				p.depth--
 				if lease && p.depth == 1 {
-					p.part(len(p.buf) + i - start)
+					p.part(len(p.buf)+i-start, b[i:])
 				}
 				if p.depth <= 0 {
 					if p.depth < 0 {
@@ -276,7 +276,7 @@ scan:
 					break scan
 				}
 				if lease && p.depth == 1 {
-					p.part(len(p.buf) + i - start)
+					p.part(len(p.buf)+i-start, b[i:])
 				}
 			}
 		}
@@ -323,8 +323,23 @@ func (p *Parser) endStatement(dst []Record) []Record {
 	return dst
 }
 
-// part notes where a lease's sub-statement starts in p.buf.
-func (p *Parser) part(off int) {
+// part notes where a lease's sub-statement starts in p.buf; next is what
+// follows in the piece being fed. The lease's first part (the offset after
+// its opening brace, where its address ends) is always noted; a later one
+// only if it may be `binding state` (the check parseLease makes again on
+// the whole statement), which the bytes in this piece usually rule out.
+func (p *Parser) part(off int, next []byte) {
+	if len(p.parts) > 0 {
+		for _, c := range next {
+			if isSpace(c) {
+				continue
+			}
+			if c != 'b' && c != '#' {
+				return
+			}
+			break
+		}
+	}
 	if len(p.parts) < maxLeaseParts {
 		p.parts = append(p.parts, off)
 	}
