@@ -98,3 +98,12 @@ func (l *Leases) LeasePools() ([]leases.Pool, error) {
 	}
 	return l.explicitPools()
 }
+
+// ReferencedFiles implements FileReferrer: after dhcpd.conf changes, a
+// reload reads its pools again (the files it includes are not compared).
+func (l *Leases) ReferencedFiles() []string {
+	if l.ConfigFile == "" {
+		return nil
+	}
+	return []string{l.ConfigFile}
+}
