@@ -13,7 +13,7 @@ LDFLAGS   := -X github.com/prometheus/common/version.Version=$(VERSION) \
 
 # Fuzz targets as package:FuzzName; `make fuzz` runs each for $(FUZZTIME).
 FUZZ_TARGETS ?= failover:FuzzDecode failover:FuzzStream failover:FuzzPair \
-                omapi:FuzzReadMessage kea:FuzzParseStatusGet leases:FuzzParser leases:FuzzDHCPDConf \
+                omapi:FuzzReadMessage kea:FuzzParseStatusGet kea:FuzzParseLeaseStats leases:FuzzParser leases:FuzzDHCPDConf \
                 peer:FuzzReassembly peer:FuzzPacket dhcpsapi:FuzzWinDecode
 
 .PHONY: all build build-windows test vet staticcheck windows-check unit lint-metrics fuzz bench clean

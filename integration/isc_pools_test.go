@@ -104,9 +104,11 @@ type clients struct {
 	n    int
 }
 
-func newClients(t *testing.T, p *iscPair) *clients {
+// newClients adds the clients' namespace to lab, its eth0 at addr (an
+// address the servers never hand out).
+func newClients(t *testing.T, lab *netnstest.Lab, addr string) *clients {
 	netnstest.Require(t, "dhclient")
-	c := &clients{t: t, lab: p.Lab, host: p.Lab.AddHost("cl", "10.251.7.250/24"), dir: t.TempDir()}
+	c := &clients{t: t, lab: lab, host: lab.AddHost("cl", addr), dir: t.TempDir()}
 	// One try of 15 s per client, no delay before the first DISCOVER.
 	writeFile(t, filepath.Join(c.dir, "dhclient.conf"), "timeout 15;\nretry 1;\ninitial-interval 1;\n", 0o644)
 	return c
@@ -217,7 +219,7 @@ func TestISCPoolShareExhaustedInPartition(t *testing.T) {
 	checkPools(t, e, "leases-b", p.Secondary, true, "balanced")
 	checkBalancing(t, e, p, "balanced")
 
-	c := newClients(t, p)
+	c := newClients(t, p.Lab, "10.251.7.250/24")
 	for i := 0; i < 3; i++ {
 		if a := c.lease(); a == "" {
 			t.Fatalf("client %d got no lease in NORMAL", c.n)
