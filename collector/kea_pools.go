@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"strconv"
+	"time"
 
 	"github.com/dhcpfailover/dhcp_failover_exporter/failover"
 	"github.com/dhcpfailover/dhcp_failover_exporter/kea"
@@ -16,6 +17,13 @@ import (
 func (s *keaSource) addKeaPools(ctx context.Context, rels []failover.Relationship) {
 	if len(rels) == 0 {
 		return
+	}
+	// The statistics must not cost the poll its answer: they get half of
+	// what is left of its budget.
+	if d, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, time.Now().Add(time.Until(d)/2))
+		defer cancel()
 	}
 	stats, err := s.client.LeaseStats(ctx)
 	if err != nil {
