@@ -265,6 +265,18 @@ func TestISCPoolShareExhaustedInPartition(t *testing.T) {
 	if !strings.Contains(p.Secondary.Proc.Log(), "peer holds all free leases") {
 		t.Errorf("dhcpd did not log `peer holds all free leases` for the refused client")
 	}
+	// Heal: back in NORMAL the pair exchanges what it did apart and the
+	// primary balances again; both files, the exporter and dhcpd agree.
+	p.Lab.SetLink(p.Primary.Host, true)
+	p.WaitStates(p.Primary, 2, 2, 90*time.Second)
+	p.WaitStates(p.Secondary, 2, 2, 30*time.Second)
+	a = checkPools(t, e, "leases-a", p.Primary, false, "healed")
+	b = checkPools(t, e, "leases-b", p.Secondary, true, "healed")
+	checkBalancing(t, e, p, "healed")
+	if a["active"] != 3+share || b["active"] != 3+share {
+		t.Errorf("after the heal: primary %v, secondary %v: want %d active on both", a, b, 3+share)
+	}
+
 	var excerpt []string
 	for _, l := range strings.Split(text, "\n") {
 		if strings.HasPrefix(l, "dhcp_failover_pool_") && strings.Contains(l, `target="leases-b"`) && !strings.HasSuffix(l, " 0") ||
