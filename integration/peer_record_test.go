@@ -1,0 +1,117 @@
+package integration
+
+import (
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/dhcpfailover/dhcp_failover_exporter/internal/netnstest"
+)
+
+// TestRecordPeerCaptures records the fault captures of peer/testdata on
+// a real ISC pair. It is a recording tool, not a check, and runs only when
+// DFE_RECORD_PEER_CAPTURES names the directory to write to:
+//
+//	DFE_RECORD_PEER_CAPTURES=$PWD/../peer/testdata go test ./integration -run TestRecordPeerCaptures -v
+//
+// Each capture is taken with tcpdump on one server's eth0, filtered on the
+// failover ports 647 (primary) and 847 (secondary). The counts beside
+// each file are written by `go run ./peer/testdata/tshark-counts.sh` (see
+// peer/testdata/README.md).
+func TestRecordPeerCaptures(t *testing.T) {
+	dir := os.Getenv("DFE_RECORD_PEER_CAPTURES")
+	if dir == "" {
+		t.Skip("recording tool: set DFE_RECORD_PEER_CAPTURES to the output directory")
+	}
+	netnstest.Require(t, "dhcpd", "tcpdump")
+	capture := func(t *testing.T, h *netnstest.Host, name string) func() {
+		path := filepath.Join(dir, name+".pcap")
+		p := h.Start(t, "tcpdump", "tcpdump", "-i", "eth0", "-U", "-s", "0", "-w", path, "tcp port 647 or tcp port 847")
+		time.Sleep(time.Second) // tcpdump opens its socket (a recording tool: no condition to wait on)
+		return func() {
+			time.Sleep(500 * time.Millisecond)
+			p.Signal(syscall.SIGINT)
+			p.Wait(10 * time.Second)
+			t.Logf("wrote %s", path)
+		}
+	}
+	settle := func(d time.Duration) { time.Sleep(d) }
+
+	// On the primary, joined mid-connection: the secondary hangs
+	// (SIGSTOP) long enough for the primary to give up on it and send
+	// its own CONNECT, never answered; then SIGCONT.
+	t.Run("primary-sigstop-secondary", func(t *testing.T) {
+		p := startISCPair(t, iscOptions{})
+		stop := capture(t, p.Primary.Host, "isc-primary-midstream-sigstop-secondary")
+		settle(2 * time.Second)
+		p.PauseNode(p.Secondary)
+		settle(14 * time.Second)
+		p.ResumeNode(p.Secondary)
+		p.WaitStates(p.Primary, iscNormal, iscNormal, 60*time.Second)
+		settle(2 * time.Second)
+		stop()
+	})
+
+	// On the primary, joined mid-connection: SIGKILL of the secondary,
+	// PARTNER_DOWN by the operator, the secondary restarted with an
+	// empty leases file.
+	t.Run("primary-kill-secondary-fresh", func(t *testing.T) {
+		p := startISCPair(t, iscOptions{})
+		stop := capture(t, p.Primary.Host, "isc-primary-midstream-kill-secondary-fresh")
+		settle(2 * time.Second)
+		p.KillNode(p.Secondary)
+		p.waitLocalState(p.Primary, iscCommInt, 30*time.Second)
+		p.SetLocalState(p.Primary, iscPartnerDown)
+		p.waitLocalState(p.Primary, iscPartnerDown, 30*time.Second)
+		os.Remove(p.Secondary.LeasesPath)
+		p.StartNode(p.Secondary)
+		p.WaitStates(p.Primary, iscNormal, iscNormal, 90*time.Second)
+		settle(2 * time.Second)
+		stop()
+	})
+
+	// On the primary, joined mid-connection: auto-partner-down after 10 s.
+	t.Run("primary-auto-partner-down", func(t *testing.T) {
+		p := startISCPair(t, iscOptions{AutoPartnerDown: 10 * time.Second})
+		stop := capture(t, p.Primary.Host, "isc-primary-midstream-auto-partner-down")
+		settle(2 * time.Second)
+		p.KillNode(p.Secondary)
+		p.waitLocalState(p.Primary, iscPartnerDown, 30*time.Second)
+		p.StartNode(p.Secondary)
+		p.WaitStates(p.Primary, iscNormal, iscNormal, 90*time.Second)
+		settle(2 * time.Second)
+		stop()
+	})
+
+	// On the secondary, from before the connection: the pair comes up,
+	// then the primary hangs (SIGSTOP) and comes back.
+	t.Run("secondary-startup-sigstop-primary", func(t *testing.T) {
+		p := startISCPair(t, iscOptions{NoSecondary: true})
+		stop := capture(t, p.Secondary.Host, "isc-secondary-startup-sigstop-primary")
+		p.StartNode(p.Secondary)
+		p.WaitStates(p.Secondary, iscNormal, iscNormal, 60*time.Second)
+		settle(2 * time.Second)
+		p.PauseNode(p.Primary)
+		settle(14 * time.Second)
+		p.ResumeNode(p.Primary)
+		p.WaitStates(p.Secondary, iscNormal, iscNormal, 60*time.Second)
+		settle(2 * time.Second)
+		stop()
+	})
+
+	// On the secondary, joined mid-connection: SIGTERM of the primary
+	// (Debian's dhcpd exits at once), then its restart.
+	t.Run("secondary-sigterm-primary", func(t *testing.T) {
+		p := startISCPair(t, iscOptions{})
+		stop := capture(t, p.Secondary.Host, "isc-secondary-midstream-sigterm-primary")
+		settle(2 * time.Second)
+		p.StopNode(p.Primary)
+		p.waitLocalState(p.Secondary, iscCommInt, 30*time.Second)
+		p.StartNode(p.Primary)
+		p.WaitStates(p.Secondary, iscNormal, iscNormal, 60*time.Second)
+		settle(2 * time.Second)
+		stop()
+	})
+}
