@@ -183,3 +183,49 @@ func formatSeries(m map[string]float64, prefix string) string {
 	sort.Strings(lines)
 	return strings.Join(lines, "\n")
 }
+
+// TestPeerSourceUnansweredReplay replays the primary's capture of a
+// secondary stopped with SIGSTOP (its kernel still accepts TCP): the
+// primary's CONTACTs go unanswered, it drops the connection after
+// max-response-delay (5 s), and 5 s later sends CONNECT on a new one that
+// the stopped secondary never answers. The unanswered time grows past the
+// primary's own timers while it waits, and falls to 0 once the secondary,
+// continued, speaks again.
+func TestPeerSourceUnansweredReplay(t *testing.T) {
+	path := filepath.Join(peerCaptures, "isc-primary-midstream-sigstop-secondary.pcap")
+	src, err := NewSource(peerTarget(t, path, "10.251.7.1", ""), log.NewNopLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeSource(src)
+	s := src.(*peerSource)
+	const gauge = `dhcp_failover_peer_unanswered_seconds{relationship="fo-test",target="tap"}`
+	var most float64
+	s.hook = func(string) {
+		m := gatherSeries(t, heldPeer{s})
+		most = max(most, m[gauge], m[`dhcp_failover_peer_unanswered_seconds{relationship="unknown",target="tap"}`])
+	}
+	if _, err := src.Poll(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	s.hook = nil
+	s.mu.Unlock()
+	m := gatherSeries(t, sourceMetrics{map[string]MetricsSource{"tap": s}})
+	// From the first unanswered CONTACT (3.06 s into the capture) to the
+	// CONNECT of 12.07 s, and on while that connection stays open (to
+	// 16.99 s, when the continued secondary closes it).
+	if most < 9 || most > 14.5 {
+		t.Errorf("the longest unanswered time seen is %v s, want 9..14.5", most)
+	}
+	if v, ok := m[gauge]; !ok || v != 0 {
+		t.Errorf("%s = %v (present %v) after the secondary answered, want 0", gauge, v, ok)
+	}
+	if v := m[`dhcp_failover_peer_unanswered_connects_total{relationship="fo-test",target="tap"}`]; v != 2 {
+		t.Errorf("unanswered CONNECTs %v, want 2", v)
+	}
+	if v := m[`dhcp_failover_peer_connection_up{local_address="10.251.7.1",partner_address="10.251.7.2",relationship="fo-test",target="tap"}`]; v != 1 {
+		t.Logf("%s", formatSeries(m, ""))
+		t.Errorf("connection_up %v at the end", v)
+	}
+}

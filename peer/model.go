@@ -315,6 +315,17 @@ func (m *Model) OnMessage(c *Conn, from int, ts time.Time, msg *failover.Message
 	}
 	pi := Other(li)
 	partner := c.Ends[pi].Addr.Unmap()
+	if r.Name == Unnamed && from == li && msg.Type == failover.MsgConnect && c.Dir[li].Name != "" {
+		// The local server names its relationship: what was seen of it
+		// so far carries on under the name.
+		if n := m.rel(c.Dir[li].Name); n != nil {
+			m.addPartner(n, partner)
+			m.supersede(n, partner)
+			if m.connRel[c] == n {
+				r = n
+			}
+		}
+	}
 	r.touch(partner, ts)
 	if c.Accepted && c.Up() {
 		if _, ok := r.up[c]; !ok {

@@ -66,11 +66,11 @@ func (m *Model) adoptName(c *Conn, li int, closing bool) (string, bool) {
 	return "", false
 }
 
-// nameOf names a connection whose CONNECT was not seen: by the
-// relationship last active with the same partner, else the model's
-// relationship name, else Unnamed.
+// nameOf names a connection whose CONNECT was not seen: by the named
+// relationship last active with the same partner, else the Unnamed one
+// with that partner, else the model's relationship name, else Unnamed.
 func (m *Model) nameOf(partner netip.Addr) string {
-	if r := m.partnerOf(partner, true); r != nil {
+	if r := m.namedFor(partner); r != nil {
 		return r.Name
 	}
 	return m.fallback
@@ -91,7 +91,8 @@ func (m *Model) partnerOf(partner netip.Addr, unnamed bool) *Relationship {
 	return best
 }
 
-// namedFor returns the named relationship last active with partner.
+// namedFor returns the named relationship last active with partner, else
+// the Unnamed one if it has that partner.
 func (m *Model) namedFor(partner netip.Addr) *Relationship {
 	if r := m.partnerOf(partner, false); r != nil {
 		return r
@@ -172,22 +173,26 @@ func (m *Model) addPartner(r *Relationship, p netip.Addr) {
 }
 
 // supersede folds the Unnamed relationship of a conversation seen
-// mid-stream into r once r, a named one, took over its only partner, p,
-// and no connection of the Unnamed one is open any more: its counts carry
-// on under r's name (no counter goes down).
+// mid-stream into r once r, a named one, took over its only partner, p:
+// its counts carry on under r's name (no counter goes down) and its
+// connections become r's.
 func (m *Model) supersede(r *Relationship, p netip.Addr) {
 	u := m.rels[Unnamed]
-	if u == nil || u == r || u.Up() || len(u.partners) != 1 {
+	if u == nil || u == r || len(u.partners) != 1 {
 		return
 	}
 	if _, ok := u.partners[p]; !ok {
 		return
 	}
-	for _, x := range m.connRel {
+	for c, x := range m.connRel {
 		if x == u {
-			return // still open: it may yet be named
+			m.connRel[c] = r
+			if a, ok := u.up[c]; ok {
+				r.up[c] = a
+			}
 		}
 	}
+	r.touch(p, u.partners[p])
 	for d := range u.Messages {
 		for t, n := range u.Messages[d] {
 			r.Messages[d][t] += n

@@ -163,3 +163,89 @@ func TestModelRefusedByPartner(t *testing.T) {
 	}
 }
 
+// TestModelLocalServerVouches: the local server's own CONNECT on a
+// connection it opened is its relationship's at once, answered or not; the
+// time it waits for its partner grows while the connection is open and
+// ends when the partner closes its end. A CONNECT of the local server on a
+// connection the other end opened waits for that end: refused, it leaves
+// nothing.
+func TestModelLocalServerVouches(t *testing.T) {
+	t0 := time.Unix(1795713600, 0)
+	partner := netip.MustParseAddr("10.0.0.2")
+	connect := &failover.Message{Type: failover.MsgConnect}
+
+	t.Run("unanswered", func(t *testing.T) {
+		m := testModel("")
+		c := &Conn{Ends: [2]Endpoint{{Addr: testLocal, Port: 40000}, {Addr: partner, Port: 847}},
+			FromSYN: true, Established: true, Connector: 0, RejectedBy: -1, ClosedBy: -1, FirstPacket: t0, LastPacket: t0}
+		m.OnConn(c)
+		if len(m.rels) != 0 {
+			t.Fatal("a connection to an unknown address made a relationship before a word")
+		}
+		c.Name, c.Dir[0].Name, c.Dir[0].Total, c.Dir[0].Messages[failover.MsgConnect], c.Dir[0].First, c.Dir[0].Last = "fo-lab", "fo-lab", 1, 1, t0, t0
+		m.OnMessage(c, 0, t0, connect)
+		r := m.rels["fo-lab"]
+		if r == nil || r.Up() || r.Messages[DirSent][failover.MsgConnect] != 1 || r.Role != failover.RolePrimary {
+			t.Fatalf("relationship %+v", r)
+		}
+		if d := m.Unanswered(r, t0.Add(30*time.Second)); d != 30*time.Second {
+			t.Errorf("unanswered %v while the connection is open, want 30s", d)
+		}
+		c.ClosedBy, c.Closing, c.LastPacket = 1, true, t0.Add(31*time.Second)
+		m.OnConn(c)
+		c.Closed, c.ClosedAt = true, t0.Add(31*time.Second)
+		m.OnConn(c)
+		if d := m.Unanswered(r, t0.Add(40*time.Second)); d != 0 {
+			t.Errorf("unanswered %v after the partner closed its end", d)
+		}
+		if r.UnansweredConnects != 1 || m.ignored != [NumIgnored]uint64{} {
+			t.Errorf("unanswered CONNECTs %d, ignored %v", r.UnansweredConnects, m.ignored)
+		}
+		// The next connection the local server opens to its partner is
+		// the relationship's from the handshake on (ISC's secondary never
+		// sends CONNECT: it waits for the primary's).
+		c2 := &Conn{Ends: [2]Endpoint{{Addr: testLocal, Port: 40001}, {Addr: partner, Port: 847}},
+			FromSYN: true, Established: true, Connector: -1, RejectedBy: -1, ClosedBy: -1, FirstPacket: t0.Add(50 * time.Second), LastPacket: t0.Add(50 * time.Second)}
+		m.OnConn(c2)
+		if m.connRel[c2] != r || m.Unanswered(r, t0.Add(60*time.Second)) != 10*time.Second {
+			t.Errorf("the local server's own connection: taken %v, unanswered %v", m.connRel[c2] != nil, m.Unanswered(r, t0.Add(60*time.Second)))
+		}
+	})
+	t.Run("refused impostor", func(t *testing.T) {
+		m := testModel("")
+		c := &Conn{Ends: [2]Endpoint{{Addr: partner, Port: 40000}, {Addr: testLocal, Port: 647}},
+			FromSYN: true, Established: true, Connector: 1, RejectedBy: -1, ClosedBy: -1, FirstPacket: t0, LastPacket: t0}
+		m.OnConn(c)
+		c.Dir[1].Name, c.Dir[1].Total, c.Dir[1].Messages[failover.MsgConnect] = "fo-lab", 1, 1
+		m.OnMessage(c, 1, t0, connect)
+		c.Dir[0].Name, c.Dir[0].Total, c.Dir[0].Messages[failover.MsgConnect] = "bogus", 1, 1
+		m.OnMessage(c, 0, t0, connect)
+		c.RejectedBy, c.Dir[1].Total, c.Dir[1].Messages[failover.MsgConnectAck] = 1, 2, 1
+		m.OnMessage(c, 1, t0, &failover.Message{Type: failover.MsgConnectAck})
+		c.Closing, c.Closed, c.ClosedBy = true, true, 1
+		m.OnConn(c)
+		if len(m.rels) != 0 || m.ignored != [NumIgnored]uint64{0, 1, 0} {
+			t.Errorf("relationships %v, ignored %v", m.rels, m.ignored)
+		}
+	})
+	t.Run("unnamed then named", func(t *testing.T) {
+		m := testModel("")
+		c := m.converse("", partner, t0, false)
+		u := m.rels[Unnamed]
+		if u == nil || u.Messages[DirSent][failover.MsgContact] != 1 {
+			t.Fatalf("relationships %v", m.rels)
+		}
+		// The local server names its relationship on the same partner: the
+		// counts so far carry on under the name, the connection with them.
+		c2 := &Conn{Ends: [2]Endpoint{{Addr: testLocal, Port: 40000}, {Addr: partner, Port: 847}},
+			FromSYN: true, Established: true, Connector: 0, RejectedBy: -1, ClosedBy: -1, FirstPacket: t0, LastPacket: t0}
+		m.OnConn(c2)
+		c2.Dir[0].Name, c2.Dir[0].Total, c2.Dir[0].Messages[failover.MsgConnect] = "fo-lab", 1, 1
+		m.OnMessage(c2, 0, t0, connect)
+		r := m.rels["fo-lab"]
+		if len(m.rels) != 1 || r == nil || r.Messages[DirSent][failover.MsgContact] != 1 || r.Messages[DirReceived][failover.MsgContact] != 1 ||
+			r.Messages[DirSent][failover.MsgConnect] != 1 || m.connRel[c] != r || !r.Up() {
+			t.Errorf("relationships %v", m.rels)
+		}
+	})
+}
