@@ -14,6 +14,17 @@ import (
 
 const rulesFile = "dhcp-failover.rules.yml"
 
+// ruleFiles are every rule file: rulesFile and the topic files beside it
+// (peer.rules.yml).
+func ruleFiles(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob("*.rules.yml")
+	if err != nil || len(files) < 2 {
+		t.Fatalf("rule files: %v %v", files, err)
+	}
+	return files
+}
+
 // runbookBase is where runbook_url points; the anchors are the alert names
 // as GitHub spells heading anchors.
 const runbookBase = "https://github.com/dhcpfailover/dhcp_failover_exporter/blob/main/docs/runbook.md#"
@@ -30,6 +41,7 @@ var wantAlerts = map[string]string{
 	"DHCPFailoverPartnerViewMismatch":             "warning",
 	"DHCPFailoverTargetDown":                      "warning",
 	"DHCPFailoverUnackedUpdatesHigh":              "warning",
+	"DHCPFailoverPartnerNotAnswering":             "warning", // peer.rules.yml
 }
 
 type ruleFile struct {
@@ -71,7 +83,7 @@ func run(t *testing.T, name string, args ...string) {
 }
 
 func TestPromtoolCheckRules(t *testing.T) {
-	run(t, promtool(t), "check", "rules", rulesFile)
+	run(t, promtool(t), append([]string{"check", "rules"}, ruleFiles(t)...)...)
 }
 
 func TestPromtoolTestRules(t *testing.T) {
@@ -85,17 +97,19 @@ func TestPromtoolTestRules(t *testing.T) {
 
 func loadRules(t *testing.T) []rule {
 	t.Helper()
-	data, err := os.ReadFile(rulesFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var f ruleFile
-	if err := yaml.Unmarshal(data, &f); err != nil {
-		t.Fatal(err)
-	}
 	var rules []rule
-	for _, g := range f.Groups {
-		rules = append(rules, g.Rules...)
+	for _, name := range ruleFiles(t) {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var f ruleFile
+		if err := yaml.Unmarshal(data, &f); err != nil {
+			t.Fatal(err)
+		}
+		for _, g := range f.Groups {
+			rules = append(rules, g.Rules...)
+		}
 	}
 	return rules
 }

@@ -282,6 +282,10 @@ func (m *Model) OnConn(c *Conn) {
 	if c.ClosedBy == pi && !c.partnerClosed {
 		c.partnerClosed = true
 		r.partnerActs()
+	} else if c.Closing && !r.waitSince.IsZero() {
+		// The local server waited on this connection until it closed it:
+		// Unanswered stops counting to now here, and must not go down.
+		r.localActs(c.LastPacket)
 	}
 	if c.Closed {
 		delete(m.connRel, c)
