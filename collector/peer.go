@@ -68,8 +68,8 @@ var (
 		[]string{"target", "relationship"}, nil)
 )
 
-// Timing of the live tap (variables for the tests).
-var (
+// Timing of the live tap.
+const (
 	// peerExpireEvery is how often the live tap closes idle connections
 	// and, while it captures nothing, looks at its interface.
 	peerExpireEvery = time.Second

@@ -5,11 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"runtime"
 	"sort"
 	"strings"
@@ -23,7 +20,6 @@ import (
 
 	"github.com/dhcpfailover/dhcp_failover_exporter/config"
 	"github.com/dhcpfailover/dhcp_failover_exporter/failover"
-	"github.com/dhcpfailover/dhcp_failover_exporter/internal/testenv"
 	"github.com/dhcpfailover/dhcp_failover_exporter/peer"
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
@@ -537,198 +533,5 @@ func TestPeerSourceReplayPollFirst(t *testing.T) {
 	case <-polled:
 	case <-time.After(time.Second):
 		t.Fatal("the replay went on after Run's context ended")
-	}
-}
-
-// TestPeerSourceLiveRecovers runs a live tap in network namespaces it
-// creates (dfepeer-a holds the tap, dfepeer-b the other end of the veth):
-// started before its interface exists, it reports not_found and starts
-// capturing when the interface appears; it reports a link taken down and
-// resumes on the same socket when it comes up; it follows the interface
-// deleted and created again. The test binary runs itself inside
-// dfepeer-a (the tap opens its sockets from any thread, so the whole
-// process must be in the namespace), and again in dfepeer-b to dial.
-func TestPeerSourceLiveRecovers(t *testing.T) {
-	switch {
-	case os.Getenv("DFEPEER_DIAL") != "":
-		peerDial(t, os.Getenv("DFEPEER_DIAL"))
-		return
-	case os.Getenv("DFEPEER_CHILD") == "":
-		peerLiveParent(t)
-		return
-	}
-	peerReopenMin, peerReopenMax, peerExpireEvery = 50*time.Millisecond, 400*time.Millisecond, 100*time.Millisecond
-	tg := peerTarget(t, "x", "10.231.0.1", "")
-	tg.Settings = &config.Peer{Interface: "dfepeer0", LocalAddress: "10.231.0.1", Ports: []uint16{647}}
-	src, err := NewSource(tg, log.With(log.NewLogfmtLogger(log.NewSyncWriter(os.Stderr)), "ts", log.DefaultTimestampUTC)) // shown by the parent
-	if err != nil {
-		t.Fatalf("the tap does not start without its interface: %v", err)
-	}
-	defer closeSource(src)
-	s := src.(*peerSource)
-	reason := func() Reason {
-		_, err := src.Poll(context.Background())
-		return Classify(err)
-	}
-	if _, err := src.Poll(context.Background()); Classify(err) != ReasonNotFound || !strings.Contains(err.Error(), "dfepeer0") {
-		t.Fatalf("before the interface exists: %v", err)
-	}
-
-	var mu sync.Mutex
-	var pushedErr error
-	pushes := 0
-	ctx, cancel := context.WithCancel(context.Background())
-	ran := make(chan struct{})
-	go func() {
-		defer close(ran)
-		src.(Watcher).Run(ctx, func(_ []failover.Relationship, err error) {
-			mu.Lock()
-			pushedErr = err
-			pushes++
-			mu.Unlock()
-		})
-	}()
-	defer func() { cancel(); <-ran }()
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				links, _ := exec.Command("ip", "link").CombinedOutput()
-				_, err := src.Poll(context.Background())
-				t.Fatalf("%s: not within 10 s (poll: %v); ip link:\n%s", what, err, links)
-			}
-		}
-	}
-	pushed := func(want Reason) func() bool {
-		return func() bool {
-			mu.Lock()
-			defer mu.Unlock()
-			return pushes > 0 && Classify(pushedErr) == want
-		}
-	}
-	is := func(want Reason) func() bool { return func() bool { return reason() == want } }
-	waitFor("not_found pushed", pushed(ReasonNotFound))
-
-	ln, err := net.Listen("tcp4", "0.0.0.0:647")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { io.Copy(io.Discard, c); c.Close() }()
-		}
-	}()
-	segments := func() uint64 {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return s.tracker.Stats().TCP
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dial := func(what string) {
-		t.Helper()
-		before := segments()
-		cmd := exec.Command("ip", "netns", "exec", "dfepeer-b", exe, "-test.run=^TestPeerSourceLiveRecovers$", "-test.count=1")
-		cmd.Env = append(os.Environ(), "DFEPEER_DIAL=10.231.0.1:647")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("%s: dialling from dfepeer-b: %v\n%s", what, err, out)
-		}
-		waitFor(what+": segments captured", func() bool { return segments() >= before+6 })
-		t.Logf("%s: %d TCP segments captured in all", what, segments())
-	}
-	mkLink := func() {
-		peerIP(t, "link", "add", "dfepeer0", "type", "veth", "peer", "name", "dfepeer1", "netns", "dfepeer-b")
-		peerIP(t, "addr", "add", "10.231.0.1/24", "dev", "dfepeer0")
-		peerIP(t, "link", "set", "dfepeer0", "up")
-		peerIP(t, "-n", "dfepeer-b", "addr", "add", "10.231.0.2/24", "dev", "dfepeer1")
-		peerIP(t, "-n", "dfepeer-b", "link", "set", "dfepeer1", "up")
-	}
-
-	mkLink()
-	waitFor("capturing once the interface exists", is(""))
-	waitFor("up pushed", pushed(""))
-	dial("interface created")
-
-	first := s.current()
-	peerIP(t, "link", "set", "dfepeer0", "down")
-	waitFor("link down reported", is(ReasonConnect))
-	waitFor("link down pushed", pushed(ReasonConnect))
-	peerIP(t, "link", "set", "dfepeer0", "up")
-	waitFor("capturing once the link is up", is(""))
-	dial("link up again")
-	if s.current() != first {
-		t.Error("the socket was reopened after a link flap (it captures on by itself)")
-	}
-
-	peerIP(t, "link", "del", "dfepeer0")
-	waitFor("interface deleted reported", is(ReasonNotFound))
-	mkLink()
-	waitFor("capturing on the interface created again", is(""))
-	dial("interface created again")
-	if s.current() == first {
-		t.Error("still the socket of the deleted interface")
-	}
-}
-
-// peerLiveParent creates the namespaces and runs the test inside dfepeer-a.
-func peerLiveParent(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("live capture is Linux only")
-	}
-	testenv.NeedRoot(t)
-	testenv.NeedBinaries(t, "ip")
-	del := func() {
-		for _, ns := range []string{"dfepeer-a", "dfepeer-b"} {
-			if _, err := os.Stat("/run/netns/" + ns); err == nil {
-				if out, err := exec.Command("ip", "netns", "del", ns).CombinedOutput(); err != nil {
-					t.Errorf("ip netns del %s: %v: %s", ns, err, out)
-				}
-			}
-		}
-	}
-	del() // left over from a crashed run
-	t.Cleanup(del)
-	for _, ns := range []string{"dfepeer-a", "dfepeer-b"} {
-		peerIP(t, "netns", "add", ns)
-		peerIP(t, "-n", ns, "link", "set", "lo", "up")
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", "dfepeer-a", exe, "-test.run=^TestPeerSourceLiveRecovers$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), "DFEPEER_CHILD=1")
-	out, err := cmd.CombinedOutput()
-	t.Logf("in namespace dfepeer-a:\n%s", out)
-	if err != nil || !strings.Contains(string(out), "--- PASS: TestPeerSourceLiveRecovers") {
-		t.Fatalf("in namespace dfepeer-a: %v\n%s", err, out)
-	}
-}
-
-// peerDial opens a connection to addr, sends a few bytes and closes it.
-func peerDial(t *testing.T, addr string) {
-	c, err := net.DialTimeout("tcp4", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Write([]byte("not a failover message")); err != nil {
-		t.Fatal(err)
-	}
-	c.Close()
-}
-
-func peerIP(t *testing.T, args ...string) {
-	t.Helper()
-	if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-		t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 }
