@@ -3,9 +3,11 @@ package collector
 // The peer source taps the failover conversation of the server at
 // local_address (docs/peer.md): live on an interface of the exporter's
 // host (AF_PACKET, CAP_NET_RAW) or replayed once from a capture file. It
-// never sends a packet (design.md). From the messages it reports the
-// relationship (states each end announced in STATE, draft-12 §7.1) and
-// the peer-protocol metrics of metrics.md.
+// never sends a packet (docs/peer.md). This file holds the capture's
+// lifecycle and the metrics; the relationship model is the peer package's
+// (peer.Model). From it the source reports the relationship (states each
+// end announced in STATE, draft-12 §7.1) and the peer-protocol metrics of
+// docs/metrics.md.
 
 import (
 	"context"

@@ -98,8 +98,8 @@ type StateInfo struct {
 
 // FSM returns the announced state in the FSM_STATE vocabulary. A STATE
 // with the STARTUP flag means the server is starting up: the state it
-// carries is the one it saved before the restart (protocol-reference.md
-// §2), so the state is STARTUP. ok is false for an unknown code.
+// carries is the one it saved before the restart (docs/peer.md, "What it
+// reports"), so the state is STARTUP. ok is false for an unknown code.
 func (s StateInfo) FSM() (failover.State, bool) {
 	if s.Startup {
 		return failover.Startup, true
