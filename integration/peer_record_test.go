@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -18,8 +19,10 @@ import (
 //
 // Each capture is taken with tcpdump on one server's eth0, filtered on the
 // failover ports 647 (primary) and 847 (secondary). The counts beside
-// each file are written by `go run ./peer/testdata/tshark-counts.sh` (see
-// peer/testdata/README.md).
+// each new file are written from tshark by
+// `go test ./peer -run TestTsharkCounts -update-counts` (docs/peer.md,
+// "Exact counts"). The pauses between the steps are the scenario (how long
+// a partner stays stopped), not waits for a condition.
 func TestRecordPeerCaptures(t *testing.T) {
 	dir := os.Getenv("DFE_RECORD_PEER_CAPTURES")
 	if dir == "" {
@@ -29,9 +32,15 @@ func TestRecordPeerCaptures(t *testing.T) {
 	capture := func(t *testing.T, h *netnstest.Host, name string) func() {
 		path := filepath.Join(dir, name+".pcap")
 		p := h.Start(t, "tcpdump", "tcpdump", "-i", "eth0", "-U", "-s", "0", "-w", path, "tcp port 647 or tcp port 847")
-		time.Sleep(time.Second) // tcpdump opens its socket (a recording tool: no condition to wait on)
+		// tcpdump writes the file header once its socket is open.
+		waitFor(t, 10*time.Second, "tcpdump's capture file", func() error {
+			if fi, err := os.Stat(path); err != nil || fi.Size() < 24 {
+				return fmt.Errorf("no capture header yet")
+			}
+			return nil
+		})
 		return func() {
-			time.Sleep(500 * time.Millisecond)
+			time.Sleep(500 * time.Millisecond) // the last segments reach the file
 			p.Signal(syscall.SIGINT)
 			p.Wait(10 * time.Second)
 			t.Logf("wrote %s", path)
