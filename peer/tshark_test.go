@@ -2,11 +2,14 @@ package peer
 
 import (
 	"flag"
+	"fmt"
+	"slices"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/dhcpfailover/dhcp_failover_exporter/failover"
 	"github.com/dhcpfailover/dhcp_failover_exporter/internal/testenv"
 	"github.com/dhcpfailover/dhcp_failover_exporter/peer/peertest"
 )
@@ -34,6 +37,10 @@ func TestTsharkCounts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			states, err := peertest.TsharkStates(path)
+			if err != nil {
+				t.Fatal(err)
+			}
 			countsPath := strings.TrimSuffix(path, ".pcap") + ".counts.txt"
 			if _, err := os.Stat(countsPath); os.IsNotExist(err) && *updateCounts {
 				local, ok := newCaptureHeaders[filepath.Base(path)]
@@ -41,7 +48,7 @@ func TestTsharkCounts(t *testing.T) {
 					t.Fatalf("no local address known for %s", path)
 				}
 				header := "# local " + local + " (captured on this server's eth0; failover ports 647 on the primary, 847 on the secondary)\n"
-				if err := os.WriteFile(countsPath, []byte(got.Format(filepath.Base(path), header)), 0o644); err != nil {
+				if err := os.WriteFile(countsPath, []byte(got.Format(filepath.Base(path), header, states)), 0o644); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -59,9 +66,33 @@ func TestTsharkCounts(t *testing.T) {
 					t.Errorf("%s: tshark counts %v, the file nothing", dir, g)
 				}
 			}
-			if e := readCounts(t, countsPath); len(e.total) == 0 {
+			e := readCounts(t, countsPath)
+			if len(e.total) == 0 {
 				t.Error("no TOTAL line")
+			}
+			// The STATE timeline beside the capture is tshark's too.
+			for dir, sts := range states {
+				var lines []string
+				for _, st := range sts {
+					lines = append(lines, fmt.Sprintf("time=%d state=%s stos=%d flags=%d", st.Time, stateName(st.Code), st.STOS, st.Flags))
+				}
+				if !slices.Equal(lines, e.states[dir]) {
+					t.Errorf("%s: tshark's STATEs\n%q\nthe file's\n%q", dir, lines, e.states[dir])
+				}
+			}
+			for dir := range e.states {
+				if _, ok := states[dir]; !ok {
+					t.Errorf("%s: STATEs in the file, none by tshark", dir)
+				}
 			}
 		})
 	}
+}
+
+func stateName(code uint8) string {
+	if st, ok := failover.StateFromWire(code); ok {
+		n, _ := st.ISCName()
+		return n
+	}
+	return fmt.Sprintf("unknown(%d)", code)
 }

@@ -3,7 +3,9 @@ package peertest
 import (
 	"bufio"
 	"bytes"
+	"encoding/xml"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -152,11 +154,13 @@ func ReadCounts(path string) (Counts, error) {
 }
 
 // Format writes counts as a counts file: the header lines, one line per
-// direction in stream order, and the TOTAL and TSHARK lines.
-func (c Counts) Format(name, header string) string {
+// direction in stream order followed by its STATE messages, and the TOTAL
+// and TSHARK lines.
+func (c Counts) Format(name, header string, states map[string][]State) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s: failover messages per TCP stream direction, as tshark's dhcpfo dissector counts them:\n", name)
 	fmt.Fprintf(&b, "#   tshark %s\n", strings.Join(TsharkArgs(name), " "))
+	fmt.Fprintf(&b, "#   STATE lines: tshark %s -Y 'dhcpfo.type == 10' -T pdml\n", strings.Join(TsharkArgs(name)[:4], " "))
 	b.WriteString(header)
 	dirs := make([]string, 0, len(c.Dirs))
 	for d := range c.Dirs {
@@ -175,6 +179,10 @@ func (c Counts) Format(name, header string) string {
 			n += v
 		}
 		fmt.Fprintf(&b, "tshark-stream-%d\t%s\tmessages=%d\t%s\n", c.Stream[d], d, n, formatTypes(c.Dirs[d]))
+		from, _, _ := strings.Cut(d, "->")
+		for _, st := range states[d] {
+			b.WriteString(st.Line(from) + "\n")
+		}
 		for t, v := range c.Dirs[d] {
 			total[t] += v
 		}
@@ -194,4 +202,110 @@ func formatTypes(m map[string]uint64) string {
 		parts[i] = fmt.Sprintf("%s=%d", k, m[k])
 	}
 	return strings.Join(parts, " ")
+}
+
+// State is one STATE message as tshark decodes it.
+type State struct {
+	Time  uint32 // the message's time field
+	Code  uint8  // server-state
+	STOS  uint32 // start-time-of-state
+	Flags uint8  // server-flags
+}
+
+// Line formats s as a counts file's STATE line (from is the sender).
+func (s State) Line(from string) string {
+	name := fmt.Sprintf("unknown(%d)", s.Code)
+	if st, ok := failover.StateFromWire(s.Code); ok {
+		name, _ = st.ISCName()
+	}
+	return fmt.Sprintf("\tSTATE time=%d from=%s state=%s stos=%d flags=%d", s.Time, from, name, s.STOS, s.Flags)
+}
+
+// TsharkStates runs tshark on pcap and returns its STATE messages by
+// direction, in order (tshark's PDML: one element per message, also when
+// a segment carries several).
+func TsharkStates(pcap string) (map[string][]State, error) {
+	args := TsharkArgs(pcap)[:4] // -r pcap -d 847
+	cmd := exec.Command("tshark", append(args, "-Y", "dhcpfo.type == 10", "-T", "pdml")...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("tshark %s: %v: %s", pcap, err, stderr.String())
+	}
+	states := map[string][]State{}
+	var src, dst, sport, dport string
+	var cur *State
+	var dir string
+	flush := func() {
+		if cur != nil {
+			states[dir] = append(states[dir], *cur)
+			cur = nil
+		}
+	}
+	dec := xml.NewDecoder(bytes.NewReader(out))
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("tshark %s: PDML: %v", pcap, err)
+		}
+		se, ok := tok.(xml.StartElement)
+		if !ok {
+			continue
+		}
+		attr := func(name string) string {
+			for _, a := range se.Attr {
+				if a.Name.Local == name {
+					return a.Value
+				}
+			}
+			return ""
+		}
+		switch se.Name.Local {
+		case "packet":
+			flush()
+		case "proto":
+			if attr("name") == "dhcpfo" {
+				flush()
+				cur = &State{}
+				dir = src + ":" + sport + "->" + dst + ":" + dport
+			}
+		case "field":
+			v := attr("show")
+			n, _ := strconv.ParseUint(v, 10, 32)
+			switch attr("name") {
+			case "ip.src":
+				src = v
+			case "ip.dst":
+				dst = v
+			case "tcp.srcport":
+				sport = v
+			case "tcp.dstport":
+				dport = v
+			}
+			if cur == nil {
+				continue
+			}
+			switch attr("name") {
+			case "dhcpfo.type":
+				if v != "10" {
+					cur = nil // another message of the same segment
+				}
+			case "dhcpfo.time":
+				t, _ := strconv.ParseUint(attr("value"), 16, 32)
+				cur.Time = uint32(t)
+			case "dhcpfo.serverstatus":
+				cur.Code = uint8(n)
+			case "dhcpfo.starttimeofstate":
+				cur.STOS = uint32(n)
+			case "dhcpfo.serverflag":
+				cur.Flags = uint8(n)
+			}
+		}
+	}
+	flush()
+	return states, nil
 }
