@@ -3,9 +3,9 @@ package peer
 import (
 	"flag"
 	"fmt"
-	"slices"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
