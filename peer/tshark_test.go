@@ -17,7 +17,7 @@ import (
 var updateCounts = flag.Bool("update-counts", false, "write the counts file of every capture in testdata/ that has none, from tshark")
 
 // newCaptureHeaders says, for the captures recorded by
-// integration/peer_record_test.go, on which server each was taken.
+// integration/peer_captures_test.go, on which server each was taken.
 var newCaptureHeaders = map[string]string{
 	"isc-primary-midstream-sigstop-secondary.pcap":    "10.251.7.1",
 	"isc-primary-midstream-kill-secondary-fresh.pcap": "10.251.7.1",

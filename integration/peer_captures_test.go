@@ -2,33 +2,43 @@ package integration
 
 import (
 	"fmt"
+	"maps"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/dhcpfailover/dhcp_failover_exporter/failover"
 	"github.com/dhcpfailover/dhcp_failover_exporter/internal/netnstest"
+	"github.com/dhcpfailover/dhcp_failover_exporter/peer"
+	"github.com/dhcpfailover/dhcp_failover_exporter/peer/peertest"
 )
 
-// TestRecordPeerCaptures records the fault captures of peer/testdata on
-// a real ISC pair. It is a recording tool, not a check, and runs only when
-// DFE_RECORD_PEER_CAPTURES names the directory to write to:
+// TestPeerFaultCaptures records the fault captures of peer/testdata on a
+// real ISC pair, and checks each as it is recorded: the tap (the peer
+// package's tracker and relationship model, as source: peer runs them)
+// counts exactly what Wireshark's dhcpfo dissector counts, per direction
+// and type, as the tap of the server the capture was taken on. The
+// captures go to a temporary directory, or where DFE_RECORD_PEER_CAPTURES
+// says (to refresh peer/testdata):
 //
-//	DFE_RECORD_PEER_CAPTURES=$PWD/../peer/testdata go test ./integration -run TestRecordPeerCaptures -v
+//	DFE_RECORD_PEER_CAPTURES=$PWD/peer/testdata go test ./integration -run TestPeerFaultCaptures -v
 //
 // Each capture is taken with tcpdump on one server's eth0, filtered on the
-// failover ports 647 (primary) and 847 (secondary). The counts beside
-// each new file are written from tshark by
+// failover ports 647 (primary) and 847 (secondary). The counts beside a
+// new file in peer/testdata are written from tshark by
 // `go test ./peer -run TestTsharkCounts -update-counts` (docs/peer.md,
 // "Exact counts"). The pauses between the steps are the scenario (how long
 // a partner stays stopped), not waits for a condition.
-func TestRecordPeerCaptures(t *testing.T) {
+func TestPeerFaultCaptures(t *testing.T) {
 	dir := os.Getenv("DFE_RECORD_PEER_CAPTURES")
 	if dir == "" {
-		t.Skip("recording tool: set DFE_RECORD_PEER_CAPTURES to the output directory")
+		dir = t.TempDir()
+		os.Chmod(dir, 0o777) // tcpdump writes as its own user
 	}
-	netnstest.Require(t, "dhcpd", "tcpdump")
+	netnstest.Require(t, "dhcpd", "tcpdump", "tshark")
 	capture := func(t *testing.T, h *netnstest.Host, name string) func() {
 		path := filepath.Join(dir, name+".pcap")
 		p := h.Start(t, "tcpdump", "tcpdump", "-i", "eth0", "-U", "-s", "0", "-w", path, "tcp port 647 or tcp port 847")
@@ -44,6 +54,7 @@ func TestRecordPeerCaptures(t *testing.T) {
 			p.Signal(syscall.SIGINT)
 			p.Wait(10 * time.Second)
 			t.Logf("wrote %s", path)
+			checkCaptureCounts(t, path, h.Addr)
 		}
 	}
 	settle := func(d time.Duration) { time.Sleep(d) }
@@ -123,4 +134,38 @@ func TestRecordPeerCaptures(t *testing.T) {
 		settle(2 * time.Second)
 		stop()
 	})
+}
+
+// checkCaptureCounts replays path through the tracker and the relationship
+// model as the tap of local and compares the messages counted with
+// tshark's, per direction and type.
+func checkCaptureCounts(t *testing.T, path string, local netip.Addr) {
+	t.Helper()
+	want, err := peertest.Tshark(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want.Local = local
+	sent, received := want.Sum()
+	m := peer.NewModel(peer.ModelOptions{Local: local})
+	if _, err := peer.ReadFile(path, peer.Options{OnConn: m.OnConn, OnMessage: m.OnMessage}); err != nil {
+		t.Fatal(err)
+	}
+	var got [2]map[string]uint64
+	for d := range got {
+		got[d] = map[string]uint64{}
+	}
+	for _, r := range m.Relationships() {
+		for d := range r.Messages {
+			for _, mt := range failover.MessageTypes() {
+				if n := r.Messages[d][mt]; n > 0 {
+					got[d][mt.String()] += n
+				}
+			}
+		}
+	}
+	if !maps.Equal(got[peer.DirSent], sent) || !maps.Equal(got[peer.DirReceived], received) {
+		t.Errorf("%s: the tap counts sent %v received %v; tshark sent %v received %v", filepath.Base(path),
+			got[peer.DirSent], got[peer.DirReceived], sent, received)
+	}
 }
