@@ -225,7 +225,37 @@ func TestPeerSourceUnansweredReplay(t *testing.T) {
 		t.Errorf("unanswered CONNECTs %v, want 2", v)
 	}
 	if v := m[`dhcp_failover_peer_connection_up{local_address="10.251.7.1",partner_address="10.251.7.2",relationship="fo-test",target="tap"}`]; v != 1 {
-		t.Logf("%s", formatSeries(m, ""))
 		t.Errorf("connection_up %v at the end", v)
+	}
+}
+
+// TestPeerSourceUnansweredSecondary: the secondary's view of a stopped
+// primary. ISC's secondary sends no CONNECT: it opens a connection to the
+// primary's port (the stopped primary's kernel accepts it) and waits for
+// the primary's CONNECT; the wait counts from its first unanswered
+// CONTACT through that connection until the continued primary speaks.
+func TestPeerSourceUnansweredSecondary(t *testing.T) {
+	path := filepath.Join(peerCaptures, "isc-secondary-startup-sigstop-primary.pcap")
+	src, err := NewSource(peerTarget(t, path, "10.251.7.2", ""), log.NewNopLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeSource(src)
+	s := src.(*peerSource)
+	const gauge = `dhcp_failover_peer_unanswered_seconds{relationship="fo-test",target="tap"}`
+	var most float64
+	s.hook = func(string) { most = max(most, gatherSeries(t, heldPeer{s})[gauge]) }
+	if _, err := src.Poll(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	s.hook = nil
+	s.mu.Unlock()
+	m := gatherSeries(t, sourceMetrics{map[string]MetricsSource{"tap": s}})
+	if most < 8 || most > 14.5 {
+		t.Errorf("the longest unanswered time seen is %v s, want 8..14.5", most)
+	}
+	if v, ok := m[gauge]; !ok || v != 0 {
+		t.Errorf("%s = %v (present %v) after the primary answered, want 0", gauge, v, ok)
 	}
 }
