@@ -129,6 +129,7 @@ func (s *keaSource) Poll(ctx context.Context) ([]failover.Relationship, error) {
 		}
 		out = append(out, rel)
 	}
+	s.addKeaPools(ctx, out)
 	return out, nil
 }
 

@@ -8,14 +8,11 @@ package collector
 // and reports them to the agent as exact history (HasHistory).
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"maps"
-	"os"
 	"slices"
 	"sync"
 	"time"
@@ -33,8 +30,6 @@ func init() {
 
 // Bounds of the leases source.
 const (
-	leasesReadSize = 64 << 10 // bytes read per system call
-	leasesTailSize = 32       // bytes before the read offset re-checked on every poll
 	// leasesMaxHeld bounds the records of one relationship held while a
 	// replaced file is read up to its end (dhcpd's rewrite writes one).
 	leasesMaxHeld = 4096
@@ -44,17 +39,12 @@ const (
 )
 
 type leasesSource struct {
-	path   string
 	want   map[string]bool
 	names  []string // the filter, sorted
 	logger log.Logger
 
 	mu     sync.Mutex // Poll and Close
-	f      *os.File
-	fi     os.FileInfo // of f
-	off    int64       // bytes of f read and fed to parser
-	tail   []byte      // the bytes of f just before off
-	parser leases.Parser
+	follow *leases.Follower
 	// initial: the first file has not been read to its end yet; its
 	// records set the state and count nothing.
 	initial bool
@@ -63,8 +53,8 @@ type leasesSource struct {
 	// last one identical to what was known are not counted again.
 	replaced bool
 	rels     map[string]*leaseRel
-	buf      []byte
-	recs     []leases.Record
+	// warnedDropped: the Table's address bound was logged.
+	warnedDropped bool
 }
 
 // leaseRel is what the source knows of one relationship.
@@ -80,18 +70,26 @@ func newLeasesSource(t config.Target, logger log.Logger) (Source, error) {
 	if !ok {
 		return nil, fmt.Errorf("leases: settings of type %T", t.Settings)
 	}
-	return newLeasesSourceWith(c.Path, c.Relationships, logger), nil
+	pools, err := c.LeasePools()
+	if err != nil {
+		return nil, fmt.Errorf("leases: %w", err)
+	}
+	return newLeasesSourceWith(c.Path, c.Relationships, pools, logger)
 }
 
-func newLeasesSourceWith(path string, relationships []string, logger log.Logger) *leasesSource {
+func newLeasesSourceWith(path string, relationships []string, pools []leases.Pool, logger log.Logger) (*leasesSource, error) {
+	f, err := leases.NewFollower(path, pools)
+	if err != nil {
+		return nil, err
+	}
 	s := &leasesSource{
-		path:    path,
+		follow:  f,
 		logger:  logger,
 		initial: true,
 		rels:    map[string]*leaseRel{},
 	}
 	s.want, s.names = relationshipFilter(relationships)
-	return s
+	return s, nil
 }
 
 // Poll reads what was appended to the file since the last poll (a stat
@@ -108,10 +106,10 @@ func (s *leasesSource) Poll(ctx context.Context) ([]failover.Relationship, error
 		now := time.Now()
 		stop = now.Add(d.Sub(now) * 3 / 4)
 	}
-	if err := s.follow(ctx, stop); err != nil && !(errors.Is(err, errReadStopped) && !s.initial) {
+	if err := s.follow.Follow(ctx, stop, s); err != nil && !(errors.Is(err, leases.ErrStopped) && !s.initial) {
 		// (A huge append read in part still gives the state as of the
 		// records read so far; the rest comes with the next poll.)
-		return nil, err
+		return nil, classifyLeasesError(err)
 	}
 	return s.observation(ctx)
 }
@@ -120,74 +118,22 @@ func (s *leasesSource) Poll(ctx context.Context) ([]failover.Relationship, error
 func (s *leasesSource) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.f == nil {
-		return nil
-	}
-	err := s.f.Close()
-	s.f = nil
-	return err
+	return s.follow.Close()
 }
 
-func classifyFileError(err error) error {
-	if errors.Is(err, fs.ErrNotExist) {
-		return Classified(ReasonNotFound, fmt.Errorf("leases: %w", err))
-	}
-	return Classified(ReasonOther, fmt.Errorf("leases: %w", err))
-}
-
-// errReadStopped says the poll's budget ended before the end of the file;
-// the next poll goes on from there.
-var errReadStopped = errors.New("leases: poll budget spent before the end of the file")
-
-// follow brings the source up to the end of the file the path names now.
-func (s *leasesSource) follow(ctx context.Context, stop time.Time) error {
-	fi, err := os.Stat(s.path)
-	if err != nil {
-		if s.f != nil {
-			// Gone (or unreadable): what dhcpd wrote to it before is
-			// still history; read it, then wait for a new file.
-			s.read(context.Background(), time.Time{})
-			s.f.Close()
-			s.f = nil
-		}
-		return classifyFileError(err)
-	}
+func classifyLeasesError(err error) error {
 	switch {
-	case s.f == nil || !os.SameFile(fi, s.fi):
-		if s.f != nil {
-			// dhcpd's rewrite (db.c new_lease_file): it finished the
-			// old file, linked it to .leases~ and renamed a new one over
-			// the path. The open descriptor still reads the old inode:
-			// read its last records so that none is lost.
-			s.read(context.Background(), time.Time{})
-			s.f.Close()
-			s.f = nil
-			level.Debug(s.logger).Log("msg", "Leases file replaced, reading the new one from its start", "path", s.path)
-		}
-		f, err := os.Open(s.path)
-		if err != nil {
-			return classifyFileError(err)
-		}
-		ofi, err := f.Stat()
-		if err != nil {
-			f.Close()
-			return classifyFileError(err)
-		}
-		s.f, s.fi = f, ofi
-		s.restart()
-	case fi.Size() < s.off || !s.tailIntact():
-		// Truncated, or rewritten in place: nothing dhcpd does, but
-		// an operator or a tool may; start again from the top.
-		level.Debug(s.logger).Log("msg", "Leases file truncated or rewritten in place, reading it from its start", "path", s.path)
-		s.restart()
+	case errors.Is(err, fs.ErrNotExist):
+		return Classified(ReasonNotFound, err)
+	case errors.Is(err, leases.ErrStopped), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return Classified(ReasonTimeout, err)
 	}
-	return s.read(ctx, stop)
+	return Classified(ReasonOther, err)
 }
 
-// restart reads the current descriptor from its start, as a file that
-// replaces what was read so far.
-func (s *leasesSource) restart() {
-	s.off, s.tail, s.parser = 0, s.tail[:0], leases.Parser{}
+// Restart implements leases.Handler.
+func (s *leasesSource) Restart(why leases.Restart) {
+	level.Debug(s.logger).Log("msg", "Leases file read again from its start", "path", s.follow.Path(), "why", why.String())
 	if s.initial {
 		return // the first read just starts over
 	}
@@ -197,65 +143,13 @@ func (s *leasesSource) restart() {
 	}
 }
 
-// tailIntact checks that the bytes just before the read offset are still
-// those read: a file rewritten in place to at least its old size would
-// otherwise be read from the middle of a statement.
-func (s *leasesSource) tailIntact() bool {
-	if len(s.tail) == 0 {
-		return true
-	}
-	var b [leasesTailSize]byte
-	n, err := s.f.ReadAt(b[:len(s.tail)], s.off-int64(len(s.tail)))
-	return n == len(s.tail) && (err == nil || errors.Is(err, io.EOF)) && bytes.Equal(b[:n], s.tail)
+// Damaged implements leases.Handler.
+func (s *leasesSource) Damaged(err error) {
+	level.Warn(s.logger).Log("msg", "Damaged statements in the leases file skipped", "path", s.follow.Path(), "err", err)
 }
 
-// read feeds the file from s.off to its end, or until stop.
-func (s *leasesSource) read(ctx context.Context, stop time.Time) error {
-	if s.buf == nil {
-		s.buf = make([]byte, leasesReadSize)
-	}
-	for {
-		if err := ctx.Err(); err != nil {
-			return Classified(ReasonTimeout, fmt.Errorf("leases: %w", err))
-		}
-		if !stop.IsZero() && time.Now().After(stop) {
-			return Classified(ReasonTimeout, errReadStopped)
-		}
-		n, err := s.f.ReadAt(s.buf, s.off)
-		if n > 0 {
-			s.feed(s.buf[:n])
-		}
-		if err == io.EOF || n == 0 && err == nil {
-			s.reachedEnd()
-			return nil
-		}
-		if err != nil {
-			return classifyFileError(err)
-		}
-	}
-}
-
-func (s *leasesSource) feed(b []byte) {
-	var err error
-	s.recs, err = s.parser.Feed(s.recs[:0], b)
-	if err != nil {
-		level.Warn(s.logger).Log("msg", "Damaged statements in the leases file skipped", "path", s.path, "err", err)
-	}
-	s.off += int64(len(b))
-	if len(b) >= leasesTailSize {
-		s.tail = append(s.tail[:0], b[len(b)-leasesTailSize:]...)
-	} else {
-		s.tail = append(s.tail, b...)
-		if len(s.tail) > leasesTailSize {
-			s.tail = s.tail[:copy(s.tail, s.tail[len(s.tail)-leasesTailSize:])]
-		}
-	}
-	for i := range s.recs {
-		s.record(s.recs[i])
-	}
-}
-
-func (s *leasesSource) record(rec leases.Record) {
+// Record implements leases.Handler.
+func (s *leasesSource) Record(rec leases.Record) {
 	if len(s.want) > 0 && !s.want[rec.Peer] {
 		return
 	}
@@ -282,9 +176,9 @@ func (s *leasesSource) record(rec leases.Record) {
 	}
 }
 
-// reachedEnd is called at the end of the file: the first read is done, and
-// a replaced file's held records are counted.
-func (s *leasesSource) reachedEnd() {
+// End implements leases.Handler: the first read is done, and a replaced
+// file's held records are counted.
+func (s *leasesSource) End() {
 	s.initial = false
 	if s.replaced {
 		for _, r := range s.rels {
@@ -328,7 +222,7 @@ func (s *leasesSource) apply(r *leaseRel, rec leases.Record) {
 // the agent.
 func (s *leasesSource) observation(ctx context.Context) ([]failover.Relationship, error) {
 	if s.initial {
-		return nil, Classified(ReasonTimeout, fmt.Errorf("leases: first read of %s not finished (%d bytes read)", s.path, s.off))
+		return nil, Classified(ReasonTimeout, fmt.Errorf("leases: first read of %s not finished (%d bytes read)", s.follow.Path(), s.follow.Offset()))
 	}
 	var missing []string
 	for _, n := range s.names {
@@ -337,10 +231,10 @@ func (s *leasesSource) observation(ctx context.Context) ([]failover.Relationship
 		}
 	}
 	if len(missing) > 0 {
-		return nil, Classified(ReasonNotFound, fmt.Errorf("leases: %s: no failover state record for %q", s.path, missing))
+		return nil, Classified(ReasonNotFound, fmt.Errorf("leases: %s: no failover state record for %q", s.follow.Path(), missing))
 	}
 	if len(s.rels) == 0 {
-		return nil, Classified(ReasonNotFound, fmt.Errorf("leases: %s: no failover state record", s.path))
+		return nil, Classified(ReasonNotFound, fmt.Errorf("leases: %s: no failover state record", s.follow.Path()))
 	}
 	if err := ctx.Err(); err != nil {
 		// The agent drops a late answer: keep the transitions for the next.
@@ -353,7 +247,37 @@ func (s *leasesSource) observation(ctx context.Context) ([]failover.Relationship
 		out = append(out, leaseRelationship(r.last, r.pending))
 		r.pending = nil
 	}
+	s.addPools(out)
 	return out, nil
+}
+
+// addPools gives each relationship the counts of its pools (the pools
+// naming it as their failover peer). The pools outside failover and the
+// addresses outside every pool go with the first relationship by name:
+// once per target, in a series of their own.
+func (s *leasesSource) addPools(rels []failover.Relationship) {
+	counts, dropped, ok := s.follow.Pools()
+	if !ok || len(rels) == 0 {
+		return
+	}
+	if dropped > 0 && !s.warnedDropped {
+		s.warnedDropped = true
+		level.Warn(s.logger).Log("msg", "More addresses in the leases file than the exporter keeps; pool counts are short", "path", s.follow.Path(), "max", leases.MaxAddresses)
+	}
+	at := make(map[string]int, len(rels))
+	for i := range rels {
+		at[rels[i].Name] = i
+	}
+	for _, c := range counts {
+		i, ok := 0, true
+		if c.Pool != nil && c.Pool.Peer != "" {
+			i, ok = at[c.Pool.Peer]
+		}
+		if !ok {
+			continue // a relationship not reported (filtered out, or no state record yet)
+		}
+		rels[i].Pools = append(rels[i].Pools, c.Observation(rels[i].Role == failover.RoleSecondary))
+	}
 }
 
 // leaseRelationship maps a record: dhcpd writes mclt only on the

@@ -122,7 +122,7 @@ func TestLeasesReplayRecordByRecord(t *testing.T) {
 			pieces := leasesFixture(t, tc.file)
 			path := filepath.Join(t.TempDir(), "dhcpd.leases")
 			appendFile(t, path, pieces[0])
-			s := newLeasesSourceWith(path, nil, log.NewNopLogger())
+			s := mustLeasesSource(t, path, nil)
 			defer s.Close()
 			rels := pollLeases(t, s)
 			if len(rels) != 1 || len(rels[0].Transitions) != 0 || !rels[0].HasHistory {
@@ -162,7 +162,7 @@ func TestLeasesCycleWithinOnePoll(t *testing.T) {
 	pieces := leasesFixture(t, "primary-fault-cycle.leases")
 	path := filepath.Join(t.TempDir(), "dhcpd.leases")
 	appendFile(t, path, pieces[0])
-	s := newLeasesSourceWith(path, nil, log.NewNopLogger())
+	s := mustLeasesSource(t, path, nil)
 	defer s.Close()
 	pollLeases(t, s)
 	appendFile(t, path, bytes.Join(pieces[1:], nil))
@@ -175,7 +175,7 @@ func TestLeasesCycleWithinOnePoll(t *testing.T) {
 func TestLeasesStartGivesStateOnly(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "dhcpd.leases")
 	appendFile(t, path, bytes.Join(leasesFixture(t, "secondary-fault-cycle.leases"), nil))
-	s := newLeasesSourceWith(path, nil, log.NewNopLogger())
+	s := mustLeasesSource(t, path, nil)
 	defer s.Close()
 	rels := pollLeases(t, s)
 	if len(rels) != 1 || len(rels[0].Transitions) != 0 || rels[0].Local.State != failover.Normal ||
@@ -203,7 +203,7 @@ func TestLeasesRewrite(t *testing.T) {
 	ci := record("fo-lab", "communications-interrupted", "17:10:00", "normal", "17:00:00")
 	pd := record("fo-lab", "partner-down", "17:20:00", "normal", "17:00:00")
 	appendFile(t, path, append(append([]byte("authoring-byte-order little-endian;\n"), normal...), leaseBlocks...))
-	s := newLeasesSourceWith(path, nil, log.NewNopLogger())
+	s := mustLeasesSource(t, path, nil)
 	defer s.Close()
 	pollLeases(t, s)
 
@@ -237,7 +237,7 @@ func TestLeasesReplacedByCopy(t *testing.T) {
 	b := record("fo-lab", "communications-interrupted", "17:10:00", "normal", "17:00:00")
 	c := record("fo-lab", "normal", "17:15:00", "normal", "17:15:00")
 	appendFile(t, path, bytes.Join([][]byte{a, b, c, a, b}, nil))
-	s := newLeasesSourceWith(path, nil, log.NewNopLogger())
+	s := mustLeasesSource(t, path, nil)
 	defer s.Close()
 	pollLeases(t, s)
 	tmp := filepath.Join(dir, "copy")
@@ -258,7 +258,7 @@ func TestLeasesTruncation(t *testing.T) {
 			ci := record("fo-lab", "communications-interrupted", "17:10:00", "normal", "17:00:00")
 			old := append(append([]byte{}, normal...), leaseBlocks...)
 			appendFile(t, path, old)
-			s := newLeasesSourceWith(path, nil, log.NewNopLogger())
+			s := mustLeasesSource(t, path, nil)
 			defer s.Close()
 			pollLeases(t, s)
 			if err := os.Truncate(path, 0); err != nil {
@@ -295,7 +295,7 @@ func TestLeasesRewrittenInPlace(t *testing.T) {
 	normal := record("fo-lab", "normal", "17:00:00", "normal", "17:00:00")
 	ci := record("fo-lab", "communications-interrupted", "17:10:00", "normal", "17:00:00")
 	appendFile(t, path, append(append([]byte{}, normal...), leaseBlocks...))
-	s := newLeasesSourceWith(path, nil, log.NewNopLogger())
+	s := mustLeasesSource(t, path, nil)
 	defer s.Close()
 	pollLeases(t, s)
 	if err := os.WriteFile(path, append(append(append([]byte("# rewritten\n"), normal...), ci...), leaseBlocks...), 0o644); err != nil {
@@ -309,7 +309,7 @@ func TestLeasesRewrittenInPlace(t *testing.T) {
 func TestLeasesMissingFile(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "dhcpd.leases")
-	s := newLeasesSourceWith(path, nil, log.NewNopLogger())
+	s := mustLeasesSource(t, path, nil)
 	defer s.Close()
 	_, err := s.Poll(context.Background())
 	if Classify(err) != ReasonNotFound {
@@ -343,7 +343,7 @@ func TestLeasesHalfWrittenRecord(t *testing.T) {
 	normal := record("fo-lab", "normal", "17:00:00", "normal", "17:00:00")
 	ci := record("fo-lab", "communications-interrupted", "17:10:00", "normal", "17:00:00")
 	appendFile(t, path, normal)
-	s := newLeasesSourceWith(path, nil, log.NewNopLogger())
+	s := mustLeasesSource(t, path, nil)
 	defer s.Close()
 	pollLeases(t, s)
 	for _, cut := range []int{10, 60, len(ci) - 3} {
@@ -364,20 +364,20 @@ func TestLeasesHalfWrittenRecord(t *testing.T) {
 func TestLeasesFilter(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "dhcpd.leases")
 	appendFile(t, path, append(record("a", "normal", "17:00:00", "normal", "17:00:00"), record("b", "normal", "17:00:00", "normal", "17:00:00")...))
-	s := newLeasesSourceWith(path, []string{"b"}, log.NewNopLogger())
+	s := mustLeasesSource(t, path, []string{"b"})
 	defer s.Close()
 	rels := pollLeases(t, s)
 	if len(rels) != 1 || rels[0].Name != "b" {
 		t.Fatalf("%+v", rels)
 	}
-	s2 := newLeasesSourceWith(path, []string{"b", "c"}, log.NewNopLogger())
+	s2 := mustLeasesSource(t, path, []string{"b", "c"})
 	defer s2.Close()
 	if _, err := s2.Poll(context.Background()); Classify(err) != ReasonNotFound || !strings.Contains(err.Error(), `"c"`) {
 		t.Fatalf("%v", err)
 	}
 	empty := filepath.Join(t.TempDir(), "empty.leases")
 	appendFile(t, empty, []byte(leaseBlocks))
-	s3 := newLeasesSourceWith(empty, nil, log.NewNopLogger())
+	s3 := mustLeasesSource(t, empty, nil)
 	defer s3.Close()
 	if _, err := s3.Poll(context.Background()); Classify(err) != ReasonNotFound {
 		t.Fatalf("%v", err)
@@ -389,7 +389,7 @@ func TestLeasesFilter(t *testing.T) {
 func TestLeasesLatePollKeepsTransitions(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "dhcpd.leases")
 	appendFile(t, path, record("fo-lab", "normal", "17:00:00", "normal", "17:00:00"))
-	s := newLeasesSourceWith(path, nil, log.NewNopLogger())
+	s := mustLeasesSource(t, path, nil)
 	defer s.Close()
 	pollLeases(t, s)
 	appendFile(t, path, record("fo-lab", "communications-interrupted", "17:10:00", "normal", "17:00:00"))
@@ -408,7 +408,7 @@ func TestLeasesCountedByAgentState(t *testing.T) {
 	pieces := leasesFixture(t, "primary-fault-cycle.leases")
 	path := filepath.Join(t.TempDir(), "dhcpd.leases")
 	appendFile(t, path, pieces[0])
-	s := newLeasesSourceWith(path, nil, log.NewNopLogger())
+	s := mustLeasesSource(t, path, nil)
 	defer s.Close()
 	ts := newTargetState("isc-a", time.Now())
 	ts.observe(time.Now(), 0, pollLeases(t, s), nil)
@@ -448,4 +448,13 @@ func TestLeasesSourceFromConfig(t *testing.T) {
 	if err != nil || len(rels) != 1 || rels[0].Name != "fo-lab" {
 		t.Fatalf("%+v %v", rels, err)
 	}
+}
+
+func mustLeasesSource(t testing.TB, path string, relationships []string) *leasesSource {
+	t.Helper()
+	s, err := newLeasesSourceWith(path, relationships, nil, log.NewNopLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

@@ -3,9 +3,11 @@ package collector
 // The peer source taps the failover conversation of the server at
 // local_address (docs/peer.md): live on an interface of the exporter's
 // host (AF_PACKET, CAP_NET_RAW) or replayed once from a capture file. It
-// never sends a packet (design.md). From the messages it reports the
-// relationship (states each end announced in STATE, draft-12 §7.1) and
-// the peer-protocol metrics of metrics.md.
+// never sends a packet (docs/peer.md). This file holds the capture's
+// lifecycle and the metrics; the relationship model is the peer package's
+// (peer.Model). From it the source reports the relationship (states each
+// end announced in STATE, draft-12 §7.1) and the peer-protocol metrics of
+// docs/metrics.md.
 
 import (
 	"context"
@@ -14,8 +16,6 @@ import (
 	"io"
 	"net/netip"
 	"runtime/debug"
-	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -38,47 +38,7 @@ const (
 	// connection after max-response-delay and keeps CONTACTs flowing
 	// every third of it while idle, so a live one is never this quiet).
 	peerIdle = 2 * time.Minute
-	// peerMaxRelationships bounds the relationships one tap reports. When
-	// full, a new one takes the place of the one idle the longest (no
-	// connection up); if every one has a connection up it is ignored.
-	peerMaxRelationships = 64
-	// peerMaxPartners bounds the partner addresses of one relationship
-	// (a partner that moved, or a host speaking for it): when full, the
-	// one idle the longest without a connection up makes room.
-	peerMaxPartners = 8
-	// peerPartnerIdle: the live tap forgets a partner address of a
-	// relationship after this long without a connection or a message, if
-	// the relationship has a partner more recently active (its last
-	// partner stays: peer_connection_up 0 keeps saying who is unreachable).
-	peerPartnerIdle = time.Hour
-	// peerRelationshipIdle: the live tap forgets a relationship after this
-	// long without a connection up or a message (one removed from the
-	// servers' configuration, or renamed), except the one named in the
-	// target's `relationship` and the most recently active one, which are
-	// reported however long the partner stays away.
-	peerRelationshipIdle = 24 * time.Hour
-	// peerUnnamed labels connections whose CONNECT was not seen, when
-	// the target configures no relationship.
-	peerUnnamed = "unknown"
 )
-
-// Directions of the peer metrics, seen from the local server.
-const (
-	dirSent     = 0
-	dirReceived = 1
-)
-
-var peerDirections = [2]string{"sent", "received"}
-
-// Why a connection of the local server was not taken as a relationship's.
-const (
-	ignoredNoMessages  = iota // closed without a failover message (a scanner, a refused port)
-	ignoredRejected           // a CONNECT was refused (CONNECTACK with reject-reason)
-	ignoredNotAccepted        // messages, but no accepted conversation (one side talking alone)
-	numIgnored
-)
-
-var peerIgnoredReasons = [numIgnored]string{"no_messages", "rejected", "not_accepted"}
 
 var (
 	descPeerUp = prometheus.NewDesc(namespace+"_peer_connection_up",
@@ -102,10 +62,16 @@ var (
 	descPeerIgnored = prometheus.NewDesc(namespace+"_peer_ignored_connections_total",
 		"Closed connections to or from the local server's failover ports that carried no accepted failover conversation, by why (peer tap).",
 		[]string{"target", "reason"}, nil)
+	descPeerUnanswered = prometheus.NewDesc(namespace+"_peer_unanswered_seconds",
+		"How long the local server has been talking to its partner without a word back: from its first message (or connection it opened) after the partner's last message, to now while a connection is open; 0 once the partner speaks or closes its end (peer tap).",
+		[]string{"target", "relationship"}, nil)
+	descPeerUnansweredConnects = prometheus.NewDesc(namespace+"_peer_unanswered_connects_total",
+		"CONNECT messages of the local server on connections that closed without a message from the partner (peer tap).",
+		[]string{"target", "relationship"}, nil)
 )
 
-// Timing of the live tap (variables for the tests).
-var (
+// Timing of the live tap.
+const (
 	// peerExpireEvery is how often the live tap closes idle connections
 	// and, while it captures nothing, looks at its interface.
 	peerExpireEvery = time.Second
@@ -117,13 +83,11 @@ var (
 )
 
 type peerSource struct {
-	logger   log.Logger
-	local    netip.Addr
-	fallback string // name of unnamed connections
-	pinned   string // the target's relationship: never forgotten
-	file     string // replayed once; "" for a live tap
-	iface    string // the live tap's interface
-	ports    []uint16
+	logger log.Logger
+	local  netip.Addr
+	file   string // replayed once; "" for a live tap
+	iface  string // the live tap's interface
+	ports  []uint16
 
 	capMu   sync.Mutex
 	capture *peer.Capture // the file, or the live socket (nil while none is open)
@@ -138,9 +102,7 @@ type peerSource struct {
 
 	mu         sync.Mutex
 	tracker    *peer.Tracker
-	rels       map[string]*peerRel
-	connRel    map[*peer.Conn]*peerRel // connections taken as a relationship's, until closed
-	ignored    [numIgnored]uint64
+	model      *peer.Model
 	running    bool               // Run has started
 	dirty      bool               // an observation changed since the last push
 	err        error              // live: why the tap captures nothing now (nil while it does); file: why it ended early
@@ -155,11 +117,8 @@ func newPeerSource(t config.Target, logger log.Logger) (Source, error) {
 	if !ok {
 		return nil, fmt.Errorf("peer: settings of type %T", t.Settings)
 	}
-	s := &peerSource{logger: logger, local: c.Addr(), fallback: c.Relationship, pinned: c.Relationship, file: c.PcapFile,
-		iface: c.Interface, ports: c.Ports, rels: map[string]*peerRel{}, connRel: map[*peer.Conn]*peerRel{}}
-	if s.fallback == "" {
-		s.fallback = peerUnnamed
-	}
+	s := &peerSource{logger: logger, local: c.Addr(), file: c.PcapFile, iface: c.Interface, ports: c.Ports,
+		model: peer.NewModel(peer.ModelOptions{Local: c.Addr(), Relationship: c.Relationship})}
 	var err error
 	if c.PcapFile != "" {
 		s.capture, err = peer.OpenFile(c.PcapFile)
@@ -181,7 +140,7 @@ func newPeerSource(t config.Target, logger log.Logger) (Source, error) {
 		return nil, err
 	}
 	s.replayCtx, s.replayCancel = context.WithCancel(context.Background())
-	s.tracker = peer.NewTracker(peer.Options{Ports: c.Ports, MaxHistory: -1, OnMessage: s.onMessage, OnConn: s.onConn})
+	s.tracker = peer.NewTracker(peer.Options{Ports: c.Ports, MaxHistory: -1, OnMessage: s.onMessage, OnConn: s.model.OnConn})
 	return s, nil
 }
 
@@ -425,6 +384,13 @@ func (s *peerSource) step(where string, f func()) (obs []failover.Relationship, 
 		}
 	}()
 	f()
+	if s.model.Changed() {
+		s.dirty = true
+	}
+	if s.model.Overflowed() && !s.overflow {
+		s.overflow = true
+		level.Warn(s.logger).Log("msg", "Too many relationships with a connection up; ignoring new ones", "max", peer.MaxRelationships)
+	}
 	if !s.dirty || (s.err != nil && s.file == "") {
 		return nil, false
 	}
@@ -461,7 +427,7 @@ func (s *peerSource) expire(push func([]failover.Relationship, error), now time.
 			s.hook("expire")
 		}
 		s.tracker.Expire(now, peerIdle)
-		s.prune(now)
+		s.model.Prune(now)
 	})
 	if changed {
 		push(obs, nil)
@@ -533,19 +499,6 @@ func (s *peerSource) Close() error {
 	return c.Close()
 }
 
-// vendorOf: the vendor-class ("isc-4.4.3-P1") when sent, else the header
-// dialect (Microsoft sends payload offset 8, ISC 12).
-func vendorOf(class string, microsoftHeader bool) failover.Vendor {
-	lc := strings.ToLower(class)
-	switch {
-	case strings.HasPrefix(lc, "isc"):
-		return failover.VendorISC
-	case strings.Contains(lc, "microsoft") || microsoftHeader:
-		return failover.VendorWindows
-	}
-	return failover.VendorISC
-}
-
 func sideOf(s peer.StateInfo) failover.Side {
 	if !s.Seen {
 		return failover.Side{}
@@ -557,29 +510,32 @@ func sideOf(s peer.StateInfo) failover.Side {
 	return failover.Side{Reported: true, State: st, Native: s.Native(), StartTime: s.STOS}
 }
 
+// onMessage hands a message to the model.
+func (s *peerSource) onMessage(c *peer.Conn, from int, ts time.Time, m *failover.Message) {
+	if s.hook != nil {
+		s.hook("message")
+	}
+	s.model.OnMessage(c, from, ts, m)
+}
+
 // observations renders the relationships, sorted by name (s.mu held).
 func (s *peerSource) observations() []failover.Relationship {
-	names := make([]string, 0, len(s.rels))
-	for n := range s.rels {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	out := make([]failover.Relationship, 0, len(names))
-	for _, n := range names {
-		r := s.rels[n]
+	rels := s.model.Relationships()
+	out := make([]failover.Relationship, 0, len(rels))
+	for _, r := range rels {
 		// The partner is known from the connection even before any
 		// STATE says in which state either side is.
 		var partner string
-		if p := r.newestPartner(); p.IsValid() {
+		if p := r.PartnerAddress(); p.IsValid() {
 			partner = p.String()
 		}
 		out = append(out, failover.Relationship{
-			Name: r.name, Vendor: r.vendor, Role: r.role,
-			Local: sideOf(r.local), Partner: sideOf(r.partner),
-			MCLT: r.mclt, MaxResponseDelay: r.mrd,
-			UnackedUpdates:           failover.Some(r.pending[dirSent]),
-			MaxUnackedUpdates:        r.maxUnk,
-			CommunicationInterrupted: failover.Some(len(r.up) == 0),
+			Name: r.Name, Vendor: r.Vendor, Role: r.Role,
+			Local: sideOf(r.Local), Partner: sideOf(r.Partner),
+			MCLT: r.MCLT, MaxResponseDelay: r.MaxResponseDelay,
+			UnackedUpdates:           failover.Some(r.Pending[peer.DirSent]),
+			MaxUnackedUpdates:        r.MaxUnacked,
+			CommunicationInterrupted: failover.Some(!r.Up()),
 			PartnerAddress:           partner,
 		})
 	}
@@ -588,7 +544,7 @@ func (s *peerSource) observations() []failover.Relationship {
 
 // Describe implements MetricsSource.
 func (s *peerSource) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descPeerUp, descPeerMessages, descPeerLast, descPeerRejects, descPeerPending, descPeerOffset, descPeerIgnored} {
+	for _, d := range []*prometheus.Desc{descPeerUp, descPeerMessages, descPeerLast, descPeerRejects, descPeerPending, descPeerOffset, descPeerIgnored, descPeerUnanswered, descPeerUnansweredConnects} {
 		ch <- d
 	}
 }
@@ -601,6 +557,11 @@ func (s *peerSource) Describe(ch chan<- *prometheus.Desc) {
 func (s *peerSource) CollectMetrics(target string, ch chan<- prometheus.Metric) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.collect(target, ch)
+}
+
+// collect renders the metrics (s.mu held).
+func (s *peerSource) collect(target string, ch chan<- prometheus.Metric) {
 	emit := func(d *prometheus.Desc, t prometheus.ValueType, v float64, labels ...string) {
 		m, err := prometheus.NewConstMetric(d, t, v, labels...)
 		if err != nil {
@@ -613,31 +574,38 @@ func (s *peerSource) CollectMetrics(target string, ch chan<- prometheus.Metric) 
 		ch <- m
 	}
 	local := s.local.String()
-	for _, r := range s.rels {
-		for p := range r.partners {
+	now := time.Now()
+	if s.file != "" {
+		now = s.model.Now() // a replay ends when its capture does
+	}
+	for _, r := range s.model.Relationships() {
+		for _, p := range r.Partners() {
 			up := 0.0
-			if r.upTo(p) {
+			if r.UpTo(p) {
 				up = 1
 			}
-			emit(descPeerUp, prometheus.GaugeValue, up, target, r.name, local, p.String())
+			emit(descPeerUp, prometheus.GaugeValue, up, target, r.Name, local, p.String())
 		}
-		for d, dir := range peerDirections {
+		for d, dir := range peer.Directions {
 			for _, t := range failover.MessageTypes() {
-				emit(descPeerMessages, prometheus.CounterValue, float64(r.msgs[d][t]), target, r.name, dir, t.String())
+				emit(descPeerMessages, prometheus.CounterValue, float64(r.Messages[d][t]), target, r.Name, dir, t.String())
 			}
-			if !r.last[d].IsZero() {
-				emit(descPeerLast, prometheus.GaugeValue, float64(r.last[d].UnixNano())/1e9, target, r.name, dir)
+			if !r.Last[d].IsZero() {
+				emit(descPeerLast, prometheus.GaugeValue, float64(r.Last[d].UnixNano())/1e9, target, r.Name, dir)
 			}
-			emit(descPeerPending, prometheus.GaugeValue, float64(r.pending[d]), target, r.name, dir)
-			if v, ok := r.offset[d].Get(); ok {
-				emit(descPeerOffset, prometheus.GaugeValue, v, target, r.name, dir)
+			emit(descPeerPending, prometheus.GaugeValue, float64(r.Pending[d]), target, r.Name, dir)
+			if v, ok := r.Offset[d].Get(); ok {
+				emit(descPeerOffset, prometheus.GaugeValue, v, target, r.Name, dir)
 			}
 		}
-		for reason, n := range r.rejects {
-			emit(descPeerRejects, prometheus.CounterValue, float64(n), target, r.name, reason)
+		for reason, n := range r.Rejects {
+			emit(descPeerRejects, prometheus.CounterValue, float64(n), target, r.Name, reason)
 		}
+		emit(descPeerUnanswered, prometheus.GaugeValue, s.model.Unanswered(r, now).Seconds(), target, r.Name)
+		emit(descPeerUnansweredConnects, prometheus.CounterValue, float64(r.UnansweredConnects), target, r.Name)
 	}
-	for i, reason := range peerIgnoredReasons {
-		emit(descPeerIgnored, prometheus.CounterValue, float64(s.ignored[i]), target, reason)
+	ignored := s.model.Ignored()
+	for i, reason := range peer.IgnoredReasons {
+		emit(descPeerIgnored, prometheus.CounterValue, float64(ignored[i]), target, reason)
 	}
 }

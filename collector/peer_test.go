@@ -5,11 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"runtime"
 	"sort"
 	"strings"
@@ -23,7 +20,6 @@ import (
 
 	"github.com/dhcpfailover/dhcp_failover_exporter/config"
 	"github.com/dhcpfailover/dhcp_failover_exporter/failover"
-	"github.com/dhcpfailover/dhcp_failover_exporter/internal/testenv"
 	"github.com/dhcpfailover/dhcp_failover_exporter/peer"
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
@@ -344,8 +340,11 @@ func TestPeerSourceCollectNeverPanics(t *testing.T) {
 	}
 	s := src.(*peerSource)
 	s.mu.Lock()
-	bad := &peerRel{name: "bad\xff", partners: map[netip.Addr]time.Time{netip.MustParseAddr("10.9.9.9"): {}}, up: map[*peer.Conn]netip.Addr{}}
-	s.rels[bad.name] = bad
+	// A name the peer package would have cleaned, fed to the model by hand.
+	bad := &peer.Conn{Ends: [2]peer.Endpoint{{Addr: netip.MustParseAddr("10.9.9.9"), Port: 40000}, {Addr: s.local, Port: 647}},
+		Established: true, Accepted: true, Connector: -1, RejectedBy: -1, ClosedBy: -1}
+	bad.Dir[1].Name = "bad\xff"
+	s.model.OnConn(bad)
 	s.mu.Unlock()
 	var series int
 	for _, mf := range gatherPedantic(t, s) {
@@ -367,8 +366,9 @@ func TestPeerSourceCollectNeverPanics(t *testing.T) {
 // primary's tap: a stranger (10.250.0.99) connecting without a word and
 // with a CONNECT naming fo-lab, a CONNECT from the secondary's address
 // with a bogus name the primary refused (reject-reason 8), the tail of the
-// old connection (one CONTACT, then RST) and a CONNECT the primary
-// accepted. Only the accepted conversation makes a relationship.
+// old connection (the primary's last CONTACT, then RST) and a CONNECT the
+// primary accepted. The strangers leave nothing; the primary's own CONTACT
+// to its partner counts under the name learned later.
 func TestPeerSourceThirdParty(t *testing.T) {
 	src, rels, err := replayPeer(t, "testdata/peer/isc-third-party.pcap", "10.250.0.1", "")
 	if err != nil {
@@ -406,10 +406,10 @@ func TestPeerSourceThirdParty(t *testing.T) {
 		`dhcp_failover_peer_messages_total{direction="sent",message="CONNECTACK",relationship="fo-lab",target="tap"}`:  1,
 		`dhcp_failover_peer_messages_total{direction="received",message="CONNECT",relationship="fo-lab",target="tap"}`: 1,
 		`dhcp_failover_peer_messages_total{direction="sent",message="STATE",relationship="fo-lab",target="tap"}`:       1,
-		`dhcp_failover_peer_messages_total{direction="sent",message="CONTACT",relationship="fo-lab",target="tap"}`:     3,
+		`dhcp_failover_peer_messages_total{direction="sent",message="CONTACT",relationship="fo-lab",target="tap"}`:     4,
 		`dhcp_failover_peer_ignored_connections_total{reason="no_messages",target="tap"}`:                              1,
 		`dhcp_failover_peer_ignored_connections_total{reason="rejected",target="tap"}`:                                 1,
-		`dhcp_failover_peer_ignored_connections_total{reason="not_accepted",target="tap"}`:                             2,
+		`dhcp_failover_peer_ignored_connections_total{reason="not_accepted",target="tap"}`:                             1,
 	} {
 		if got, ok := m[series]; !ok || got != want {
 			t.Errorf("%s = %v (present %v), want %v", series, got, ok, want)
@@ -423,163 +423,8 @@ func TestPeerSourceThirdParty(t *testing.T) {
 	s := src.(*peerSource)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.rels) != 1 || len(s.rels["fo-lab"].partners) != 1 || len(s.connRel) != 0 {
-		t.Errorf("model holds %d relationships, %d partners, %d connections", len(s.rels), len(s.rels["fo-lab"].partners), len(s.connRel))
-	}
-}
-
-// testPeerModel is a peer source without a capture, fed synthetic
-// connections through the tracker's callbacks.
-func testPeerModel(pinned string) *peerSource {
-	s := &peerSource{logger: log.NewNopLogger(), local: netip.MustParseAddr("10.0.0.1"), fallback: peerUnnamed, pinned: pinned,
-		rels: map[string]*peerRel{}, connRel: map[*peer.Conn]*peerRel{}}
-	if pinned != "" {
-		s.fallback = pinned
-	}
-	return s
-}
-
-// converse makes an accepted connection named name between the local
-// server and partner, with a CONTACT each way at ts; closed if closed.
-func (s *peerSource) converse(name string, partner netip.Addr, ts time.Time, closed bool) *peer.Conn {
-	c := &peer.Conn{Ends: [2]peer.Endpoint{{Addr: partner, Port: 40000}, {Addr: s.local, Port: 647}},
-		Established: true, Accepted: true, Connector: -1, RejectedBy: -1, FirstPacket: ts, LastPacket: ts}
-	c.Dir[1].Name = name
-	s.onConn(c)
-	msg := &failover.Message{Type: failover.MsgContact}
-	s.onMessage(c, 0, ts, msg)
-	s.onMessage(c, 1, ts, msg)
-	if closed {
-		c.Closing, c.Closed, c.ClosedAt = true, true, ts
-		s.onConn(c)
-	}
-	return c
-}
-
-// TestPeerSourceBounds: the model's maps stay bounded whatever the wire
-// carries, and the live tap forgets what has been idle for long.
-func TestPeerSourceBounds(t *testing.T) {
-	t0 := time.Unix(1795713600, 0)
-	addr := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}) }
-
-	t.Run("scanners", func(t *testing.T) {
-		s := testPeerModel("")
-		for i := range 5000 {
-			c := &peer.Conn{Ends: [2]peer.Endpoint{{Addr: addr(i), Port: 40000}, {Addr: s.local, Port: 647}},
-				Established: true, Connector: -1, RejectedBy: -1, FirstPacket: t0, LastPacket: t0}
-			s.onConn(c)
-			if i%2 == 1 { // half of them send a CONNECT nobody answers
-				c.Dir[0].Name, c.Name, c.Dir[0].Total, c.Dir[0].Messages[failover.MsgConnect] = "x", "x", 1, 1
-				s.onMessage(c, 0, t0, &failover.Message{Type: failover.MsgConnect})
-			}
-			c.Closed = true
-			s.onConn(c)
-		}
-		if len(s.rels) != 0 || len(s.connRel) != 0 || s.ignored != [numIgnored]uint64{2500, 0, 2500} {
-			t.Errorf("%d relationships, %d connections, ignored %v", len(s.rels), len(s.connRel), s.ignored)
-		}
-	})
-	t.Run("relationships", func(t *testing.T) {
-		s := testPeerModel("")
-		up := s.converse("kept-up", addr(1), t0, false)
-		for i := range 1000 {
-			s.converse(fmt.Sprint("rel-", i), addr(i), t0.Add(time.Duration(i)*time.Second), true)
-		}
-		if len(s.rels) != peerMaxRelationships || s.rels["kept-up"] == nil || s.rels["rel-999"] == nil || s.rels["rel-0"] != nil {
-			t.Errorf("%d relationships; kept-up %v", len(s.rels), s.rels["kept-up"] != nil)
-		}
-		if len(s.connRel) != 1 || s.connRel[up] == nil {
-			t.Errorf("%d connections held", len(s.connRel))
-		}
-	})
-	t.Run("partners", func(t *testing.T) {
-		s := testPeerModel("")
-		for i := range 100 {
-			s.converse("fo", addr(i), t0.Add(time.Duration(i)*time.Second), true)
-		}
-		r := s.rels["fo"]
-		if len(r.partners) != peerMaxPartners {
-			t.Errorf("%d partners", len(r.partners))
-		}
-		if _, ok := r.partners[addr(99)]; !ok {
-			t.Error("the newest partner was dropped")
-		}
-		// Idle: all but the newest partner go after peerPartnerIdle.
-		s.prune(t0.Add(92*time.Second + peerPartnerIdle)) // the oldest kept, 92, exactly at the bound
-		if len(r.partners) != peerMaxPartners {
-			t.Errorf("%d partners before the idle bound", len(r.partners))
-		}
-		s.prune(t0.Add(100*time.Second + peerPartnerIdle))
-		if _, ok := r.partners[addr(99)]; len(r.partners) != 1 || !ok {
-			t.Errorf("partners after the idle bound: %v", r.partners)
-		}
-	})
-	t.Run("prune", func(t *testing.T) {
-		s := testPeerModel("pinned")
-		s.converse("pinned", addr(1), t0, true)
-		s.converse("old", addr(2), t0.Add(time.Second), true)
-		s.converse("up", addr(3), t0.Add(2*time.Second), false)
-		s.converse("latest", addr(4), t0.Add(3*time.Second), true)
-		s.prune(t0.Add(peerRelationshipIdle))
-		if len(s.rels) != 4 {
-			t.Errorf("pruned before the idle bound: %d left", len(s.rels))
-		}
-		s.prune(t0.Add(48 * time.Hour))
-		var left []string
-		for n := range s.rels {
-			left = append(left, n)
-		}
-		sort.Strings(left)
-		if strings.Join(left, " ") != "latest pinned up" {
-			t.Errorf("left after pruning: %v", left)
-		}
-		if !s.dirty {
-			t.Error("pruning pushes no new observation")
-		}
-	})
-	t.Run("unknown superseded", func(t *testing.T) {
-		s := testPeerModel("")
-		s.converse("", addr(2), t0, true)
-		if s.rels[peerUnnamed] == nil {
-			t.Fatal("no unknown relationship for a connection seen mid-stream")
-		}
-		s.converse("fo-lab", addr(2), t0.Add(time.Second), false)
-		if len(s.rels) != 1 || s.rels["fo-lab"] == nil {
-			t.Errorf("relationships %v", s.rels)
-		}
-		// The next connection seen mid-stream takes the name learned.
-		s.converse("", addr(2), t0.Add(2*time.Second), false)
-		if len(s.rels) != 1 || len(s.rels["fo-lab"].up) != 2 {
-			t.Errorf("relationships %v", s.rels)
-		}
-	})
-}
-
-// TestPeerSourceRefusedByPartner: the partner refusing the local server's
-// own CONNECT (here: clock skew) is news about the local server's
-// relationship, counted there; the connection is never up.
-func TestPeerSourceRefusedByPartner(t *testing.T) {
-	s := testPeerModel("")
-	t0 := time.Unix(1795713600, 0)
-	c := &peer.Conn{Ends: [2]peer.Endpoint{{Addr: s.local, Port: 40000}, {Addr: netip.MustParseAddr("10.0.0.2"), Port: 847}},
-		Established: true, Connector: 0, RejectedBy: -1, FirstPacket: t0, LastPacket: t0}
-	s.onConn(c)
-	c.Name, c.Dir[0].Name, c.Dir[0].Total, c.Dir[0].Messages[failover.MsgConnect] = "fo-lab", "fo-lab", 1, 1
-	s.onMessage(c, 0, t0, &failover.Message{Type: failover.MsgConnect})
-	if len(s.rels) != 0 {
-		t.Fatal("a CONNECT nobody answered made a relationship")
-	}
-	c.RejectedBy, c.Dir[1].Total, c.Dir[1].Messages[failover.MsgConnectAck] = 1, 1, 1
-	c.Dir[1].Rejects = map[failover.RejectReason]uint64{failover.RejectReason(4): 1}
-	s.onMessage(c, 1, t0, &failover.Message{Type: failover.MsgConnectAck})
-	r := s.rels["fo-lab"]
-	if r == nil || len(r.up) != 0 || r.rejects["connection_time_mismatch"] != 1 || r.msgs[dirSent][failover.MsgConnect] != 1 {
-		t.Fatalf("relationship %+v", r)
-	}
-	c.Closed = true
-	s.onConn(c)
-	if s.ignored != [numIgnored]uint64{} || len(s.connRel) != 0 {
-		t.Errorf("ignored %v, %d connections held", s.ignored, len(s.connRel))
+	if rels := s.model.Relationships(); len(rels) != 1 || len(rels[0].Partners()) != 1 {
+		t.Errorf("model holds %d relationships", len(rels))
 	}
 }
 
@@ -688,198 +533,5 @@ func TestPeerSourceReplayPollFirst(t *testing.T) {
 	case <-polled:
 	case <-time.After(time.Second):
 		t.Fatal("the replay went on after Run's context ended")
-	}
-}
-
-// TestPeerSourceLiveRecovers runs a live tap in network namespaces it
-// creates (dfepeer-a holds the tap, dfepeer-b the other end of the veth):
-// started before its interface exists, it reports not_found and starts
-// capturing when the interface appears; it reports a link taken down and
-// resumes on the same socket when it comes up; it follows the interface
-// deleted and created again. The test binary runs itself inside
-// dfepeer-a (the tap opens its sockets from any thread, so the whole
-// process must be in the namespace), and again in dfepeer-b to dial.
-func TestPeerSourceLiveRecovers(t *testing.T) {
-	switch {
-	case os.Getenv("DFEPEER_DIAL") != "":
-		peerDial(t, os.Getenv("DFEPEER_DIAL"))
-		return
-	case os.Getenv("DFEPEER_CHILD") == "":
-		peerLiveParent(t)
-		return
-	}
-	peerReopenMin, peerReopenMax, peerExpireEvery = 50*time.Millisecond, 400*time.Millisecond, 100*time.Millisecond
-	tg := peerTarget(t, "x", "10.231.0.1", "")
-	tg.Settings = &config.Peer{Interface: "dfepeer0", LocalAddress: "10.231.0.1", Ports: []uint16{647}}
-	src, err := NewSource(tg, log.With(log.NewLogfmtLogger(log.NewSyncWriter(os.Stderr)), "ts", log.DefaultTimestampUTC)) // shown by the parent
-	if err != nil {
-		t.Fatalf("the tap does not start without its interface: %v", err)
-	}
-	defer closeSource(src)
-	s := src.(*peerSource)
-	reason := func() Reason {
-		_, err := src.Poll(context.Background())
-		return Classify(err)
-	}
-	if _, err := src.Poll(context.Background()); Classify(err) != ReasonNotFound || !strings.Contains(err.Error(), "dfepeer0") {
-		t.Fatalf("before the interface exists: %v", err)
-	}
-
-	var mu sync.Mutex
-	var pushedErr error
-	pushes := 0
-	ctx, cancel := context.WithCancel(context.Background())
-	ran := make(chan struct{})
-	go func() {
-		defer close(ran)
-		src.(Watcher).Run(ctx, func(_ []failover.Relationship, err error) {
-			mu.Lock()
-			pushedErr = err
-			pushes++
-			mu.Unlock()
-		})
-	}()
-	defer func() { cancel(); <-ran }()
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				links, _ := exec.Command("ip", "link").CombinedOutput()
-				_, err := src.Poll(context.Background())
-				t.Fatalf("%s: not within 10 s (poll: %v); ip link:\n%s", what, err, links)
-			}
-		}
-	}
-	pushed := func(want Reason) func() bool {
-		return func() bool {
-			mu.Lock()
-			defer mu.Unlock()
-			return pushes > 0 && Classify(pushedErr) == want
-		}
-	}
-	is := func(want Reason) func() bool { return func() bool { return reason() == want } }
-	waitFor("not_found pushed", pushed(ReasonNotFound))
-
-	ln, err := net.Listen("tcp4", "0.0.0.0:647")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { io.Copy(io.Discard, c); c.Close() }()
-		}
-	}()
-	segments := func() uint64 {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return s.tracker.Stats().TCP
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dial := func(what string) {
-		t.Helper()
-		before := segments()
-		cmd := exec.Command("ip", "netns", "exec", "dfepeer-b", exe, "-test.run=^TestPeerSourceLiveRecovers$", "-test.count=1")
-		cmd.Env = append(os.Environ(), "DFEPEER_DIAL=10.231.0.1:647")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("%s: dialling from dfepeer-b: %v\n%s", what, err, out)
-		}
-		waitFor(what+": segments captured", func() bool { return segments() >= before+6 })
-		t.Logf("%s: %d TCP segments captured in all", what, segments())
-	}
-	mkLink := func() {
-		peerIP(t, "link", "add", "dfepeer0", "type", "veth", "peer", "name", "dfepeer1", "netns", "dfepeer-b")
-		peerIP(t, "addr", "add", "10.231.0.1/24", "dev", "dfepeer0")
-		peerIP(t, "link", "set", "dfepeer0", "up")
-		peerIP(t, "-n", "dfepeer-b", "addr", "add", "10.231.0.2/24", "dev", "dfepeer1")
-		peerIP(t, "-n", "dfepeer-b", "link", "set", "dfepeer1", "up")
-	}
-
-	mkLink()
-	waitFor("capturing once the interface exists", is(""))
-	waitFor("up pushed", pushed(""))
-	dial("interface created")
-
-	first := s.current()
-	peerIP(t, "link", "set", "dfepeer0", "down")
-	waitFor("link down reported", is(ReasonConnect))
-	waitFor("link down pushed", pushed(ReasonConnect))
-	peerIP(t, "link", "set", "dfepeer0", "up")
-	waitFor("capturing once the link is up", is(""))
-	dial("link up again")
-	if s.current() != first {
-		t.Error("the socket was reopened after a link flap (it captures on by itself)")
-	}
-
-	peerIP(t, "link", "del", "dfepeer0")
-	waitFor("interface deleted reported", is(ReasonNotFound))
-	mkLink()
-	waitFor("capturing on the interface created again", is(""))
-	dial("interface created again")
-	if s.current() == first {
-		t.Error("still the socket of the deleted interface")
-	}
-}
-
-// peerLiveParent creates the namespaces and runs the test inside dfepeer-a.
-func peerLiveParent(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("live capture is Linux only")
-	}
-	testenv.NeedRoot(t)
-	testenv.NeedBinaries(t, "ip")
-	del := func() {
-		for _, ns := range []string{"dfepeer-a", "dfepeer-b"} {
-			if _, err := os.Stat("/run/netns/" + ns); err == nil {
-				if out, err := exec.Command("ip", "netns", "del", ns).CombinedOutput(); err != nil {
-					t.Errorf("ip netns del %s: %v: %s", ns, err, out)
-				}
-			}
-		}
-	}
-	del() // left over from a crashed run
-	t.Cleanup(del)
-	for _, ns := range []string{"dfepeer-a", "dfepeer-b"} {
-		peerIP(t, "netns", "add", ns)
-		peerIP(t, "-n", ns, "link", "set", "lo", "up")
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", "dfepeer-a", exe, "-test.run=^TestPeerSourceLiveRecovers$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), "DFEPEER_CHILD=1")
-	out, err := cmd.CombinedOutput()
-	t.Logf("in namespace dfepeer-a:\n%s", out)
-	if err != nil || !strings.Contains(string(out), "--- PASS: TestPeerSourceLiveRecovers") {
-		t.Fatalf("in namespace dfepeer-a: %v\n%s", err, out)
-	}
-}
-
-// peerDial opens a connection to addr, sends a few bytes and closes it.
-func peerDial(t *testing.T, addr string) {
-	c, err := net.DialTimeout("tcp4", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Write([]byte("not a failover message")); err != nil {
-		t.Fatal(err)
-	}
-	c.Close()
-}
-
-func peerIP(t *testing.T, args ...string) {
-	t.Helper()
-	if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-		t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 }

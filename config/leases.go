@@ -2,7 +2,10 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"strings"
+
+	"github.com/dhcpfailover/dhcp_failover_exporter/leases"
 )
 
 // Leases is the settings of a `source: leases` target: an ISC dhcpd
@@ -14,6 +17,20 @@ type Leases struct {
 	// Relationships selects `failover peer` names; empty: every
 	// relationship found in the file.
 	Relationships []string `yaml:"relationships"`
+	// ConfigFile is dhcpd's configuration (dhcpd's -cf), read for its
+	// pools when the source starts; includes are followed.
+	ConfigFile string `yaml:"config_file"`
+	// Pools lists the pools instead of ConfigFile.
+	Pools []LeasesPool `yaml:"pools"`
+}
+
+// LeasesPool is one pool given in the exporter's configuration.
+type LeasesPool struct {
+	// Relationship is the `failover peer` of the pool; empty for a pool
+	// outside failover.
+	Relationship string `yaml:"relationship"`
+	// Ranges are "A-B" (or a single address), as dhcpd's `range A B`.
+	Ranges []string `yaml:"ranges"`
 }
 
 // maxLeasesPeerName is dhcpd's bound as the leases package enforces it.
@@ -31,8 +48,62 @@ func (l *Leases) Validate() error {
 	if strings.ContainsRune(l.Path, 0) {
 		return errors.New("field path: contains a NUL byte")
 	}
+	if strings.ContainsRune(l.ConfigFile, 0) {
+		return errors.New("field config_file: contains a NUL byte")
+	}
 	if err := validRelationshipNames(l.Relationships, maxLeasesPeerName); err != nil {
 		return err
 	}
+	if l.ConfigFile != "" && len(l.Pools) > 0 {
+		return errors.New("fields config_file and pools are mutually exclusive")
+	}
+	pools, err := l.explicitPools()
+	if err != nil {
+		return err
+	}
+	if _, err := leases.NewTable(pools); err != nil {
+		return fmt.Errorf("field pools: %w", err)
+	}
 	return nil
+}
+
+func (l *Leases) explicitPools() ([]leases.Pool, error) {
+	var out []leases.Pool
+	for i, p := range l.Pools {
+		if len(p.Ranges) == 0 {
+			return nil, fmt.Errorf("field pools[%d]: field ranges is required", i)
+		}
+		if p.Relationship != "" {
+			if err := validRelationshipNames([]string{p.Relationship}, maxLeasesPeerName); err != nil {
+				return nil, fmt.Errorf("field pools[%d]: %w", i, err)
+			}
+		}
+		pl := leases.Pool{Peer: p.Relationship}
+		for _, s := range p.Ranges {
+			r, err := leases.ParseRange(s)
+			if err != nil {
+				return nil, fmt.Errorf("field pools[%d]: %w", i, err)
+			}
+			pl.Ranges = append(pl.Ranges, r)
+		}
+		out = append(out, pl)
+	}
+	return out, nil
+}
+
+// LeasePools returns the pools: read from ConfigFile, or as listed.
+func (l *Leases) LeasePools() ([]leases.Pool, error) {
+	if l.ConfigFile != "" {
+		return leases.ReadDHCPDConf(l.ConfigFile)
+	}
+	return l.explicitPools()
+}
+
+// ReferencedFiles implements FileReferrer: after dhcpd.conf changes, a
+// reload reads its pools again (the files it includes are not compared).
+func (l *Leases) ReferencedFiles() []string {
+	if l.ConfigFile == "" {
+		return nil
+	}
+	return []string{l.ConfigFile}
 }

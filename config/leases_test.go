@@ -26,3 +26,26 @@ func TestLeasesSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestLeasesPools(t *testing.T) {
+	c, err := Parse([]byte("targets:\n- name: isc-b\n  source: leases\n  path: /var/lib/dhcp/dhcpd.leases\n  pools:\n" +
+		"  - relationship: fo-lab\n    ranges: [10.0.0.100-10.0.0.149, 10.0.0.160-10.0.0.199]\n  - ranges: [10.0.1.5]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pools, err := c.Targets[0].Settings.(*Leases).LeasePools()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pools) != 2 || pools[0].Peer != "fo-lab" || pools[0].Name() != "10.0.0.100-10.0.0.149,10.0.0.160-10.0.0.199" ||
+		pools[0].Size() != 90 || pools[1].Peer != "" || pools[1].Size() != 1 {
+		t.Fatalf("%+v", pools)
+	}
+	c, err = Parse([]byte("targets:\n- name: isc-b\n  source: leases\n  path: /var/lib/dhcp/dhcpd.leases\n  config_file: /nonexistent/dhcpd.conf\n"))
+	if err != nil {
+		t.Fatal(err) // read when the source starts, not when the configuration is checked
+	}
+	if _, err := c.Targets[0].Settings.(*Leases).LeasePools(); err == nil || !strings.Contains(err.Error(), "/nonexistent/dhcpd.conf") {
+		t.Fatalf("missing config_file: %v", err)
+	}
+}

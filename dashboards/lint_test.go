@@ -46,6 +46,9 @@ var metricLabels = map[string][]string{
 	"dhcp_failover_peer_rejects_total":                     {"job", "relationship"},
 	"dhcp_failover_peer_pending_updates":                   {"job", "relationship"},
 	"dhcp_failover_peer_clock_offset_seconds":              {"job", "relationship"},
+	"dhcp_failover_pool_addresses":                         {"job", "relationship"},
+	"dhcp_failover_pool_size":                              {"job", "relationship"},
+	"dhcp_failover_pool_local_free_addresses":              {"job", "relationship"},
 	"ALERTS": {"job"},
 }
 
@@ -243,7 +246,11 @@ func lintExpr(expr string, vars map[string]bool) []error {
 			for ; j < len(toks) && toks[j].text != "]"; j++ {
 				inner = append(inner, toks[j].text)
 			}
-			if got := strings.Join(inner, ""); got != "$__rate_interval" {
+			// The one exception: deriv() over the 30m trend window of
+			// DHCPFailoverFreeShareRunningOut (time to exhaustion), which
+			// must not follow the zoom.
+			trend := len(calls) > 0 && calls[len(calls)-1] == "deriv"
+			if got := strings.Join(inner, ""); got != "$__rate_interval" && !(trend && got == "30m") {
 				errs = append(errs, fmt.Errorf("range [%s], want [$__rate_interval]", got))
 			}
 			i = j

@@ -44,7 +44,8 @@ const (
 )
 
 // notSimulated lists the panels whose metrics come from sources the demo
-// does not simulate (Kea status-get counters, the peer-protocol tap):
+// does not simulate (Kea status-get counters, the peer-protocol tap, the
+// pools of the leases and Kea sources; e2e/leases_test.go covers those):
 // their queries must be accepted by Prometheus but may return nothing.
 var notSimulated = map[string]string{
 	"Kea clients while the partner is unreachable": "dhcp_failover_kea_",
@@ -56,6 +57,10 @@ var notSimulated = map[string]string{
 	"Binding update backlog":                       "dhcp_failover_peer_",
 	"Rejects":                                      "dhcp_failover_peer_",
 	"Clock offset":                                 "dhcp_failover_peer_",
+	"Own free share":                               "dhcp_failover_pool_",
+	"Pool use":                                     "dhcp_failover_pool_",
+	"Addresses by state":                           "dhcp_failover_pool_",
+	"Out of contact: time to exhaustion":           "dhcp_failover_pool_",
 }
 
 // TestDemoEndToEnd runs the exporter's demo, a real Prometheus with the

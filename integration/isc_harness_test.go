@@ -48,6 +48,11 @@ type iscOptions struct {
 	NoSecondary bool
 	// NoWaitNormal returns before both servers are NORMAL.
 	NoWaitNormal bool
+	// Range is the pool's first and last address (default
+	// 10.251.7.100-10.251.7.199); PeerExtra is added to the failover
+	// peer declarations (e.g. "max-balance 3;").
+	Range     [2]string
+	PeerExtra string
 }
 
 // iscNode is one dhcpd.
@@ -80,6 +85,9 @@ func (o *iscOptions) defaults() {
 	}
 	if o.Algorithm == "" {
 		o.Algorithm = "hmac-sha256"
+	}
+	if o.Range[0] == "" {
+		o.Range = [2]string{"10.251.7.100", "10.251.7.199"}
 	}
 }
 
@@ -135,13 +143,16 @@ failover peer "{{.Relationship}}" {
 {{- end}}
     load balance max seconds 3;
     auto-partner-down {{.AutoPartnerDown}};
+{{- if .PeerExtra}}
+    {{.PeerExtra}}
+{{- end}}
 }
 
 subnet 10.251.7.0 netmask 255.255.255.0 {
     option subnet-mask 255.255.255.0;
     pool {
         failover peer "{{.Relationship}}";
-        range 10.251.7.100 10.251.7.199;
+        range {{.RangeFirst}} {{.RangeLast}};
     }
 }
 `))
@@ -159,6 +170,7 @@ func (p *iscPair) newNode(h *netnstest.Host, dir string, primary bool) *iscNode 
 		"Secret": p.Secret, "OMAPIPort": iscOMAPIPort, "Relationship": iscRelationship,
 		"Addr": "10.251.7.2", "Port": 847, "PeerAddr": "10.251.7.1", "PeerPort": 647,
 		"MCLT": int(p.Opts.MCLT / time.Second), "AutoPartnerDown": int(p.Opts.AutoPartnerDown / time.Second),
+		"RangeFirst": p.Opts.Range[0], "RangeLast": p.Opts.Range[1], "PeerExtra": p.Opts.PeerExtra,
 	}
 	if primary {
 		v["Role"], v["Addr"], v["Port"], v["PeerAddr"], v["PeerPort"] = "primary", "10.251.7.1", 647, "10.251.7.2", 847

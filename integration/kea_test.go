@@ -122,6 +122,7 @@ var keaDHCP4Conf = template.Must(template.New("kea-dhcp4.conf").Parse(`{
     "valid-lifetime": 3600,
     "hooks-libraries": [
         { "library": "{{.Hooks}}/libdhcp_lease_cmds.so" },
+        { "library": "{{.Hooks}}/libdhcp_stat_cmds.so" },
         { "library": "{{.Hooks}}/libdhcp_ha.so",
           "parameters": { "high-availability": [ {
                 "this-server-name": "{{.Name}}",

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -125,4 +126,84 @@ func TestPeerTapNeedsCapNetRaw(t *testing.T) {
 	if !strings.Contains(string(out), "CAP_NET_RAW") || !strings.Contains(string(out), `target \"tap\"`) {
 		t.Errorf("error does not name the capability and the target:\n%s", out)
 	}
+}
+
+// TestPeerTapJoinsAndHungPartner: the exporter starts on the primary's
+// host while the pair is already NORMAL, so the tap joins an established
+// connection (no CONNECT, no STATE: states are announced only on change).
+// It reports the connection up within two CONTACT intervals. Then the
+// secondary hangs (SIGSTOP: its kernel still accepts TCP, dhcpd says
+// nothing): the primary's CONTACTs, then its CONNECT on a new connection,
+// go unanswered, and dhcp_failover_peer_unanswered_seconds grows past the
+// pair's max-response-delay (5 s) and on. SIGCONT: the secondary speaks
+// again, the signal clears and the connection comes back up.
+func TestPeerTapJoinsAndHungPartner(t *testing.T) {
+	p := startISCPair(t, iscOptions{})
+	const contactInterval = time.Second // ISC sends CONTACT every second here (max-response-delay 5)
+	e := startExporter(t, p.Primary.Host, `targets:
+  - name: tap
+    source: peer
+    interface: eth0
+    local_address: 10.251.7.1
+    poll_interval: 1s
+    timeout: 800ms
+`)
+	started := time.Now()
+	upSum := func(m metrics) float64 {
+		return m.Sum("dhcp_failover_peer_connection_up", "target", "tap", "partner_address", "10.251.7.2")
+	}
+	// Two CONTACT intervals, plus a scrape's worth under a loaded machine.
+	e.Wait(2*contactInterval+2*time.Second, "peer_connection_up 1 after joining mid-connection", func(m metrics) error {
+		if v := upSum(m); v != 1 {
+			return fmt.Errorf("connection_up summed over relationships: %v", v)
+		}
+		return nil
+	})
+	t.Logf("connection up %v after the exporter served /metrics", time.Since(started).Round(10*time.Millisecond))
+	m, _ := e.Scrape()
+	if v := m.Sum("dhcp_failover_peer_unanswered_seconds", "target", "tap"); v > 3 {
+		t.Errorf("unanswered %v s with both servers talking", v)
+	}
+
+	p.PauseNode(p.Secondary)
+	paused := time.Now()
+	// Past four times max-response-delay: through the primary's own
+	// timeout (it drops the connection after 5 s) and its reconnect (its
+	// CONNECT on a new connection 5 s later, never answered). The signal
+	// never goes down while the secondary stays stopped.
+	prev := 0.0
+	m = e.Wait(90*time.Second, "the hung secondary shows", func(m metrics) error {
+		v := m.Sum("dhcp_failover_peer_unanswered_seconds", "target", "tap")
+		if v < prev {
+			t.Errorf("unanswered went down from %v to %v s while the secondary is stopped", prev, v)
+		}
+		prev = v
+		if v < 20 {
+			return fmt.Errorf("unanswered %v s", v)
+		}
+		return nil
+	})
+	t.Logf("unanswered %v s, %v after SIGSTOP", m.Sum("dhcp_failover_peer_unanswered_seconds", "target", "tap"), time.Since(paused).Round(10*time.Millisecond))
+	if v := upSum(m); v != 0 {
+		t.Errorf("connection_up %v while the secondary is stopped", v)
+	}
+	// The primary's CONNECT named the relationship: the counts of the
+	// conversation joined unnamed carry on under the name.
+	if v := m.Get(peerMessages("sent", "CONNECT")); v < 1 {
+		t.Errorf("the primary's unanswered CONNECT is not counted under %s: %v", iscRelationship, v)
+	}
+	if v := m.Sum("dhcp_failover_peer_messages_total", "relationship", "unknown"); v != 0 {
+		t.Errorf("%v messages still counted as unknown", v)
+	}
+
+	p.ResumeNode(p.Secondary)
+	e.Wait(60*time.Second, "the signal clears after SIGCONT", func(m metrics) error {
+		if v := m.Sum("dhcp_failover_peer_unanswered_seconds", "target", "tap"); v > 3 {
+			return fmt.Errorf("unanswered %v s", v)
+		}
+		if v := upSum(m); v != 1 {
+			return fmt.Errorf("connection_up %v", v)
+		}
+		return nil
+	})
 }

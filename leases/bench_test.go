@@ -45,13 +45,23 @@ func generated(size int) ([]byte, int) {
 
 // BenchmarkParse100MB is a full parse of a 100 MB file, fed in the 64 KiB
 // pieces the leases source reads.
-func BenchmarkParse100MB(b *testing.B) {
+func BenchmarkParse100MB(b *testing.B) { benchmarkParse(b, false) }
+
+// BenchmarkParse100MBBindings is the same parse keeping the binding state
+// of every address (about 200,000 of them) and the counts per pool.
+func BenchmarkParse100MBBindings(b *testing.B) { benchmarkParse(b, true) }
+
+func benchmarkParse(b *testing.B, bindings bool) {
 	bigOnce.Do(func() { bigFile, bigCount = generated(100 << 20) })
+	pools := []Pool{{Peer: "fo-lab", Ranges: []Range{mustRange(b, "10.0.0.0-10.1.255.255")}}}
 	b.SetBytes(int64(len(bigFile)))
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		var p Parser
+		if bindings {
+			p.Bindings, _ = NewTable(pools)
+		}
 		var recs []Record
 		var err error
 		n := 0
@@ -67,6 +77,12 @@ func BenchmarkParse100MB(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(bigCount), "records/op")
+	if bindings {
+		tab, _ := NewTable(pools)
+		p := Parser{Bindings: tab}
+		p.Feed(nil, bigFile)
+		b.ReportMetric(float64(tab.Addresses()), "addresses")
+	}
 }
 
 func TestGeneratedFile(t *testing.T) {

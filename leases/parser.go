@@ -14,6 +14,11 @@ const (
 	// MaxRecordSize bounds a failover statement, from `failover` to its
 	// closing brace; it is the only statement the parser buffers.
 	MaxRecordSize = 16 << 10
+	// MaxLeaseSize bounds a lease statement read for its binding state
+	// (when the Parser has a Table); dhcpd writes a few hundred bytes.
+	MaxLeaseSize = 64 << 10
+	// maxLeaseParts bounds the sub-statements of a lease looked at.
+	maxLeaseParts = 256
 	// MaxStatementSize bounds any other top-level statement (lease,
 	// host, class...), which is skipped without being buffered.
 	MaxStatementSize = 1 << 20
@@ -28,6 +33,7 @@ const (
 	stWord                     // reading the first word of a statement
 	stSkip                     // inside a statement that is not a failover record
 	stCapture                  // inside a failover statement, buffering it
+	stLease                    // inside a lease statement, buffering it for its binding state
 	stResync                   // after a damaged statement: wait for a line starting with a letter
 )
 
@@ -42,7 +48,12 @@ const (
 // and returned exactly once. Only a failover statement is buffered (at
 // most MaxRecordSize bytes); a half-written lease block costs nothing.
 // The zero value is ready to use at the start of a file.
+//
+// With Bindings set, lease statements are read too (at most MaxLeaseSize
+// bytes each) and the newest binding state of each address goes into it.
 type Parser struct {
+	Bindings *Table
+
 	off       int64 // offset of the next byte fed
 	st        scanState
 	stmtStart int64 // offset where the current statement began
@@ -52,7 +63,8 @@ type Parser struct {
 	inComment bool
 	word      [8]byte
 	wordLen   int
-	buf       []byte // the failover statement being captured
+	buf       []byte // the failover or lease statement being captured
+	parts     []int  // lease: offsets in buf where its sub-statements start
 	nl        bool   // stResync: the previous byte was a newline
 
 	errs    []error
@@ -79,7 +91,7 @@ func (p *Parser) Feed(dst []Record, b []byte) ([]Record, error) {
 			i = p.between(b, i)
 		case stWord:
 			i = p.firstWord(b, i)
-		case stSkip, stCapture:
+		case stSkip, stCapture, stLease:
 			var done bool
 			var n int
 			n, done = p.body(b, i)
@@ -139,6 +151,7 @@ func (p *Parser) startStatement(off int64) {
 	p.depth, p.inStr, p.esc, p.inComment = 0, false, false, false
 	p.wordLen = 0
 	p.buf = p.buf[:0]
+	p.parts = p.parts[:0]
 }
 
 // firstWord reads the statement's first word to decide whether to capture
@@ -156,10 +169,14 @@ func (p *Parser) firstWord(b []byte, i int) int {
 	if i == len(b) {
 		return i // the word may go on in the next piece
 	}
-	if string(p.word[:p.wordLen]) == "failover" {
+	switch w := string(p.word[:p.wordLen]); {
+	case w == "failover":
 		p.st = stCapture
 		p.buf = append(p.buf[:0], "failover"...)
-	} else {
+	case w == "lease" && p.Bindings != nil:
+		p.st = stLease
+		p.buf = append(p.buf[:0], "lease"...)
+	default:
 		p.st = stSkip
 	}
 	return i
@@ -173,9 +190,13 @@ var special = [256]bool{'"': true, '#': true, '{': true, '}': true, ';': true}
 // what it consumed and whether the statement ended there.
 func (p *Parser) body(b []byte, i int) (int, bool) {
 	start := i
-	capture := p.st == stCapture
+	lease := p.st == stLease
+	capture := p.st == stCapture || lease
 	limit := int64(MaxStatementSize)
-	if capture {
+	switch {
+	case lease:
+		limit = MaxLeaseSize
+	case capture:
 		limit = MaxRecordSize
 	}
 	// Scan no further than one byte past the bound, so that what follows
@@ -234,8 +255,14 @@ scan:
 				p.inComment = true
 			case '{':
 				p.depth++
+				if lease && p.depth == 1 {
+					p.part(len(p.buf)+i-start, b[i:])
+				}
 			case '}':
 				p.depth--
+				if lease && p.depth == 1 {
+					p.part(len(p.buf)+i-start, b[i:])
+				}
 				if p.depth <= 0 {
 					if p.depth < 0 {
 						p.fail(p.at(i-1), fmt.Errorf("%w: unbalanced }", ErrSyntax))
@@ -247,6 +274,9 @@ scan:
 				if p.depth == 0 {
 					done = true
 					break scan
+				}
+				if lease && p.depth == 1 {
+					p.part(len(p.buf)+i-start, b[i:])
 				}
 			}
 		}
@@ -264,7 +294,7 @@ scan:
 func (p *Parser) tooLarge(limit int64) {
 	p.fail(p.stmtStart, fmt.Errorf("%w: longer than %d bytes", ErrTooLarge, limit))
 	p.st, p.nl = stResync, false
-	p.buf = p.buf[:0]
+	p.buf, p.parts = p.buf[:0], p.parts[:0]
 	if cap(p.buf) > 4<<10 {
 		p.buf = nil // do not keep a large buffer for a damaged file
 	}
@@ -280,10 +310,39 @@ func (p *Parser) endStatement(dst []Record) []Record {
 			dst = append(dst, r)
 		}
 		p.buf = p.buf[:0]
+	} else if p.st == stLease {
+		if a, st, err := parseLease(p.buf, p.parts); err != nil {
+			p.fail(p.stmtStart, err)
+		} else {
+			p.Bindings.Set(a, st)
+		}
+		p.buf, p.parts = p.buf[:0], p.parts[:0]
 	}
 	p.st = stBetween
 	p.inComment = false
 	return dst
+}
+
+// part notes where a lease's sub-statement starts in p.buf; next is what
+// follows in the piece being fed. The lease's first part (the offset after
+// its opening brace, where its address ends) is always noted; a later one
+// only if it may be `binding state` (the check parseLease makes again on
+// the whole statement), which the bytes in this piece usually rule out.
+func (p *Parser) part(off int, next []byte) {
+	if len(p.parts) > 0 {
+		for _, c := range next {
+			if isSpace(c) {
+				continue
+			}
+			if c != 'b' && c != '#' {
+				return
+			}
+			break
+		}
+	}
+	if len(p.parts) < maxLeaseParts {
+		p.parts = append(p.parts, off)
+	}
 }
 
 // resync skips a damaged statement's remains up to a line that starts

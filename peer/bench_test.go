@@ -164,6 +164,27 @@ func BenchmarkTapLargeCapture(b *testing.B) {
 	b.ReportMetric(float64(msgs)*float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 }
 
+// BenchmarkTapModelLargeCapture: the same with the relationship model
+// fed, as the peer source runs it (local: the primary).
+func BenchmarkTapModelLargeCapture(b *testing.B) {
+	path := benchFile(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	var msgs uint64
+	for i := 0; i < b.N; i++ {
+		m := NewModel(ModelOptions{Local: epA.Addr})
+		tr, err := ReadFile(path, Options{OnConn: m.OnConn, OnMessage: m.OnMessage})
+		if err != nil {
+			b.Fatal(err)
+		}
+		msgs = tr.Stats().Messages
+		if r := m.Relationships(); len(r) != 1 || r[0].Messages[DirSent][failover.MsgBndUpd]+r[0].Messages[DirReceived][failover.MsgBndUpd] == 0 {
+			b.Fatalf("model %+v", r)
+		}
+	}
+	b.ReportMetric(float64(msgs)*float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+}
+
 // BenchmarkAnalyzeLargeCapture: the same with the analyzer's text
 // timeline (one line per message) written to io.Discard.
 func BenchmarkAnalyzeLargeCapture(b *testing.B) {

@@ -27,6 +27,9 @@ type Conn struct {
 	Closed      bool
 	CloseReason string
 	ClosedAt    time.Time
+	// ClosedBy is the index of the end whose FIN or RST came first, -1
+	// while neither end has closed.
+	ClosedBy int
 
 	// Name is the relationship name from the first CONNECT or CONNECTACK
 	// ("" until one is seen: a capture that started mid-connection never
@@ -51,9 +54,20 @@ type Conn struct {
 	RejectedBy int
 
 	half [2]half
+	// partnerClosed: the model took the partner's close into account.
+	partnerClosed bool
 	// lastSeen orders connections for eviction (packets handed to the
 	// tracker so far when this connection saw its last packet).
 	lastSeen uint64
+}
+
+// OpenedBy returns the index of the end that opened the connection (its
+// SYN was seen), or -1 for a connection the capture joined mid-way.
+func (c *Conn) OpenedBy() int {
+	if c.FromSYN {
+		return 0
+	}
+	return -1
 }
 
 // Up reports whether the connection is established and not closing.
@@ -84,8 +98,8 @@ type StateInfo struct {
 
 // FSM returns the announced state in the FSM_STATE vocabulary. A STATE
 // with the STARTUP flag means the server is starting up: the state it
-// carries is the one it saved before the restart (protocol-reference.md
-// §2), so the state is STARTUP. ok is false for an unknown code.
+// carries is the one it saved before the restart (docs/peer.md, "What it
+// reports"), so the state is STARTUP. ok is false for an unknown code.
 func (s StateInfo) FSM() (failover.State, bool) {
 	if s.Startup {
 		return failover.Startup, true

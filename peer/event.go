@@ -72,7 +72,7 @@ func NewEvent(c *Conn, from int, ts time.Time, m *failover.Message) Event {
 			e.StateCode = &code
 			f, _ := m.ServerFlags()
 			// The state as sent; with the STARTUP flag it is the state
-			// saved before a restart (protocol-reference.md §2), shown
+			// saved before a restart (docs/peer.md, "What it reports"), shown
 			// with the flag beside it.
 			e.Startup = f.Startup()
 			if st, ok := failover.StateFromWire(code); ok {

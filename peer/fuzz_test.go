@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -9,10 +10,15 @@ import (
 )
 
 // fixtureStreams returns the byte streams one end sent on each
-// connection of the fixtures (the framed messages, in order).
+// connection of the fixtures (the framed messages, in order): every real
+// capture of testdata/, the fault captures among them.
 func fixtureStreams(t testing.TB) [][]byte {
 	var out [][]byte
-	for _, path := range []string{"testdata/isc-startup.pcap", "testdata/isc-fault-P1-kill-partnerdown-restart.pcap", "testdata/isc-third-party.pcap"} {
+	paths, err := filepath.Glob("testdata/*.pcap")
+	if err != nil || len(paths) < 9 {
+		t.Fatalf("fixtures: %v %v", paths, err)
+	}
+	for _, path := range paths {
 		streams := map[[2]int][]byte{}
 		var order [][2]int
 		if _, err := ReadFile(path, Options{OnMessage: func(c *Conn, from int, _ time.Time, m *failover.Message) {
@@ -90,7 +96,9 @@ func segmentStream(ctrl, stream []byte, lossy bool) (frames [][]byte, dropped bo
 
 func runFrames(frames [][]byte) (msgs [][]byte, tr *Tracker) {
 	ts := time.Unix(1795713600, 0)
-	tr = NewTracker(Options{OnMessage: func(c *Conn, from int, _ time.Time, m *failover.Message) {
+	model := NewModel(ModelOptions{Local: epA.Addr})
+	tr = NewTracker(Options{OnConn: model.OnConn, OnMessage: func(c *Conn, from int, ts time.Time, m *failover.Message) {
+		model.OnMessage(c, from, ts, m)
 		if c.Ends[from] == epB {
 			msgs = append(msgs, slices.Clone(m.Bytes()))
 		}
@@ -141,15 +149,17 @@ func FuzzReassembly(f *testing.F) {
 	})
 }
 
-// FuzzPacket hands arbitrary frames of every link type to the tracker.
+// FuzzPacket hands arbitrary frames of every link type to the tracker
+// and the relationship model.
 func FuzzPacket(f *testing.F) {
-	for _, s := range fixtureStreams(f)[:2] {
+	for _, s := range fixtureStreams(f) {
 		f.Add(uint8(LinkEthernet), appendFrame(nil, epB, epA, 1, tcpACK, s[:min(len(s), 300)]))
 	}
 	f.Add(uint8(LinkRaw), []byte{0x45, 0, 0, 40})
 	f.Add(uint8(LinkLinuxSLL), make([]byte, 60))
 	f.Fuzz(func(t *testing.T, link uint8, frame []byte) {
-		tr := NewTracker(Options{Ports: []uint16{647, 847, 0, 65535}})
+		model := NewModel(ModelOptions{Local: epA.Addr})
+		tr := NewTracker(Options{Ports: []uint16{647, 847, 0, 65535}, OnConn: model.OnConn, OnMessage: model.OnMessage})
 		ts := time.Unix(0, 0)
 		for _, l := range []LinkType{LinkType(link), LinkEthernet, LinkRaw, LinkLinuxSLL, LinkLinuxSLL2, LinkNull} {
 			tr.Packet(l, ts, frame)
@@ -157,5 +167,9 @@ func FuzzPacket(f *testing.F) {
 		}
 		tr.Expire(ts.Add(time.Hour), time.Minute)
 		tr.Finish()
+		model.Prune(ts.Add(48 * time.Hour))
+		for _, r := range model.Relationships() {
+			model.Unanswered(r, ts)
+		}
 	})
 }

@@ -145,6 +145,9 @@ func (t *Tracker) Packet(link LinkType, ts time.Time, data []byte) {
 		}
 		h.data(seq, s.payload, s.lost, ts)
 	}
+	if s.flags&(tcpRST|tcpFIN) != 0 && c.ClosedBy < 0 {
+		c.ClosedBy = from
+	}
 	switch {
 	case s.flags&tcpRST != 0:
 		t.close(c, "RST")
@@ -213,7 +216,7 @@ func (t *Tracker) newConn(k connKey, s *segment) *Conn {
 		t.evict()
 	}
 	t.stats.Conns++
-	c := &Conn{ID: int(t.stats.Conns), FirstPacket: t.now, Connector: -1, RejectedBy: -1}
+	c := &Conn{ID: int(t.stats.Conns), FirstPacket: t.now, Connector: -1, RejectedBy: -1, ClosedBy: -1}
 	switch {
 	case s.flags&(tcpSYN|tcpACK) == tcpSYN:
 		c.Ends = [2]Endpoint{s.src, s.dst} // the SYN's sender opened it

@@ -32,6 +32,8 @@ func overview() *dashboard {
 	}
 	b.add(states, 24, 9)
 
+	overviewExhaustion(&b, v)
+
 	b.add(stateTimeline("Local state over time",
 		"Each server's own failover state. NORMAL is green; COMMUNICATION_INT orange; PARTNER_DOWN red; the recovery states blue.",
 		stateMappings(),

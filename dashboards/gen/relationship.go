@@ -52,6 +52,8 @@ func relationship() *dashboard {
 		"suffix: /h",
 		series("A", `3600 * sum by (target, side, from, to) (rate(`+sel("dhcp_failover_state_transitions_total", v)+`[$__rate_interval]))`, "{{target}} {{side}} {{from}} → {{to}}")), 12, 6)
 
+	relationshipPools(&b, v)
+
 	b.row("Timers and binding updates")
 	b.add(stat("MCLT", "Maximum client lead time: how far a server may extend a lease beyond what its partner knows, and how long RECOVER_WAIT lasts.", "s",
 		instant("A", `max by (target) (`+sel("dhcp_failover_mclt_seconds", v)+`)`)), 6, 5)

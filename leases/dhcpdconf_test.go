@@ -1,0 +1,139 @@
+package leases
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func poolNames(pools []Pool) []string {
+	out := make([]string, len(pools))
+	for i := range pools {
+		out[i] = pools[i].Peer + "=" + pools[i].Name()
+	}
+	return out
+}
+
+func TestReadDHCPDConf(t *testing.T) {
+	for _, tc := range []struct {
+		file  string
+		pools []string
+		sizes []int
+	}{
+		{"dhcpd-primary.conf", []string{"fo-lab=10.250.0.100-10.250.0.199"}, []int{100}},
+		{"dhcpd-secondary.conf", []string{"fo-lab=10.250.0.100-10.250.0.199"}, []int{100}},
+		{"shared-network.conf", []string{
+			"dc1=198.51.100.10-198.51.100.49,198.51.100.60-198.51.100.99",
+			"dc1=198.51.100.200-198.51.100.219",
+			"=203.0.113.10-203.0.113.20",
+			"dc1=192.0.2.200-192.0.2.200,192.0.2.140-192.0.2.150",
+			"dc2=10.9.1.0-10.9.1.255",
+		}, []int{80, 20, 11, 12, 256}},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			pools, err := ReadDHCPDConf(filepath.Join("testdata", "conf", tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := poolNames(pools); strings.Join(got, " ") != strings.Join(tc.pools, " ") {
+				t.Fatalf("pools\n%q\nwant\n%q", got, tc.pools)
+			}
+			for i := range pools {
+				if pools[i].Size() != tc.sizes[i] {
+					t.Errorf("pool %d: size %d, want %d", i, pools[i].Size(), tc.sizes[i])
+				}
+			}
+			if _, err := NewTable(pools); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestReadDHCPDConfErrors(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, s string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	self := write("self.conf", "include \""+filepath.Join(dir, "self.conf")+"\";\n")
+	for _, tc := range []struct{ conf, err string }{
+		{"subnet 10.0.0.0 netmask 255.0.0.0 { pool { range 10.0.0.1 10.0.0.x; } }", "line 1: range: expected one or two IPv4 addresses"},
+		{"pool { range 10.0.0.1 10.0.0.2 10.0.0.3; }", "range: expected one or two IPv4 addresses"},
+		{"pool { range; }", "range: expected one or two IPv4 addresses"},
+		{"subnet 10.0.0.0 netmask 255.0.0.0 {\n pool {\n", "line 3: end of file inside a block"},
+		{"}", "unbalanced }"},
+		{"include foo;", "include: expected a quoted file name"},
+		{"include \"missing.conf\";", "missing.conf: open"},
+		{"pool { failover peer \"\"; range 10.0.0.1; }", "failover peer: name empty"},
+		{strings.Repeat("group {", 70), "blocks nested more than 64 deep"},
+		{"x {" + strings.Repeat("{", 70), "blocks nested more than 64 deep"},
+	} {
+		_, err := ReadDHCPDConf(write("c.conf", tc.conf))
+		if err == nil || !errors.Is(err, ErrConf) || !strings.Contains(err.Error(), tc.err) {
+			t.Errorf("%.40q: error %v, want %q", tc.conf, err, tc.err)
+		}
+	}
+	if _, err := ReadDHCPDConf(self); err == nil || !strings.Contains(err.Error(), "includes nested more than 8 deep") {
+		t.Errorf("self include: %v", err)
+	}
+	if _, err := ReadDHCPDConf(filepath.Join(dir, "none.conf")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing file: %v", err)
+	}
+	// What is not read is never an error, whatever it holds.
+	for _, conf := range []string{
+		"option foo code 224 = string; option foo \"{;}\";",
+		"key k { algorithm hmac-md5; secret \"x\"; } omapi-key k;",
+		"if option dhcp-user-class = \"a\" { } else { }",
+		"failover peer \"x\" state { my state normal; partner state normal; }",
+		"subnet6 2001:db8::/64 { range6 2001:db8::1 2001:db8::2; }",
+	} {
+		if pools, err := ReadDHCPDConf(write("c.conf", conf)); err != nil || len(pools) != 0 {
+			t.Errorf("%q: %v %v", conf, pools, err)
+		}
+	}
+}
+
+// FuzzDHCPDConf: no panic, bounded output, and pools that a Table takes
+// or an error that says why.
+func FuzzDHCPDConf(f *testing.F) {
+	files, _ := filepath.Glob("testdata/conf/*.conf")
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte("pool { failover peer \"p\"; range 10.0.0.2 10.0.0.1; } range 10.0.0.1;"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		pools, err := ParseDHCPDConf(b)
+		if err != nil {
+			if !errors.Is(err, ErrConf) {
+				t.Fatalf("error %v does not wrap ErrConf", err)
+			}
+			return
+		}
+		if len(pools) > MaxPools {
+			t.Fatalf("%d pools", len(pools))
+		}
+		for _, p := range pools {
+			if len(p.Ranges) == 0 || len(p.Peer) > maxPeerName {
+				t.Fatalf("pool %+v", p)
+			}
+			for _, r := range p.Ranges {
+				if !r.valid() {
+					t.Fatalf("range %v", r)
+				}
+			}
+		}
+		if _, err := NewTable(pools); err != nil && !errors.Is(err, ErrPools) {
+			t.Fatal(err)
+		}
+	})
+}
