@@ -178,8 +178,12 @@ func (s *windowsSource) Poll(ctx context.Context) ([]failover.Relationship, erro
 	}
 	done := make(chan winPollResult, 1)
 	go func() {
+		// The token goes back before the answer is delivered, so that a
+		// Poll that follows a completed one never finds the source busy.
+		var res winPollResult
+		defer func() { done <- res }()
 		defer func() { <-s.busy }()
-		done <- s.call()
+		res = s.call()
 	}()
 	var res winPollResult
 	select {
