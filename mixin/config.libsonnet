@@ -34,6 +34,13 @@
       // target pages as TargetDown before its state alerts resolve.
       targetDown: '1m',
       unackedUpdatesHigh: '10m',
+      // Group dhcp-failover-peer.
+      partnerNotAnswering: '1m',
+      // Group dhcp-failover-leases. The long ones keep one burst of
+      // clients (a shift starting, a switch reboot) from paging.
+      freeShareRunningOut: '15m',
+      freeShareExhausted: '2m',
+      poolNearlyFull: '15m',
     },
 
     thresholds: {
@@ -47,6 +54,18 @@
       recoverWaitMarginSeconds: 600,
       // DHCPFailoverUnackedUpdatesHigh: share of max-unacked-updates.
       unackedRatio: 0.8,
+      // DHCPFailoverPartnerNotAnswering: seconds without an answer above
+      // this multiple of the server's max-response-delay, or above
+      // notAnsweringFallbackSeconds where the peer tap has not seen it.
+      notAnsweringResponseDelays: 2,
+      notAnsweringFallbackSeconds: 120,
+      // DHCPFailoverFreeShareRunningOut: predict_linear over freeShareWindow
+      // says the server's own free share is empty within freeShareHorizon
+      // (simple durations: '30m', '1h').
+      freeShareWindow: '30m',
+      freeShareHorizon: '1h',
+      // DHCPFailoverPoolNearlyFull: share of the pool bound to clients.
+      poolFullRatio: 0.9,
     },
 
     // runbook_url of an alert: this base and the alert's name in lower case

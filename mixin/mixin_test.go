@@ -35,6 +35,14 @@ func TestCommittedRulesUpToDate(t *testing.T) {
 			t.Errorf("alerts/%s is stale: run `go run ./mixin/gen` from the repository root and commit the result", name)
 		}
 	}
+	// The mixin is the one source of the shipped rules: no rule file
+	// beside its output.
+	onDisk, _ := filepath.Glob(filepath.Join("..", "alerts", "*.rules.yml"))
+	for _, p := range onDisk {
+		if _, ok := files[filepath.Base(p)]; !ok {
+			t.Errorf("alerts/%s is not rendered by the mixin: fold its group into mixin/alerts/ (mixin/README.md)", filepath.Base(p))
+		}
+	}
 }
 
 // The mixin's dashboards are the committed (Go-generated) dashboards, with
@@ -80,8 +88,12 @@ func TestConfigOverrides(t *testing.T) {
     dhcpFailoverSelector: 'job="dhcp", env="prod"',
     scrapeGapTolerance: '',
     keepFiringFor: '5m',
-    forDurations+:: { targetDown: '3m', communicationInterruptedTooLong: '1h' },
-    thresholds+:: { stuckSeconds: 7200, flappingWindow: '1h', flappingChanges: 8 },
+    forDurations+:: { targetDown: '3m', communicationInterruptedTooLong: '1h', poolNearlyFull: '45m', partnerNotAnswering: '7m' },
+    thresholds+:: {
+      stuckSeconds: 7200, flappingWindow: '1h', flappingChanges: 8,
+      notAnsweringResponseDelays: 3, notAnsweringFallbackSeconds: 300,
+      freeShareWindow: '1h', freeShareHorizon: '2h', poolFullRatio: 0.95,
+    },
     runbookURLBase: 'https://wiki.example.net/dhcp#',
     dashboardUIDPrefix: 'site-dhcp-',
   },
@@ -117,6 +129,31 @@ func TestConfigOverrides(t *testing.T) {
 	}
 	if n := strings.Count(out, "keep_firing_for: 5m"); n != 3 {
 		t.Errorf("keep_firing_for on %d alerts, want the 3 critical ones", n)
+	}
+	// The groups folded in from hand-written files take the same settings.
+	for name, wants := range map[string][]string{
+		"peer.rules.yml": {
+			`dhcp_failover_peer_unanswered_seconds{job="dhcp", env="prod"} > 300`,
+			"(3 * dhcp_failover_max_response_delay_seconds", "for: 7m",
+		},
+		"leases.rules.yml": {
+			`predict_linear(dhcp_failover_pool_local_free_addresses{job="dhcp", env="prod"}[1h], 7200) <= 0`,
+			`(dhcp_failover_pool_local_free_addresses{job="dhcp", env="prod"} == 0)`,
+			"> 0.95", "for: 45m", "keep_firing_for: 5m",
+			"within 2 hours.", "at the rate of the last 1 hour",
+		},
+	} {
+		got := string(files[name])
+		for _, want := range wants {
+			if !strings.Contains(got, want) {
+				t.Errorf("%s: rendered rules lack %q", name, want)
+			}
+		}
+		for _, unwanted := range []string{"last_over_time(", `job="dhcp_failover"`} {
+			if strings.Contains(got, unwanted) {
+				t.Errorf("%s: rendered rules still contain %q", name, unwanted)
+			}
+		}
 	}
 	ds, err := Dashboards(site)
 	if err != nil {
@@ -226,8 +263,9 @@ func TestRuleFileNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := Names(files); len(got) != 1 || got[0] != "failover.rules.yml" {
-		t.Errorf("rule files %v, want [failover.rules.yml]", got)
+	want := []string{"failover.rules.yml", "leases.rules.yml", "peer.rules.yml"}
+	if got := Names(files); !reflect.DeepEqual(got, want) {
+		t.Errorf("rule files %v, want %v", got, want)
 	}
 	bad := filepath.Join(filepath.Dir(site), "bad.jsonnet")
 	os.WriteFile(bad, []byte(`(import '`+abs+`') + { ruleFiles+:: { 'dhcp-failover': '../x.yml' } }`), 0o644)

@@ -2,8 +2,13 @@
 // to prometheusAlerts.groups. `go run ./mixin/gen` writes each group to
 // alerts/<group name>.rules.yml, or to the file ruleFiles names for it.
 (import 'failover.libsonnet') +
+(import 'peer.libsonnet') +
+(import 'leases.libsonnet') +
 {
   // Group name -> rule file under alerts/, for groups whose file is not
-  // named after the group.
-  ruleFiles+:: {},
+  // named after the group (the promtool tests' rule_files name these).
+  ruleFiles+:: {
+    'dhcp-failover-peer': 'peer.rules.yml',
+    'dhcp-failover-leases': 'leases.rules.yml',
+  },
 }

@@ -15,19 +15,8 @@ local util = import '../lib/util.libsonnet';
     local f = c.forDurations,
     local t = c.thresholds,
     local s(m, matchers='') = util.selector(c, m, matchers),
-    local runbook(name) = c.runbookURLBase + std.asciiLower(name),
-    local alert(name, severity, expr, forDuration, summary, description) = {
-      alert: name,
-      expr: expr,
-      [if forDuration != '' then 'for']: forDuration,
-      [if c.keepFiringFor != '' && severity == 'critical' then 'keep_firing_for']: c.keepFiringFor,
-      labels: { severity: severity },
-      annotations: {
-        summary: summary,
-        description: util.oneLine(description),
-        runbook_url: runbook(name),
-      },
-    },
+    local alert(name, severity, expr, forDuration, summary, description) =
+      util.alert(c, name, severity, expr, forDuration, summary, description),
 
     local sel = {
       localState(state): s('dhcp_failover_state', 'side="local", state="%s"' % state),
