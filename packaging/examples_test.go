@@ -83,14 +83,40 @@ func TestExampleExporterConfig(t *testing.T) {
 	}
 }
 
-// promtool accepts the example Prometheus configurations, and the one job
-// the alert rules select (the mixin's default job="dhcp_failover") is the
-// /metrics job.
+// promtool accepts the example Prometheus configurations, their
+// rule_files load every rule file of the mixin, and the one job the alert
+// rules select (the mixin's default job="dhcp_failover") is the /metrics
+// job.
 func TestExamplePrometheusConfigs(t *testing.T) {
 	testenv.NeedBinaries(t, "promtool")
+	ruleFiles, _ := filepath.Glob(filepath.Join(root, "alerts", "*.rules.yml"))
+	if len(ruleFiles) == 0 {
+		t.Fatal("no alerts/*.rules.yml")
+	}
 	for _, f := range []string{"prometheus.yml", "prometheus-shard.yml"} {
 		path := filepath.Join(root, "examples", f)
 		t.Logf("%s", runOK(t, "promtool", "check", "config", path))
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rc struct {
+			RuleFiles []string `yaml:"rule_files"`
+		}
+		if err := yaml.Unmarshal(b, &rc); err != nil {
+			t.Fatal(err)
+		}
+		for _, rf := range ruleFiles {
+			loaded := false
+			for _, pattern := range rc.RuleFiles {
+				if ok, _ := filepath.Match(filepath.Base(pattern), filepath.Base(rf)); ok {
+					loaded = true
+				}
+			}
+			if !loaded {
+				t.Errorf("%s: rule_files %v do not load %s", f, rc.RuleFiles, filepath.Base(rf))
+			}
+		}
 	}
 	b, err := os.ReadFile(filepath.Join(root, "examples", "prometheus.yml"))
 	if err != nil {
