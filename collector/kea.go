@@ -298,7 +298,7 @@ func classifyKea(err error) error {
 		return Classified(ReasonAuth, err)
 	case errors.Is(err, kea.ErrNotFound):
 		return Classified(ReasonNotFound, err)
-	case errors.Is(err, kea.ErrUnavailable):
+	case errors.Is(err, kea.ErrUnavailable), errors.Is(err, kea.ErrClosed):
 		return Classified(ReasonConnect, err)
 	case errors.Is(err, kea.ErrProtocol), errors.Is(err, kea.ErrTooLarge):
 		return Classified(ReasonProtocol, err)

@@ -5,17 +5,16 @@ import (
 	"context"
 	"io"
 	"net"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/dhcpfailover/dhcp_failover_exporter/config"
 	"github.com/dhcpfailover/dhcp_failover_exporter/failover"
+	"github.com/dhcpfailover/dhcp_failover_exporter/kea/keatest"
 	"github.com/go-kit/log"
 )
 
@@ -30,40 +29,39 @@ func keaFixture(t *testing.T, name string) []byte {
 	return b
 }
 
-// keaServer serves answers over HTTP as a Control Agent does, checking
-// basic auth when a password is set. The answer can be changed while it runs.
-type keaServer struct {
-	mu       sync.Mutex
-	answers  map[string][]byte // by command
-	password string
-	requests []string
+// keaServer is the shared Kea fake answering these commands.
+func keaServer(answers map[string][]byte) *keatest.Server {
+	ks := &keatest.Server{}
+	for c, a := range answers {
+		ks.Set(c, a)
+	}
+	return ks
 }
 
-func (k *keaServer) set(command string, b []byte) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	k.answers[command] = b
-}
-
-func (k *keaServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.password != "" {
-		if u, p, ok := r.BasicAuth(); !ok || u != "exporter" || p != k.password {
-			w.WriteHeader(http.StatusUnauthorized)
-			io.WriteString(w, `{ "result": 401, "text": "Unauthorized" }`)
-			return
-		}
+// rawListener accepts TCP connections, reads the request and lets handle
+// write what it likes: what a broken or foreign server sends.
+func rawListener(t *testing.T, handle func(net.Conn)) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
 	}
-	body, _ := io.ReadAll(r.Body)
-	k.requests = append(k.requests, string(body))
-	for cmd, a := range k.answers {
-		if bytes.Contains(body, []byte(`"command":"`+cmd+`"`)) {
-			w.Write(a)
-			return
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+				_, _ = c.Read(make([]byte, 4096))
+				handle(c)
+			}()
 		}
-	}
-	io.WriteString(w, `[{"result":2,"text":"command not supported."}]`)
+	}()
+	return "http://" + l.Addr().String() + "/"
 }
 
 func newKeaTestSource(t *testing.T, yamlTarget string, logger log.Logger) *keaSource {
@@ -130,7 +128,7 @@ func TestKeaSourceMapping(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
-			srv := httptest.NewServer(&keaServer{answers: map[string][]byte{"status-get": keaFixture(t, tc.file)}})
+			srv := httptest.NewServer(keaServer(map[string][]byte{"status-get": keaFixture(t, tc.file)}))
 			defer srv.Close()
 			s := newKeaTestSource(t, "- {name: a, source: kea, url: '"+srv.URL+"', relationship: pair}\n", nil)
 			rels, err := pollKea(t, s)
@@ -183,12 +181,12 @@ func TestKeaSourceLabEntries(t *testing.T) {
 		{"ha-entry-2.2-load-balancing-primary-communication-recovery-10.json", failover.CommunicationInt, failover.NoState, false, 0},
 		{"ha-entry-2.2-load-balancing-primary-partner-down-9.json", failover.PartnerDown, failover.NoState, true, 0},
 	}
-	ks := &keaServer{answers: map[string][]byte{}}
+	ks := keaServer(nil)
 	srv := httptest.NewServer(ks)
 	defer srv.Close()
 	s := newKeaTestSource(t, "- {name: a, source: kea, url: '"+srv.URL+"', relationship: pair}\n", nil)
 	for _, tc := range tests {
-		ks.set("status-get", []byte(`[{"result":0,"arguments":{"high-availability":[`+string(keaFixture(t, tc.entry))+`]}}]`))
+		ks.Set("status-get", []byte(`[{"result":0,"arguments":{"high-availability":[`+string(keaFixture(t, tc.entry))+`]}}]`))
 		rels, err := pollKea(t, s)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.entry, err)
@@ -203,7 +201,7 @@ func TestKeaSourceLabEntries(t *testing.T) {
 }
 
 func TestKeaSourceWaitingPartnerNeverInTouch(t *testing.T) {
-	srv := httptest.NewServer(&keaServer{answers: map[string][]byte{"status-get": keaFixture(t, "status-get-2.2-unix-waiting.json")}})
+	srv := httptest.NewServer(keaServer(map[string][]byte{"status-get": keaFixture(t, "status-get-2.2-unix-waiting.json")}))
 	defer srv.Close()
 	s := newKeaTestSource(t, "- {name: a, source: kea, url: '"+srv.URL+"', relationship: pair}\n", nil)
 	rels, err := pollKea(t, s)
@@ -223,7 +221,7 @@ func TestKeaSourceWaitingPartnerNeverInTouch(t *testing.T) {
 }
 
 func TestKeaSourcePassiveBackup(t *testing.T) {
-	srv := httptest.NewServer(&keaServer{answers: map[string][]byte{"status-get": keaFixture(t, "status-get-3.0-unix-passive-backup.json")}})
+	srv := httptest.NewServer(keaServer(map[string][]byte{"status-get": keaFixture(t, "status-get-3.0-unix-passive-backup.json")}))
 	defer srv.Close()
 	s := newKeaTestSource(t, "- {name: a, source: kea, url: '"+srv.URL+"', service: none, relationship: pb}\n", nil)
 	rels, err := pollKea(t, s)
@@ -237,7 +235,7 @@ func TestKeaSourcePassiveBackup(t *testing.T) {
 }
 
 func TestKeaSourceHubAndSpoke(t *testing.T) {
-	ks := &keaServer{answers: map[string][]byte{"status-get": keaFixture(t, "status-get-2.6-ca-hub-and-spoke.json")}}
+	ks := keaServer(map[string][]byte{"status-get": keaFixture(t, "status-get-2.6-ca-hub-and-spoke.json")})
 	srv := httptest.NewServer(ks)
 	defer srv.Close()
 
@@ -278,7 +276,7 @@ func TestKeaSourceHubAndSpoke(t *testing.T) {
 	}
 
 	// Kea < 2.6 with a one-entry map: used for its one relationship.
-	ks.set("status-get", keaFixture(t, "status-get-2.2-ca-primary.json"))
+	ks.Set("status-get", keaFixture(t, "status-get-2.2-ca-primary.json"))
 	s = newKeaTestSource(t, "- {name: a, source: kea, url: '"+srv.URL+"', relationships: {kea-a: pair}}\n", nil)
 	if rels, err := pollKea(t, s); err != nil || rels[0].Name != "pair" {
 		t.Errorf("%v %+v", err, rels)
@@ -286,10 +284,10 @@ func TestKeaSourceHubAndSpoke(t *testing.T) {
 }
 
 func TestKeaSourceHeartbeat(t *testing.T) {
-	ks := &keaServer{answers: map[string][]byte{
+	ks := keaServer(map[string][]byte{
 		"status-get":   keaFixture(t, "status-get-2.2-ca-primary.json"),
 		"ha-heartbeat": []byte(`[{"arguments":{"date-time":"Thu, 26 Nov 2026 17:26:31 GMT","scopes":["kea-a"],"state":"partner-down","unsent-update-count":7},"result":0,"text":"HA peer status returned."}]`),
-	}}
+	})
 	srv := httptest.NewServer(ks)
 	defer srv.Close()
 	s := newKeaTestSource(t, "- {name: a, source: kea, url: '"+srv.URL+"', relationship: pair, ha_heartbeat: true}\n", nil)
@@ -301,7 +299,7 @@ func TestKeaSourceHeartbeat(t *testing.T) {
 		t.Errorf("gauges %v", rels[0].Gauges)
 	}
 	// Without the HA hook's ha-heartbeat the poll still succeeds.
-	ks.set("ha-heartbeat", keaFixture(t, "answer-ha-heartbeat-unsupported.json"))
+	ks.Set("ha-heartbeat", keaFixture(t, "answer-ha-heartbeat-unsupported.json"))
 	rels, err = pollKea(t, s)
 	if err != nil {
 		t.Fatal(err)
@@ -312,7 +310,8 @@ func TestKeaSourceHeartbeat(t *testing.T) {
 }
 
 func TestKeaSourceErrorsClassified(t *testing.T) {
-	ks := &keaServer{answers: map[string][]byte{}, password: keaTestPassword}
+	ks := keaServer(nil)
+	ks.SetBasicAuth("exporter", keaTestPassword)
 	srv := httptest.NewServer(ks)
 	defer srv.Close()
 	dir := t.TempDir()
@@ -336,13 +335,23 @@ func TestKeaSourceErrorsClassified(t *testing.T) {
 		{"garbage", "url: '" + srv.URL + "', basic_auth: {username: exporter, password: '" + keaTestPassword + "'}", []byte(`[{"result":0,"arguments":{"high-availability":[{}]}}]`), ReasonProtocol},
 		{"failed command", "url: '" + srv.URL + "', basic_auth: {username: exporter, password: '" + keaTestPassword + "'}", []byte(`[{"result":1,"text":"boom"}]`), ReasonOther},
 		{"control agent down", "url: '" + closedURL + "', basic_auth: {username: exporter, password: '" + keaTestPassword + "'}", nil, ReasonConnect},
+		{"control agent hangs up", "url: '" + rawListener(t, func(net.Conn) {}) + "'", nil, ReasonConnect},
+		{"not HTTP", "url: '" + rawListener(t, func(c net.Conn) { io.WriteString(c, "SSH-2.0-OpenSSH_9.2p1\r\n") }) + "'", nil, ReasonProtocol},
+		{"headers over 64 KiB", "url: '" + rawListener(t, func(c net.Conn) {
+			io.WriteString(c, "HTTP/1.1 200 OK\r\n")
+			for i := 0; i < 2000; i++ {
+				if _, err := io.WriteString(c, "X-Pad: "+strings.Repeat("a", 60)+"\r\n"); err != nil {
+					return
+				}
+			}
+		}) + "'", nil, ReasonProtocol},
 		{"socket missing", "socket: " + filepath.Join(dir, "missing.sock"), nil, ReasonConnect},
 		{"https to http", "url: '" + strings.Replace(srv.URL, "http:", "https:", 1) + "', tls: {insecure_skip_verify: true}", nil, ReasonProtocol},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.answer != nil {
-				ks.set("status-get", tc.answer)
+				ks.Set("status-get", tc.answer)
 			}
 			s := newKeaTestSource(t, "- {name: a, source: kea, relationship: pair, "+tc.target+"}\n", logger)
 			_, err := pollKea(t, s)
@@ -362,7 +371,7 @@ func TestKeaSourceErrorsClassified(t *testing.T) {
 
 func TestKeaSourceUnknownStateWarnedOnce(t *testing.T) {
 	answer := []byte(`{"result":0,"arguments":{"high-availability":[{"ha-mode":"hot-standby","ha-servers":{"local":{"role":"primary","state":"brand-new-state"},"remote":{"last-state":"brand-new-state","role":"standby"}}}]}}`)
-	srv := httptest.NewServer(&keaServer{answers: map[string][]byte{"status-get": answer}})
+	srv := httptest.NewServer(keaServer(map[string][]byte{"status-get": answer}))
 	defer srv.Close()
 	var buf bytes.Buffer
 	s := newKeaTestSource(t, "- {name: a, source: kea, url: '"+srv.URL+"', relationship: pair}\n", log.NewLogfmtLogger(&buf))

@@ -16,13 +16,9 @@ package integration
 // exporter reaches kea-a's control socket by its path.
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"math"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -37,6 +33,8 @@ const (
 	keaPrefix       = "dfekea"
 	keaRelationship = "kea-pair"
 	keaCAPort       = 8000
+	// keaHTTPPort is the daemon's own HTTP control socket (Kea 3.0+).
+	keaHTTPPort = 8004
 	// keaSyncLeases pre-loads the primary, so that a restarted partner
 	// has leases to fetch when it resyncs. Kea 2.2 runs that sync to
 	// completion without serving its control channel (with or without
@@ -46,65 +44,46 @@ const (
 	keaSyncLeases = 50
 )
 
-// keaNode is one Kea server: kea-dhcp4 and its Control Agent.
-type keaNode struct {
-	Name    string // kea-a, kea-b
-	Host    *netnstest.Host
-	Dir     string
-	Socket  string
-	DHCP    *netnstest.Proc
-	CA      *netnstest.Proc
-	primary bool
-}
-
 type keaPair struct {
-	t          testing.TB
+	t          *testing.T
+	rt         *keaRuntime
 	lab        *netnstest.Lab
 	A, B       *keaNode
 	Mon        *netnstest.Host
 	mode       string
+	scenario   string // for recorded answers' names
 	haPassword string
 	// ExporterPassword is the exporter's basic auth password on both
-	// Control Agents.
+	// Control Agents and HTTP sockets.
 	ExporterPassword string
-	hooks            string
-}
-
-// keaHooksDir finds the directory of libdhcp_ha.so (Debian: the
-// multiarch library directory).
-func keaHooksDir(t testing.TB) string {
-	m, _ := filepath.Glob("/usr/lib/*/kea/hooks/libdhcp_ha.so")
-	m2, _ := filepath.Glob("/usr/lib/kea/hooks/libdhcp_ha.so")
-	m = append(m, m2...)
-	if len(m) == 0 {
-		t.Skip("kea: skipped, libdhcp_ha.so not found (install kea-dhcp4-server)")
-	}
-	return filepath.Dir(m[0])
 }
 
 // startKeaPair builds the lab and starts both servers in mode
 // (hot-standby or load-balancing), returning once both are operational.
-func startKeaPair(t *testing.T, mode string) *keaPair {
+func startKeaPair(t *testing.T, rt *keaRuntime, mode, scenario string) *keaPair {
 	t.Helper()
-	netnstest.Require(t, "kea-dhcp4", "kea-ctrl-agent")
-	p := &keaPair{t: t, mode: mode, haPassword: randomSecret(t), ExporterPassword: randomSecret(t), hooks: keaHooksDir(t)}
+	p := &keaPair{t: t, rt: rt, mode: mode, scenario: scenario, haPassword: randomSecret(t), ExporterPassword: randomSecret(t)}
 	p.lab = netnstest.NewLab(t, keaPrefix)
-	p.A = p.newNode("kea-a", p.lab.AddHost("a", "10.251.9.1/24"), true)
-	p.B = p.newNode("kea-b", p.lab.AddHost("b", "10.251.9.2/24"), false)
+	p.A = newKeaNode(t, rt, "kea-a", p.lab.AddHost("a", "10.251.9.1/24"), true)
+	p.B = newKeaNode(t, rt, "kea-b", p.lab.AddHost("b", "10.251.9.2/24"), false)
 	p.Mon = p.lab.AddHost("mon", "10.251.9.3/24")
+	p.writeConfigs(p.A)
+	p.writeConfigs(p.B)
 	p.writeLeases(p.A, keaSyncLeases)
+	startRecorder(t, p)
 	p.Start(p.A)
 	p.Start(p.B)
 	p.WaitOperational(30 * time.Second)
 	return p
 }
 
-func (p *keaPair) newNode(name string, h *netnstest.Host, primary bool) *keaNode {
-	p.t.Helper()
-	dir := p.t.TempDir()
-	n := &keaNode{Name: name, Host: h, Dir: dir, Socket: filepath.Join(dir, "kea4.sock"), primary: primary}
-	p.writeConfigs(n)
-	return n
+// haURLPort is where the partners send each other HA commands: the
+// Control Agent on Kea 2.x, the daemon's own HTTP socket on 3.0+.
+func (p *keaPair) haURLPort() int {
+	if p.rt.HTTPSocket {
+		return keaHTTPPort
+	}
+	return keaCAPort
 }
 
 // The HA timers are short: in load-balancing a heartbeat every second and
@@ -116,8 +95,18 @@ func (p *keaPair) newNode(name string, h *netnstest.Host, primary bool) *keaNode
 var keaDHCP4Conf = template.Must(template.New("kea-dhcp4.conf").Parse(`{
 "Dhcp4": {
     "interfaces-config": { "interfaces": [ "eth0" ], "dhcp-socket-type": "udp" },
+{{- if .HTTPSocket}}
+    "control-sockets": [
+        { "socket-type": "unix", "socket-name": "{{.Socket}}" },
+        { "socket-type": "http", "socket-address": "{{.Addr}}", "socket-port": {{.HTTPPort}},
+          "authentication": { "type": "basic", "realm": "kea-test",
+              "clients": [ { "user": "ha", "password": "{{.HAPassword}}" },
+                           { "user": "exporter", "password": "{{.ExporterPassword}}" } ] } }
+    ],
+{{- else}}
     "control-socket": { "socket-type": "unix", "socket-name": "{{.Socket}}" },
-    "lease-database": { "type": "memfile", "persist": true, "name": "{{.Dir}}/leases4.csv", "lfc-interval": 0 },
+{{- end}}
+    "lease-database": { "type": "memfile", "persist": true, "name": "{{.LeaseFile}}", "lfc-interval": 0 },
     "multi-threading": { "enable-multi-threading": false },
     "valid-lifetime": 3600,
     "hooks-libraries": [
@@ -152,7 +141,7 @@ var keaDHCP4Conf = template.Must(template.New("kea-dhcp4.conf").Parse(`{
 var keaCAConf = template.Must(template.New("kea-ctrl-agent.conf").Parse(`{
 "Control-agent": {
     "http-host": "{{.Addr}}",
-    "http-port": {{.Port}},
+    "http-port": {{.CAPort}},
     "authentication": { "type": "basic", "realm": "kea-test",
         "clients": [ { "user": "ha", "password": "{{.HAPassword}}" },
                      { "user": "exporter", "password": "{{.ExporterPassword}}" } ] },
@@ -165,12 +154,17 @@ var keaCAConf = template.Must(template.New("kea-ctrl-agent.conf").Parse(`{
 func (p *keaPair) writeConfigs(n *keaNode) {
 	p.t.Helper()
 	roleB := "standby"
-	if p.mode == "load-balancing" {
+	switch p.mode {
+	case "load-balancing":
 		roleB = "secondary"
+	case "passive-backup":
+		roleB = "backup"
 	}
+	leaseIn, _ := n.leaseFile()
 	data := map[string]any{
-		"Socket": n.Socket, "Dir": n.Dir, "Hooks": p.hooks, "Name": n.Name, "Mode": p.mode,
-		"Port": keaCAPort, "HAPassword": p.haPassword, "ExporterPassword": p.ExporterPassword,
+		"Socket": n.SocketIn, "LeaseFile": leaseIn, "Hooks": p.rt.hooks, "Name": n.Name, "Mode": p.mode,
+		"Port": p.haURLPort(), "CAPort": keaCAPort, "HTTPPort": keaHTTPPort, "HTTPSocket": p.rt.HTTPSocket,
+		"HAPassword": p.haPassword, "ExporterPassword": p.ExporterPassword,
 		"RoleB": roleB, "Addr": n.Host.Addr.String(), "Heartbeat": 2000, "MaxResponse": 4000,
 	}
 	if p.mode == "load-balancing" {
@@ -180,6 +174,9 @@ func (p *keaPair) writeConfigs(n *keaNode) {
 		tmpl *template.Template
 		file string
 	}{{keaDHCP4Conf, "kea-dhcp4.conf"}, {keaCAConf, "kea-ctrl-agent.conf"}} {
+		if c.file == "kea-ctrl-agent.conf" && !p.rt.HasCA {
+			continue
+		}
 		var b strings.Builder
 		if err := c.tmpl.Execute(&b, data); err != nil {
 			p.t.Fatal(err)
@@ -187,7 +184,7 @@ func (p *keaPair) writeConfigs(n *keaNode) {
 		writeFile(p.t, filepath.Join(n.Dir, c.file), b.String(), 0o600)
 	}
 	// kea-dhcp4 -t checks the configuration without starting.
-	if out, err := exec.Command("kea-dhcp4", "-t", filepath.Join(n.Dir, "kea-dhcp4.conf")).CombinedOutput(); err != nil {
+	if out, err := p.rt.command(n, "kea-dhcp4", "-t", filepath.Join(n.Dir, "kea-dhcp4.conf")).CombinedOutput(); err != nil {
 		p.t.Fatalf("kea-dhcp4 -t %s: %v\n%s", n.Name, err, out)
 	}
 }
@@ -201,24 +198,31 @@ func (p *keaPair) writeLeases(n *keaNode, count int) {
 	for i := 0; i < count; i++ {
 		fmt.Fprintf(&b, "10.251.%d.%d,02:fc:00:00:%02x:%02x,,3600,%d,1,0,0,,0,\n", 100+i/250, 1+i%250, i/256, i%256, expire)
 	}
-	writeFile(p.t, filepath.Join(n.Dir, "leases4.csv"), b.String(), 0o600)
+	_, host := n.leaseFile()
+	writeFile(p.t, host, b.String(), 0o600)
 }
 
-// Start starts n's kea-dhcp4 and Control Agent.
+// Start starts n's kea-dhcp4 and its Control Agent (where shipped).
 func (p *keaPair) Start(n *keaNode) {
 	p.t.Helper()
+	run := n.Dir
+	if p.rt.root != nil {
+		run = filepath.Join(n.Dir, "run")
+	}
 	for _, f := range []string{"kea-dhcp4.kea-dhcp4.pid", "kea-ctrl-agent.kea-ctrl-agent.pid", "kea4.sock.lock"} {
-		os.Remove(filepath.Join(n.Dir, f))
+		os.Remove(filepath.Join(run, f))
 	}
 	os.Remove(n.Socket)
-	env := []string{"env", "KEA_PIDFILE_DIR=" + n.Dir, "KEA_LOCKFILE_DIR=" + n.Dir}
-	n.DHCP = n.Host.Start(p.t, "kea-dhcp4", append(env, "kea-dhcp4", "-c", filepath.Join(n.Dir, "kea-dhcp4.conf"))...)
-	n.CA = n.Host.Start(p.t, "kea-ctrl-agent", append(env, "kea-ctrl-agent", "-c", filepath.Join(n.Dir, "kea-ctrl-agent.conf"))...)
-	waitFor(p.t, 10*time.Second, n.Name+"'s control socket", func() error {
+	n.DHCP = n.Host.Start(p.t, "kea-dhcp4", p.rt.argv(n, "kea-dhcp4", "-c", filepath.Join(n.Dir, "kea-dhcp4.conf"))...)
+	n.CA = nil
+	if p.rt.HasCA {
+		n.CA = n.Host.Start(p.t, "kea-ctrl-agent", p.rt.argv(n, "kea-ctrl-agent", "-c", filepath.Join(n.Dir, "kea-ctrl-agent.conf"))...)
+	}
+	waitFor(p.t, 20*time.Second, n.Name+"'s control socket", func() error {
 		if n.DHCP.Exited() {
 			p.t.Fatalf("kea-dhcp4 %s exited:\n%s", n.Name, n.DHCP.Log())
 		}
-		if n.CA.Exited() {
+		if n.CA != nil && n.CA.Exited() {
 			p.t.Fatalf("kea-ctrl-agent %s exited:\n%s", n.Name, n.CA.Log())
 		}
 		_, err := os.Stat(n.Socket)
@@ -229,7 +233,7 @@ func (p *keaPair) Start(n *keaNode) {
 // Kill SIGKILLs n's kea-dhcp4 and its Control Agent.
 func (p *keaPair) Kill(n *keaNode) {
 	p.t.Helper()
-	for _, proc := range []*netnstest.Proc{n.DHCP, n.CA} {
+	for _, proc := range n.procs() {
 		if err := proc.Signal(syscall.SIGKILL); err != nil {
 			p.t.Fatal(err)
 		}
@@ -240,45 +244,35 @@ func (p *keaPair) Kill(n *keaNode) {
 // Stop stops both servers (SIGTERM), for a pair rebuilt in another mode.
 func (p *keaPair) Stop() {
 	for _, n := range []*keaNode{p.A, p.B} {
-		for _, proc := range []*netnstest.Proc{n.DHCP, n.CA} {
+		for _, proc := range n.procs() {
 			_ = proc.Signal(syscall.SIGTERM)
 			_ = proc.Wait(5 * time.Second)
 		}
 	}
 }
 
-// haState asks n's UNIX socket for the HA state, independently of the
-// code under test.
+func (n *keaNode) procs() []*netnstest.Proc {
+	if n.CA == nil {
+		return []*netnstest.Proc{n.DHCP}
+	}
+	return []*netnstest.Proc{n.DHCP, n.CA}
+}
+
+// haState asks n's UNIX socket for the HA state of its (first)
+// relationship, independently of the code under test.
 func (p *keaPair) haState(n *keaNode) (local, remote string, err error) {
-	c, err := net.DialTimeout("unix", n.Socket, 2*time.Second)
+	raw, err := statusGet(n)
 	if err != nil {
 		return "", "", err
 	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
-	if _, err := io.WriteString(c, `{"command":"status-get"}`); err != nil {
-		return "", "", err
+	st, err := haStates(raw)
+	if err != nil {
+		return "", "", fmt.Errorf("%s: %v", n.Name, err)
 	}
-	var a struct {
-		Arguments struct {
-			HA []struct {
-				Servers struct {
-					Local  struct{ State string } `json:"local"`
-					Remote struct {
-						LastState string `json:"last-state"`
-					} `json:"remote"`
-				} `json:"ha-servers"`
-			} `json:"high-availability"`
-		} `json:"arguments"`
+	for _, s := range st {
+		return s[0], s[1], nil
 	}
-	if err := json.NewDecoder(c).Decode(&a); err != nil {
-		return "", "", err
-	}
-	if len(a.Arguments.HA) == 0 {
-		return "", "", fmt.Errorf("%s: no HA status", n.Name)
-	}
-	s := a.Arguments.HA[0].Servers
-	return s.Local.State, s.Remote.LastState, nil
+	return "", "", nil
 }
 
 // WaitOperational waits until both servers are in their operational state
@@ -300,23 +294,52 @@ func (p *keaPair) WaitOperational(timeout time.Duration) {
 	})
 }
 
-// exporterConfig: kea-a and kea-b through their Control Agents (basic
-// auth, password from a file), kea-a also through its UNIX socket, and
-// the failing targets of scenario 5. Polls every second.
+// exporterConfig: kea-a and kea-b through their Control Agents (or, on
+// a Kea without one, their own HTTP sockets; basic auth, password from a
+// file), kea-a also through its UNIX socket and (Kea 3.0+) its own HTTP
+// socket, and the failing targets of the error scenarios. Polls every
+// second.
 func (p *keaPair) exporterConfig(wrongPassword string) string {
 	dir := p.t.TempDir()
 	pwFile := filepath.Join(dir, "kea-password")
 	writeFile(p.t, pwFile, p.ExporterPassword+"\n", 0o600)
-	return fmt.Sprintf(`targets:
-- {name: kea-a, source: kea, url: "http://10.251.9.1:%[1]d/", relationship: %[2]s, ha_heartbeat: true,
+	port, service := keaCAPort, ""
+	if !p.rt.HasCA {
+		port, service = keaHTTPPort, `service: "", `
+	}
+	cfg := fmt.Sprintf(`targets:
+- {name: kea-a, source: kea, url: "http://10.251.9.1:%[1]d/", %[7]srelationship: %[2]s, ha_heartbeat: true,
    basic_auth: {username: exporter, password_file: %[3]s}, poll_interval: 1s, timeout: 900ms}
-- {name: kea-b, source: kea, url: "http://10.251.9.2:%[1]d/", relationship: %[2]s,
+- {name: kea-b, source: kea, url: "http://10.251.9.2:%[1]d/", %[7]srelationship: %[2]s,
    basic_auth: {username: exporter, password_file: %[3]s}, poll_interval: 1s, timeout: 900ms}
 - {name: kea-a-sock, source: kea, socket: %[4]s, relationship: %[2]s, poll_interval: 1s, timeout: 900ms}
-- {name: kea-wrong-password, source: kea, url: "http://10.251.9.1:%[1]d/", relationship: %[2]s,
+- {name: kea-wrong-password, source: kea, url: "http://10.251.9.1:%[1]d/", %[7]srelationship: %[2]s,
    basic_auth: {username: exporter, password: "%[5]s"}, poll_interval: 1s, timeout: 900ms}
 - {name: kea-no-socket, source: kea, socket: %[6]s, relationship: %[2]s, poll_interval: 1s, timeout: 900ms}
-`, keaCAPort, keaRelationship, pwFile, p.A.Socket, wrongPassword, filepath.Join(dir, "missing.sock"))
+`, port, keaRelationship, pwFile, p.A.Socket, wrongPassword, filepath.Join(dir, "missing.sock"), service)
+	if p.rt.HTTPSocket {
+		cfg += fmt.Sprintf(`- {name: kea-a-http, source: kea, url: "http://10.251.9.1:%d/", service: "", relationship: %s, ha_heartbeat: true,
+   basic_auth: {username: exporter, password_file: %s}, poll_interval: 1s, timeout: 900ms}
+`, keaHTTPPort, keaRelationship, pwFile)
+	}
+	return cfg
+}
+
+// upTargets are the targets of a healthy pair: the main transport to both,
+// and every other transport the version ships to kea-a.
+func (p *keaPair) upTargets() []string {
+	t := []string{"kea-a", "kea-b", "kea-a-sock"}
+	if p.rt.HTTPSocket {
+		t = append(t, "kea-a-http")
+	}
+	return t
+}
+
+// forEachKea runs f as a subtest per Kea version.
+func forEachKea(t *testing.T, f func(t *testing.T, rt *keaRuntime)) {
+	for _, v := range keaVersions {
+		t.Run("kea-"+v.Line, func(t *testing.T) { f(t, newKeaRuntime(t, v)) })
+	}
 }
 
 func wantState(m metrics, target, side, state string) error {
@@ -326,17 +349,19 @@ func wantState(m metrics, target, side, state string) error {
 	return nil
 }
 
-// TestKeaHotStandby runs scenarios 1, 2, 3 and 5 of issue 7 against a real
-// hot-standby pair.
-func TestKeaHotStandby(t *testing.T) {
-	p := startKeaPair(t, "hot-standby")
+// TestKeaHotStandby: a real hot-standby pair of every version; pair up,
+// the errors of failing targets, the standby killed, then restarted.
+func TestKeaHotStandby(t *testing.T) { forEachKea(t, testKeaHotStandby) }
+
+func testKeaHotStandby(t *testing.T, rt *keaRuntime) {
+	p := startKeaPair(t, rt, "hot-standby", "kill")
 	wrong := "wrong-" + randomSecret(t)
 	e := startExporter(t, p.Mon, p.exporterConfig(wrong))
 
 	// 1. Pair up: both NORMAL (native hot-standby), roles right, up=1.
 	start := time.Now()
 	m := e.Wait(15*time.Second, "both servers NORMAL in /metrics", func(m metrics) error {
-		for _, tg := range []string{"kea-a", "kea-b", "kea-a-sock"} {
+		for _, tg := range p.upTargets() {
 			if m.Get("dhcp_failover_up", "target", tg) != 1 {
 				return fmt.Errorf("%s not up", tg)
 			}
@@ -349,7 +374,11 @@ func TestKeaHotStandby(t *testing.T) {
 		return nil
 	})
 	t.Logf("scenario 1: NORMAL on both in %s", time.Since(start).Round(time.Millisecond))
-	for _, c := range []struct{ target, role string }{{"kea-a", "primary"}, {"kea-b", "standby"}, {"kea-a-sock", "primary"}} {
+	roles := []struct{ target, role string }{{"kea-a", "primary"}, {"kea-b", "standby"}, {"kea-a-sock", "primary"}}
+	if rt.HTTPSocket {
+		roles = append(roles, struct{ target, role string }{"kea-a-http", "primary"})
+	}
+	for _, c := range roles {
 		if v := m.Get("dhcp_failover_relationship_info", "target", c.target, "relationship", keaRelationship, "vendor", "kea", "role", c.role, "mode", "hot-standby"); v != 1 {
 			t.Errorf("%s: relationship_info role=%s mode=hot-standby is %v", c.target, c.role, v)
 		}
@@ -479,10 +508,13 @@ func TestKeaHotStandby(t *testing.T) {
 	}
 }
 
-// TestKeaLoadBalancing runs scenario 4: in load-balancing the survivor
-// goes through communication-recovery (COMMUNICATION_INT) to partner-down.
-func TestKeaLoadBalancing(t *testing.T) {
-	p := startKeaPair(t, "load-balancing")
+// TestKeaLoadBalancing: in load-balancing the survivor of a killed
+// partner goes through communication-recovery (COMMUNICATION_INT) to
+// partner-down.
+func TestKeaLoadBalancing(t *testing.T) { forEachKea(t, testKeaLoadBalancing) }
+
+func testKeaLoadBalancing(t *testing.T, rt *keaRuntime) {
+	p := startKeaPair(t, rt, "load-balancing", "kill")
 	e := startExporter(t, p.Mon, p.exporterConfig("wrong-"+randomSecret(t)))
 	m := e.Wait(15*time.Second, "both NORMAL", func(m metrics) error {
 		for _, tg := range []string{"kea-a", "kea-b"} {

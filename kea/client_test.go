@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"math/big"
@@ -23,53 +24,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dhcpfailover/dhcp_failover_exporter/kea/keatest"
 )
-
-// fakeCA is a Control Agent-shaped HTTP server answering from a fixture.
-type fakeCA struct {
-	t       *testing.T
-	mu      sync.Mutex
-	answer  []byte
-	status  int
-	user    string
-	pass    string
-	lastReq map[string]any
-}
-
-func (f *fakeCA) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/json" {
-		http.Error(w, "bad request", http.StatusBadRequest)
-		return
-	}
-	if f.user != "" {
-		u, p, ok := r.BasicAuth()
-		if !ok || u != f.user || p != f.pass {
-			// Kea's Control Agent answers 401 with a bare JSON object.
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusUnauthorized)
-			io.WriteString(w, `{ "result": 401, "text": "Unauthorized" }`)
-			return
-		}
-	}
-	var req map[string]any
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		http.Error(w, "bad json", http.StatusBadRequest)
-		return
-	}
-	f.lastReq = req
-	if f.status != 0 {
-		w.WriteHeader(f.status)
-	}
-	w.Write(f.answer)
-}
-
-func (f *fakeCA) request() map[string]any {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.lastReq
-}
 
 func ctxT(t *testing.T, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
@@ -78,7 +35,7 @@ func ctxT(t *testing.T, d time.Duration) context.Context {
 }
 
 func TestHTTPControlAgent(t *testing.T) {
-	ca := &fakeCA{t: t, answer: readTestdata(t, "status-get-2.2-ca-primary.json")}
+	ca := keatest.New("status-get", readTestdata(t, "status-get-2.2-ca-primary.json"))
 	srv := httptest.NewServer(ca)
 	defer srv.Close()
 	c, err := New(Options{URL: srv.URL, Service: "dhcp4"})
@@ -93,7 +50,7 @@ func TestHTTPControlAgent(t *testing.T) {
 	if st.Relationships[0].Local.State != "hot-standby" {
 		t.Errorf("got %+v", st)
 	}
-	req := ca.request()
+	req := ca.LastRequest()
 	if req["command"] != "status-get" || len(req) != 2 {
 		t.Errorf("request %v", req)
 	}
@@ -103,7 +60,7 @@ func TestHTTPControlAgent(t *testing.T) {
 }
 
 func TestHTTPDaemonSocketSendsNoService(t *testing.T) {
-	ca := &fakeCA{t: t, answer: readTestdata(t, "status-get-3.0-http-primary.json")}
+	ca := keatest.New("status-get", readTestdata(t, "status-get-3.0-http-primary.json"))
 	srv := httptest.NewServer(ca)
 	defer srv.Close()
 	c, err := New(Options{URL: srv.URL})
@@ -113,13 +70,13 @@ func TestHTTPDaemonSocketSendsNoService(t *testing.T) {
 	if _, err := c.StatusGet(ctxT(t, 5*time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	if req := ca.request(); len(req) != 1 || req["command"] != "status-get" {
+	if req := ca.LastRequest(); len(req) != 1 || req["command"] != "status-get" {
 		t.Errorf("request %v, want only the command", req)
 	}
 }
 
 func TestHTTPHeartbeatArguments(t *testing.T) {
-	ca := &fakeCA{t: t, answer: readTestdata(t, "ha-heartbeat-2.2-ca-standby.json")}
+	ca := keatest.New("ha-heartbeat", readTestdata(t, "ha-heartbeat-2.2-ca-standby.json"))
 	srv := httptest.NewServer(ca)
 	defer srv.Close()
 	c, _ := New(Options{URL: srv.URL, Service: "dhcp4"})
@@ -130,22 +87,23 @@ func TestHTTPHeartbeatArguments(t *testing.T) {
 	if hb.State != "hot-standby" {
 		t.Errorf("got %+v", hb)
 	}
-	args, _ := ca.request()["arguments"].(map[string]any)
+	args, _ := ca.LastRequest()["arguments"].(map[string]any)
 	if args["server-name"] != "hub-site1" {
-		t.Errorf("arguments %v", ca.request())
+		t.Errorf("arguments %v", ca.LastRequest())
 	}
 	if _, err := c.HAHeartbeat(ctxT(t, 5*time.Second), ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, has := ca.request()["arguments"]; has {
-		t.Errorf("arguments sent without a server name: %v", ca.request())
+	if _, has := ca.LastRequest()["arguments"]; has {
+		t.Errorf("arguments sent without a server name: %v", ca.LastRequest())
 	}
 }
 
 const testPassword = "s3cr3t-Pa55w0rd"
 
 func TestHTTPBasicAuth(t *testing.T) {
-	ca := &fakeCA{t: t, answer: readTestdata(t, "status-get-2.2-ca-primary.json"), user: "exporter", pass: testPassword}
+	ca := keatest.New("status-get", readTestdata(t, "status-get-2.2-ca-primary.json"))
+	ca.SetBasicAuth("exporter", testPassword)
 	srv := httptest.NewServer(ca)
 	defer srv.Close()
 
@@ -186,7 +144,9 @@ func TestHTTPErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := httptest.NewServer(&fakeCA{t: t, answer: tc.answer, status: tc.status})
+			ca := keatest.New("status-get", tc.answer)
+			ca.SetStatus(tc.status)
+			srv := httptest.NewServer(ca)
 			defer srv.Close()
 			c, _ := New(Options{URL: srv.URL, Service: "dhcp4", MaxResponseSize: tc.max})
 			_, err := c.StatusGet(ctxT(t, 5*time.Second))
@@ -215,6 +175,70 @@ func TestHTTPDeadline(t *testing.T) {
 	}
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("took %s", d)
+	}
+}
+
+// rawServer accepts TCP connections and lets handle write what it likes
+// after the request has arrived.
+func rawServer(t *testing.T, handle func(net.Conn)) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+				buf := make([]byte, 4096)
+				_, _ = c.Read(buf)
+				handle(c)
+			}()
+		}
+	}()
+	return "http://" + l.Addr().String() + "/"
+}
+
+// TestHTTPNotAnAnswer: a listener that hangs up (a Control Agent killed
+// during the poll) is ErrClosed; bytes that are not HTTP, or headers over
+// the 64 KiB bound, are ErrProtocol.
+func TestHTTPNotAnAnswer(t *testing.T) {
+	tests := []struct {
+		name   string
+		handle func(net.Conn)
+		want   error
+	}{
+		{"hangs up", func(net.Conn) {}, ErrClosed},
+		{"hangs up mid headers", func(c net.Conn) { io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n") }, ErrClosed},
+		{"broken header", func(c net.Conn) { io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-\r\n\r\n") }, ErrProtocol},
+		{"hangs up mid body", func(c net.Conn) {
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n[{\"result\"")
+		}, ErrClosed},
+		{"ssh banner", func(c net.Conn) { io.WriteString(c, "SSH-2.0-OpenSSH_9.2p1\r\n") }, ErrProtocol},
+		{"binary", func(c net.Conn) { c.Write([]byte{0x16, 0x03, 0x01, 0x00, 0x05, 0xff, 0xfe, '\n'}) }, ErrProtocol},
+		{"huge headers", func(c net.Conn) {
+			io.WriteString(c, "HTTP/1.1 200 OK\r\n")
+			for i := 0; i < 2000; i++ {
+				if _, err := fmt.Fprintf(c, "X-Pad-%d: %s\r\n", i, strings.Repeat("a", 60)); err != nil {
+					return
+				}
+			}
+		}, ErrProtocol},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, _ := New(Options{URL: rawServer(t, tc.handle), Service: "dhcp4"})
+			_, err := c.StatusGet(ctxT(t, 5*time.Second))
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+		})
 	}
 }
 
@@ -263,7 +287,7 @@ func TestHTTPSClientCertificate(t *testing.T) {
 	pool := x509.NewCertPool()
 	pool.AddCert(caCert)
 
-	srv := httptest.NewUnstartedServer(&fakeCA{t: t, answer: readTestdata(t, "status-get-2.2-ca-primary.json")})
+	srv := httptest.NewUnstartedServer(keatest.New("status-get", readTestdata(t, "status-get-2.2-ca-primary.json")))
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	srv.TLS = &tls.Config{Certificates: []tls.Certificate{serverCert}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pool}
 	srv.StartTLS()
@@ -425,7 +449,7 @@ func TestUnixSocketErrors(t *testing.T) {
 		max    int64
 		want   error
 	}{
-		{"closes without answer", func(c net.Conn) { readCommand(c) }, 0, ErrProtocol},
+		{"closes without answer", func(c net.Conn) { readCommand(c) }, 0, ErrClosed},
 		{"closes mid answer", func(c net.Conn) { readCommand(c); c.Write(answer[:50]) }, 0, ErrProtocol},
 		{"garbage", func(c net.Conn) { readCommand(c); c.Write([]byte("}{")) }, 0, ErrProtocol},
 		{"too large", func(c net.Conn) { readCommand(c); c.Write(answer) }, 100, ErrTooLarge},

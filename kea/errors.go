@@ -26,6 +26,11 @@ var (
 	ErrProtocol = errors.New("kea: protocol error")
 	// ErrTooLarge: the answer exceeded the size bound (MaxResponseSize).
 	ErrTooLarge = errors.New("kea: answer too large")
+	// ErrClosed: the server closed the connection before sending
+	// anything of an answer (a Control Agent or daemon killed during the
+	// poll, a listener that accepts and hangs up): the server is not
+	// reachable, as a refused connection is not.
+	ErrClosed = errors.New("kea: connection closed before an answer")
 	// ErrCommand: the server answered with another non-zero result.
 	ErrCommand = errors.New("kea: command failed")
 )

@@ -74,6 +74,14 @@ func (t *httpTransport) roundTrip(ctx context.Context, command string, body []by
 		if strings.Contains(err.Error(), "server gave HTTP response to HTTPS client") {
 			return nil, fmt.Errorf("%w: %s: %s answers plain HTTP, not TLS", ErrProtocol, command, t.shownURL)
 		}
+		// Bytes that are not HTTP, or headers past MaxResponseHeaderBytes,
+		// net/http also reports only as text (transport.go, readResponse).
+		if notHTTP(err) {
+			return nil, fmt.Errorf("%w: %s: %s does not answer HTTP", ErrProtocol, command, t.shownURL)
+		}
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, fmt.Errorf("%w: %s: %s", ErrClosed, command, t.shownURL)
+		}
 		// A TLS alert about certificates from the server (Kea's
 		// cert-required) means our client certificate is missing or
 		// not trusted: an authentication failure.
@@ -87,6 +95,9 @@ func (t *httpTransport) roundTrip(ctx context.Context, command string, body []by
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, t.max+1))
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%w: %s: %s closed the connection during the answer", ErrClosed, command, t.shownURL)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("kea: %s: reading the answer from %s: %w", command, t.shownURL, err)
 	}
@@ -100,6 +111,15 @@ func (t *httpTransport) roundTrip(ctx context.Context, command string, body []by
 		return nil, fmt.Errorf("%w: %s: HTTP %d from %s", ErrAuth, command, resp.StatusCode, t.shownURL)
 	}
 	return nil, fmt.Errorf("%w: %s: HTTP %d from %s", ErrProtocol, command, resp.StatusCode, t.shownURL)
+}
+
+// notHTTP recognises net/http's errors for an answer that is not HTTP
+// (net/http transport.go and response.go, net/textproto: "malformed HTTP
+// response", "malformed HTTP status code", "malformed MIME header...",
+// "server response headers exceeded N bytes").
+func notHTTP(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "malformed HTTP") || strings.Contains(s, "malformed MIME") || strings.Contains(s, "server response headers exceeded")
 }
 
 // unixTransport writes a command to the daemon's UNIX control socket and
@@ -142,6 +162,8 @@ func (t *unixTransport) roundTrip(ctx context.Context, command string, body []by
 		switch {
 		case errors.Is(err, ErrTooLarge):
 			return nil, fmt.Errorf("%w: %s: more than %d bytes from %s", ErrTooLarge, command, t.max, t.path)
+		case br.read == 0 && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)):
+			return fail(fmt.Errorf("%w: %s: %s", ErrClosed, command, t.path))
 		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 			return fail(fmt.Errorf("%w: %s: %s closed before a complete answer", ErrProtocol, command, t.path))
 		}
@@ -157,8 +179,9 @@ func (t *unixTransport) roundTrip(ctx context.Context, command string, body []by
 // boundedReader fails with ErrTooLarge once n bytes have been read and
 // more are asked for.
 type boundedReader struct {
-	r io.Reader
-	n int64
+	r    io.Reader
+	n    int64
+	read int64 // bytes read so far
 }
 
 func (b *boundedReader) Read(p []byte) (int, error) {
@@ -170,5 +193,6 @@ func (b *boundedReader) Read(p []byte) (int, error) {
 	}
 	n, err := b.r.Read(p)
 	b.n -= int64(n)
+	b.read += int64(n)
 	return n, err
 }
