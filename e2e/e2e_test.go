@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -69,12 +70,16 @@ var notSimulated = map[string]string{
 // query is accepted and returns data, and that the fault cycle pages
 // DHCPFailoverCommunicationInterrupted and DHCPFailoverPartnerDown, which
 // then resolve.
+//
+// It runs on every stack of promStacks (Prometheus 2 and 3).
 func TestDemoEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipped in -short mode: runs for about two minutes")
 	}
-	promBin := requireBinary(t, "prometheus", "prometheus")
-	amBin := requireBinary(t, "prometheus-alertmanager", "prometheus-alertmanager")
+	forEachStack(t, testDemoEndToEnd)
+}
+
+func testDemoEndToEnd(t *testing.T, stack *promStack) {
 	root, err := netnstest.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
@@ -102,11 +107,11 @@ receivers:
         send_resolved: true
 `, hook.url))
 	_, amAddr := startServer(t, "alertmanager", "/-/ready", 30*time.Second, func(addr string) []string {
-		return []string{amBin,
-			"--config.file=" + filepath.Join(dir, "alertmanager.yml"),
-			"--storage.path=" + filepath.Join(dir, "alertmanager"),
-			"--web.listen-address=" + addr,
-			"--cluster.listen-address="} // no clustering: nothing listens beyond the web port
+		return stack.Argv([]string{dir}, "prometheus-alertmanager",
+			"--config.file="+filepath.Join(dir, "alertmanager.yml"),
+			"--storage.path="+filepath.Join(dir, "alertmanager"),
+			"--web.listen-address="+addr,
+			"--cluster.listen-address=") // no clustering: nothing listens beyond the web port
 	})
 
 	writeFile(t, filepath.Join(dir, "rules.yml"), shortenedRules(t, root))
@@ -125,11 +130,11 @@ scrape_configs:
       - targets: ['%s']
 `, amAddr, job, expAddr))
 	_, promAddr := startServer(t, "prometheus", "/-/ready", 60*time.Second, func(addr string) []string {
-		return []string{promBin,
-			"--config.file=" + filepath.Join(dir, "prometheus.yml"),
-			"--storage.tsdb.path=" + filepath.Join(dir, "prometheus"),
-			"--web.listen-address=" + addr,
-			"--rules.alert.resend-delay=2s"}
+		return stack.Argv([]string{dir}, "prometheus",
+			"--config.file="+filepath.Join(dir, "prometheus.yml"),
+			"--storage.tsdb.path="+filepath.Join(dir, "prometheus"),
+			"--web.listen-address="+addr,
+			"--rules.alert.resend-delay=2s")
 	})
 	api := promAPI{base: "http://" + promAddr}
 
@@ -183,6 +188,28 @@ scrape_configs:
 	}
 	checkVariables(ctx, t, api)
 	t.Logf("webhook notifications:\n%s", hook.timeline())
+	checkMetricsWith(t, stack, dir, "http://"+expAddr+"/metrics")
+}
+
+// checkMetricsWith runs the stack's own `promtool check metrics` on a
+// scrape of the exporter: Prometheus 3's linter is not 2's.
+func checkMetricsWith(t *testing.T, stack *promStack, dir, url string) {
+	t.Helper()
+	resp, err := httpClient.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "scrape.prom")
+	writeFile(t, path, string(b))
+	out, err := stack.Run([]string{dir}, "sh", "-c", "promtool check metrics < "+path)
+	if err != nil || strings.TrimSpace(out) != "" {
+		t.Errorf("promtool (%s) check metrics on the exporter's /metrics: %v\n%s", stack.Name, err, out)
+	}
 }
 
 // shortenedRules returns the shipped rule file with every `for:` set to

@@ -294,6 +294,14 @@ func (p *keaPair) WaitOperational(timeout time.Duration) {
 	})
 }
 
+// keaCutRules cut kea-a from kea-b (both directions) inside kea-a's
+// namespace; the exporter at 10.251.9.3 still reaches both.
+const keaCutRules = `table inet dfecut {
+	chain in { type filter hook input priority 0; ip saddr 10.251.9.2 drop; }
+	chain out { type filter hook output priority 0; ip daddr 10.251.9.2 drop; }
+}
+`
+
 // exporterConfig: kea-a and kea-b through their Control Agents (or, on
 // a Kea without one, their own HTTP sockets; basic auth, password from a
 // file), kea-a also through its UNIX socket and (Kea 3.0+) its own HTTP
@@ -491,6 +499,77 @@ func testKeaHotStandby(t *testing.T, rt *keaRuntime) {
 	}
 	if v := m.Sum("dhcp_failover_state_transitions_total", "target", "kea-a", "side", "local", "from", "PARTNER_DOWN", "to", "NORMAL"); v != 1 {
 		t.Errorf("kea-a PARTNER_DOWN → NORMAL transitions = %v", v)
+	}
+
+	// 4. Cut the partners from each other (nft in kea-a's namespace drops
+	// everything to and from kea-b) while the exporter reaches both: both
+	// report COMMUNICATION_INT (Kea's communication-interrupted), then
+	// PARTNER_DOWN where Kea decides it; healed, both return to NORMAL.
+	p.scenario = "cut"
+	cut := time.Now()
+	nft(t, p.A.Host, keaCutRules)
+	commInt := map[string]bool{}
+	e.Wait(90*time.Second, "both COMMUNICATION_INT, then both PARTNER_DOWN", func(m metrics) error {
+		for _, tg := range []string{"kea-a", "kea-b"} {
+			if m.State(tg, "local") == "COMMUNICATION_INT" || m.Get("dhcp_failover_communication_interrupted", "target", tg, "relationship", keaRelationship) == 1 {
+				commInt[tg] = true
+			}
+		}
+		for _, tg := range []string{"kea-a", "kea-b"} {
+			if err := wantState(m, tg, "local", "PARTNER_DOWN"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	m, _, err = e.scrape()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tg := range []string{"kea-a", "kea-b"} {
+		if v := m.Sum("dhcp_failover_state_transitions_total", "target", tg, "side", "local", "to", "COMMUNICATION_INT"); v < 1 && !commInt[tg] {
+			t.Errorf("%s never showed COMMUNICATION_INT during the cut (transitions %v)", tg, v)
+		}
+		if m.Get("dhcp_failover_up", "target", tg) != 1 {
+			t.Errorf("%s not up during the cut: the exporter reaches both", tg)
+		}
+	}
+	t.Logf("scenario 4: both PARTNER_DOWN %s after the cut", time.Since(cut).Round(time.Millisecond))
+	healed := time.Now()
+	nft(t, p.A.Host, "delete table inet dfecut\n")
+	e.Wait(60*time.Second, "both NORMAL after the heal", func(m metrics) error {
+		for _, tg := range []string{"kea-a", "kea-b"} {
+			for _, side := range []string{"local", "partner"} {
+				if err := wantState(m, tg, side, "NORMAL"); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	t.Logf("scenario 4: both NORMAL %s after the heal", time.Since(healed).Round(time.Millisecond))
+
+	// 6. The DHCP daemon dead behind a live Control Agent: the target is
+	// down with reason connect (the agent's "unable to forward").
+	if rt.HasCA {
+		p.scenario = "dhcp-dead"
+		if err := p.B.DHCP.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		_ = p.B.DHCP.Wait(5 * time.Second)
+		before := m.Get("dhcp_failover_poll_errors_total", "target", "kea-b", "reason", "connect")
+		m = e.Wait(30*time.Second, "kea-b down behind its live Control Agent", func(m metrics) error {
+			if m.Get("dhcp_failover_up", "target", "kea-b") != 0 {
+				return fmt.Errorf("kea-b still up")
+			}
+			if v := m.Get("dhcp_failover_poll_errors_total", "target", "kea-b", "reason", "connect"); !(v > before) {
+				return fmt.Errorf("kea-b connect errors %v", v)
+			}
+			return nil
+		})
+		if !strings.Contains(e.Proc.Log(), "likely to be offline") && !strings.Contains(e.Proc.Log(), "unable to forward") && !strings.Contains(e.Proc.Log(), "service unavailable") {
+			t.Errorf("the exporter's log does not say the daemon behind the Control Agent is down")
+		}
 	}
 
 	// 5 (end). No secret anywhere: not in /metrics, not in the exporter's
