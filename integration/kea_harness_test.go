@@ -300,7 +300,7 @@ func startRecorder(t *testing.T, p *keaPair) {
 					if err != nil {
 						continue
 					}
-					key := fmt.Sprintf("%s-%s-%s-%s-unix-%s", c.cmd, p.rt.Line, p.mode, p.scenario, n.Name)
+					key := fmt.Sprintf("%s-%s-%s-%s-unix-%s", c.cmd, p.rt.Line, p.mode, p.scenario.get(), n.Name)
 					for srv, s := range st {
 						key += "-" + strings.TrimPrefix(srv+"_", "_") + s[0]
 						if s[1] != "" {
@@ -327,3 +327,27 @@ func startRecorder(t *testing.T, p *keaPair) {
 		}
 	}()
 }
+
+// scenarioName names the recorded answers of the scenario running now;
+// the recorder reads it from its own goroutine.
+type scenarioName struct {
+	mu sync.Mutex
+	s  string
+}
+
+func newScenario(s string) *scenarioName { return &scenarioName{s: s} }
+
+func (n *scenarioName) set(s string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.s = s
+}
+
+func (n *scenarioName) get() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.s
+}
+
+// newKeaLab is the Kea tests' lab (one at a time per machine: its lock).
+func newKeaLab(t *testing.T) *netnstest.Lab { return netnstest.NewLab(t, keaPrefix) }

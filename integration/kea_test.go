@@ -51,7 +51,7 @@ type keaPair struct {
 	A, B       *keaNode
 	Mon        *netnstest.Host
 	mode       string
-	scenario   string // for recorded answers' names
+	scenario   *scenarioName // for recorded answers' names
 	haPassword string
 	// ExporterPassword is the exporter's basic auth password on both
 	// Control Agents and HTTP sockets.
@@ -62,7 +62,7 @@ type keaPair struct {
 // (hot-standby or load-balancing), returning once both are operational.
 func startKeaPair(t *testing.T, rt *keaRuntime, mode, scenario string) *keaPair {
 	t.Helper()
-	p := &keaPair{t: t, rt: rt, mode: mode, scenario: scenario, haPassword: randomSecret(t), ExporterPassword: randomSecret(t)}
+	p := &keaPair{t: t, rt: rt, mode: mode, scenario: newScenario(scenario), haPassword: randomSecret(t), ExporterPassword: randomSecret(t)}
 	p.lab = netnstest.NewLab(t, keaPrefix)
 	p.A = newKeaNode(t, rt, "kea-a", p.lab.AddHost("a", "10.251.9.1/24"), true)
 	p.B = newKeaNode(t, rt, "kea-b", p.lab.AddHost("b", "10.251.9.2/24"), false)
@@ -501,58 +501,16 @@ func testKeaHotStandby(t *testing.T, rt *keaRuntime) {
 		t.Errorf("kea-a PARTNER_DOWN → NORMAL transitions = %v", v)
 	}
 
-	// 4. Cut the partners from each other (nft in kea-a's namespace drops
-	// everything to and from kea-b) while the exporter reaches both: both
-	// report COMMUNICATION_INT (Kea's communication-interrupted), then
-	// PARTNER_DOWN where Kea decides it; healed, both return to NORMAL.
-	p.scenario = "cut"
-	cut := time.Now()
-	nft(t, p.A.Host, keaCutRules)
-	commInt := map[string]bool{}
-	e.Wait(90*time.Second, "both COMMUNICATION_INT, then both PARTNER_DOWN", func(m metrics) error {
-		for _, tg := range []string{"kea-a", "kea-b"} {
-			if m.State(tg, "local") == "COMMUNICATION_INT" || m.Get("dhcp_failover_communication_interrupted", "target", tg, "relationship", keaRelationship) == 1 {
-				commInt[tg] = true
-			}
-		}
-		for _, tg := range []string{"kea-a", "kea-b"} {
-			if err := wantState(m, tg, "local", "PARTNER_DOWN"); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	m, _, err = e.scrape()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tg := range []string{"kea-a", "kea-b"} {
-		if v := m.Sum("dhcp_failover_state_transitions_total", "target", tg, "side", "local", "to", "COMMUNICATION_INT"); v < 1 && !commInt[tg] {
-			t.Errorf("%s never showed COMMUNICATION_INT during the cut (transitions %v)", tg, v)
-		}
-		if m.Get("dhcp_failover_up", "target", tg) != 1 {
-			t.Errorf("%s not up during the cut: the exporter reaches both", tg)
-		}
-	}
-	t.Logf("scenario 4: both PARTNER_DOWN %s after the cut", time.Since(cut).Round(time.Millisecond))
-	healed := time.Now()
-	nft(t, p.A.Host, "delete table inet dfecut\n")
-	e.Wait(60*time.Second, "both NORMAL after the heal", func(m metrics) error {
-		for _, tg := range []string{"kea-a", "kea-b"} {
-			for _, side := range []string{"local", "partner"} {
-				if err := wantState(m, tg, side, "NORMAL"); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
-	t.Logf("scenario 4: both NORMAL %s after the heal", time.Since(healed).Round(time.Millisecond))
+	// 4. The partners cut from each other while the exporter reaches
+	// both. A hot-standby pair goes from hot-standby straight to
+	// partner-down (max-unacked-clients 0), with communication-interrupted
+	// set there.
+	m = p.cutAndHeal(e, false)
 
 	// 6. The DHCP daemon dead behind a live Control Agent: the target is
 	// down with reason connect (the agent's "unable to forward").
 	if rt.HasCA {
-		p.scenario = "dhcp-dead"
+		p.scenario.set("dhcp-dead")
 		if err := p.B.DHCP.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
@@ -612,6 +570,12 @@ func testKeaLoadBalancing(t *testing.T, rt *keaRuntime) {
 		t.Errorf("native load-balancing: %v", v)
 	}
 
+	// Packets silently dropped: Kea stays in load-balancing with
+	// communication-interrupted set (no communication-recovery), shown
+	// as COMMUNICATION_INT, then partner-down.
+	before := p.cutAndHeal(e, true)
+	p.scenario.set("kill")
+
 	killed := time.Now()
 	p.Kill(p.B)
 	var sawCommInt time.Duration
@@ -632,8 +596,73 @@ func testKeaLoadBalancing(t *testing.T, rt *keaRuntime) {
 		t.Fatal(err)
 	}
 	for _, tr := range [][2]string{{"NORMAL", "COMMUNICATION_INT"}, {"COMMUNICATION_INT", "PARTNER_DOWN"}} {
-		if v := m.Sum("dhcp_failover_state_transitions_total", "target", "kea-a", "side", "local", "from", tr[0], "to", tr[1]); v != 1 {
-			t.Errorf("kea-a %s → %s transitions = %v, want 1", tr[0], tr[1], v)
+		sel := []string{"target", "kea-a", "side", "local", "from", tr[0], "to", tr[1]}
+		if v := m.Sum("dhcp_failover_state_transitions_total", sel...) - before.Sum("dhcp_failover_state_transitions_total", sel...); v != 1 {
+			t.Errorf("kea-a %s → %s transitions after the kill = %v, want 1", tr[0], tr[1], v)
 		}
 	}
+}
+
+// cutAndHeal cuts the partners from each other (nft in kea-a's namespace
+// drops everything to and from kea-b) while the exporter reaches both:
+// both report communication interrupted — as the COMMUNICATION_INT state
+// when wantState, as dhcp_failover_communication_interrupted otherwise —
+// then PARTNER_DOWN, where Kea decides it; healed, both return to NORMAL.
+func (p *keaPair) cutAndHeal(e *exporter, wantCommIntState bool) metrics {
+	t := p.t
+	p.scenario.set("cut")
+	cut := time.Now()
+	nft(t, p.A.Host, keaCutRules)
+	commIntState, commIntFlag := map[string]time.Duration{}, map[string]bool{}
+	e.Wait(90*time.Second, "both PARTNER_DOWN after the cut", func(m metrics) error {
+		for _, tg := range []string{"kea-a", "kea-b"} {
+			if _, ok := commIntState[tg]; !ok && m.State(tg, "local") == "COMMUNICATION_INT" {
+				commIntState[tg] = time.Since(cut)
+			}
+			if m.Get("dhcp_failover_communication_interrupted", "target", tg, "relationship", keaRelationship) == 1 {
+				commIntFlag[tg] = true
+			}
+		}
+		for _, tg := range []string{"kea-a", "kea-b"} {
+			if err := wantState(m, tg, "local", "PARTNER_DOWN"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	m, _, err := e.scrape()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tg := range []string{"kea-a", "kea-b"} {
+		if wantCommIntState {
+			if _, ok := commIntState[tg]; !ok {
+				t.Errorf("%s never showed COMMUNICATION_INT during the cut", tg)
+			}
+			if v := m.Sum("dhcp_failover_state_transitions_total", "target", tg, "side", "local", "to", "COMMUNICATION_INT"); v < 1 {
+				t.Errorf("%s: transitions to COMMUNICATION_INT = %v", tg, v)
+			}
+		}
+		if !commIntFlag[tg] {
+			t.Errorf("%s: communication_interrupted never 1 during the cut", tg)
+		}
+		if m.Get("dhcp_failover_up", "target", tg) != 1 {
+			t.Errorf("%s not up during the cut: the exporter reaches both", tg)
+		}
+	}
+	t.Logf("cut: COMMUNICATION_INT seen %v, both PARTNER_DOWN %s after the cut", commIntState, time.Since(cut).Round(time.Millisecond))
+	healed := time.Now()
+	nft(t, p.A.Host, "delete table inet dfecut\n")
+	m = e.Wait(60*time.Second, "both NORMAL after the heal", func(m metrics) error {
+		for _, tg := range []string{"kea-a", "kea-b"} {
+			for _, side := range []string{"local", "partner"} {
+				if err := wantState(m, tg, side, "NORMAL"); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	t.Logf("cut: both NORMAL %s after the heal", time.Since(healed).Round(time.Millisecond))
+	return m
 }
