@@ -12,10 +12,12 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -300,13 +302,7 @@ func startRecorder(t *testing.T, p *keaPair) {
 					if err != nil {
 						continue
 					}
-					key := fmt.Sprintf("%s-%s-%s-%s-unix-%s", c.cmd, p.rt.Line, p.mode, p.scenario.get(), n.Name)
-					for srv, s := range st {
-						key += "-" + strings.TrimPrefix(srv+"_", "_") + s[0]
-						if s[1] != "" {
-							key += "_partner_" + s[1]
-						}
-					}
+					key := fmt.Sprintf("%s-%s-%s-%s-unix-%s", c.cmd, p.rt.Line, p.mode, p.scenario.get(), n.Name) + stateKey(st)
 					r.mu.Lock()
 					dup := r.seen[key]
 					r.seen[key] = true
@@ -323,9 +319,92 @@ func startRecorder(t *testing.T, p *keaPair) {
 					}
 					_ = os.WriteFile(filepath.Join(dir, key+".json"), []byte(pretty.String()), 0o644)
 				}
+				// The HTTP transports' own framing (a list from the Control
+				// Agent and from Kea 3.0's socket), in steady scenarios.
+				if sc := p.scenario.get(); sc == "pair" || sc == "hub" {
+					r.recordHTTP(p, n, dir)
+				}
 			}
 		}
 	}()
+}
+
+// stateKey names the states of a status-get answer, relationships sorted
+// by server name.
+func stateKey(st map[string][2]string) string {
+	var names []string
+	for srv := range st {
+		names = append(names, srv)
+	}
+	sort.Strings(names)
+	key := ""
+	for _, srv := range names {
+		s := st[srv]
+		key += "-" + strings.TrimPrefix(srv+"_", "_") + s[0]
+		if s[1] != "" {
+			key += "_partner_" + s[1]
+		}
+	}
+	return key
+}
+
+// recordHTTP records status-get through n's Control Agent and (Kea 3.0+)
+// its own HTTP socket, as the exporter sends it.
+func (r *recorder) recordHTTP(p *keaPair, n *keaNode, dir string) {
+	type via struct {
+		name, body string
+		port       int
+	}
+	var vias []via
+	if p.rt.HasCA {
+		vias = append(vias, via{"ca", `{"command":"status-get","service":["dhcp4"]}`, keaCAPort})
+	}
+	if p.rt.HTTPSocket {
+		vias = append(vias, via{"http", `{"command":"status-get"}`, keaHTTPPort})
+	}
+	for _, v := range vias {
+		req, err := http.NewRequest(http.MethodPost, fmt.Sprintf("http://%s:%d/", n.Host.Addr, v.port), strings.NewReader(v.body))
+		if err != nil {
+			continue
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.SetBasicAuth("exporter", p.ExporterPassword)
+		resp, err := n.Host.HTTPClient().Do(req)
+		if err != nil {
+			continue
+		}
+		raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			continue
+		}
+		// One-element list: the states are in its element.
+		inner := raw
+		var list []json.RawMessage
+		if json.Unmarshal(raw, &list) == nil && len(list) == 1 {
+			inner = list[0]
+		}
+		st, err := haStates(inner)
+		if err != nil {
+			continue
+		}
+		key := fmt.Sprintf("status-get-%s-%s-%s-%s-%s", p.rt.Line, p.mode, p.scenario.get(), v.name, n.Name) + stateKey(st)
+		r.mu.Lock()
+		dup := r.seen[key]
+		r.seen[key] = true
+		r.mu.Unlock()
+		if dup {
+			continue
+		}
+		var pretty strings.Builder
+		var x any
+		if json.Unmarshal(raw, &x) == nil {
+			enc := json.NewEncoder(&pretty)
+			enc.SetIndent("", "    ")
+			_ = enc.Encode(x)
+		}
+		_ = os.WriteFile(filepath.Join(dir, key+".json"), []byte(pretty.String()), 0o644)
+	}
 }
 
 // scenarioName names the recorded answers of the scenario running now;

@@ -516,7 +516,7 @@ func testKeaHotStandby(t *testing.T, rt *keaRuntime) {
 		}
 		_ = p.B.DHCP.Wait(5 * time.Second)
 		before := m.Get("dhcp_failover_poll_errors_total", "target", "kea-b", "reason", "connect")
-		m = e.Wait(30*time.Second, "kea-b down behind its live Control Agent", func(m metrics) error {
+		e.Wait(30*time.Second, "kea-b down behind its live Control Agent", func(m metrics) error {
 			if m.Get("dhcp_failover_up", "target", "kea-b") != 0 {
 				return fmt.Errorf("kea-b still up")
 			}

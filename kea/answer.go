@@ -14,9 +14,11 @@ type answer struct {
 }
 
 // parseAnswer decodes one answer to command and returns its arguments.
-// HTTP answers come as a one-element list (one element per service asked
-// for); the UNIX socket, the daemon's own HTTP socket and the Control
-// Agent's authentication errors answer a bare object. A non-zero result
+// HTTP answers come as a one-element list: the Control Agent's (one
+// element per service asked for) and, as recorded from Kea 3.0.4, the
+// daemon's own HTTP socket's too (kea/testdata/recorded/*-http-*); the
+// UNIX socket and the Control Agent's authentication errors answer a bare
+// object. Both shapes are accepted from every transport. A non-zero result
 // becomes a *ResultError.
 func parseAnswer(command string, b []byte) (json.RawMessage, error) {
 	b = bytes.TrimSpace(b)

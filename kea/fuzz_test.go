@@ -11,7 +11,8 @@ import (
 // panic, and whatever it accepts must carry a local state per relationship.
 func FuzzParseStatusGet(f *testing.F) {
 	files, _ := filepath.Glob("testdata/*.json")
-	for _, name := range files {
+	recorded, _ := filepath.Glob("testdata/recorded/*.json")
+	for _, name := range append(files, recorded...) {
 		b, err := os.ReadFile(name)
 		if err != nil {
 			f.Fatal(err)

@@ -12,7 +12,7 @@
 // starting its daemon. It lives in CacheDir/<suite> and is rebuilt when
 // missing or older than MaxAge. A file lock (CacheDir/<suite>.lock) makes
 // parallel test processes wait for one build, and keeps a root that a
-// test uses from being replaced under it.
+// test process uses from being replaced under it.
 //
 // Programs run as `unshare --mount chroot ROOT prog ...` (inside `ip netns
 // exec NS` when started on a netnstest host): the mounts they need (/proc,
@@ -31,6 +31,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -70,13 +71,21 @@ type Root struct {
 
 // Get returns the root of suite ("trixie", "sid"), building it if it is
 // missing or stale. It skips (fails in CI, see testenv) without root or
-// mmdebstrap. The root stays locked (shared) until the test ends.
+// mmdebstrap. The first Get of a suite in a test process takes a shared
+// lock on the root that lasts until the process exits (the kernel drops
+// it if the process dies), so no other process replaces the root while
+// this one may still run its programs; later calls return the same root.
 func Get(t testing.TB, suite string) *Root {
 	t.Helper()
 	testenv.NeedRoot(t)
 	testenv.NeedBinaries(t, "mmdebstrap", "unshare", "chroot")
 	if suite == "" || strings.ContainsAny(suite, "/ .") {
 		t.Fatalf("rootfs: bad suite %q", suite)
+	}
+	held.mu.Lock()
+	defer held.mu.Unlock()
+	if r, ok := held.roots[suite]; ok {
+		return r
 	}
 	if err := os.MkdirAll(CacheDir, 0o755); err != nil {
 		t.Fatalf("rootfs: %v", err)
@@ -86,39 +95,70 @@ func Get(t testing.TB, suite string) *Root {
 	if err != nil {
 		t.Fatalf("rootfs: %v", err)
 	}
-	t.Cleanup(func() { f.Close() }) // closing releases the lock
-	flock(t, f, syscall.LOCK_SH)
-	if fresh(r.Dir) {
-		return r
-	}
-	// Rebuild under the exclusive lock; another process may have done
-	// it while this one waited.
-	flock(t, f, syscall.LOCK_EX)
-	if !fresh(r.Dir) {
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close() // releases the lock
+		}
+	}()
+	if err := lockFresh(f, r.Dir, func() error {
 		start := time.Now()
 		if err := build(suite, r.Dir, t.Logf); err != nil {
-			t.Fatalf("rootfs: building %s: %v", suite, err)
+			return fmt.Errorf("building %s: %w", suite, err)
 		}
 		t.Logf("rootfs: built %s in %s", r.Dir, time.Since(start).Round(time.Second))
+		return nil
+	}, func() { t.Logf("rootfs: %s is being built or used by another test process; waiting", f.Name()) }); err != nil {
+		t.Fatalf("rootfs: %v", err)
 	}
-	flock(t, f, syscall.LOCK_SH)
+	ok = true
+	held.roots[suite] = r
+	held.files = append(held.files, f) // kept open: the lock lasts
 	return r
 }
 
-func flock(t testing.TB, f *os.File, how int) {
-	t.Helper()
+// held are the roots this process has locked, by suite.
+var held = struct {
+	mu    sync.Mutex
+	roots map[string]*Root
+	files []*os.File
+}{roots: map[string]*Root{}}
+
+// lockFresh returns holding a shared lock on f with dir fresh, building
+// it under the exclusive lock if needed. It never waits for an exclusive
+// lock while holding the shared one, nor blocks on a lock at all: other
+// processes hold shared locks for their lifetime, so it polls both ways
+// (a fresh root under a shared lock; the exclusive lock to rebuild a stale
+// one) until one succeeds or lockWait has passed.
+func lockFresh(f *os.File, dir string, rebuild func() error, waiting func()) error {
+	fd := int(f.Fd())
 	deadline := time.Now().Add(lockWait)
 	logged := false
 	for {
-		err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB)
-		if err == nil {
-			return
+		if syscall.Flock(fd, syscall.LOCK_SH|syscall.LOCK_NB) == nil {
+			if fresh(dir) {
+				return nil
+			}
+			_ = syscall.Flock(fd, syscall.LOCK_UN)
 		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) || time.Now().After(deadline) {
-			t.Fatalf("rootfs: locking %s: %v", f.Name(), err)
+		if syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB) == nil {
+			var err error
+			if !fresh(dir) {
+				err = rebuild()
+			}
+			if err != nil {
+				_ = syscall.Flock(fd, syscall.LOCK_UN)
+				return err
+			}
+			// Downgrade; nobody can rebuild in between (a stale check
+			// needs the exclusive lock this process holds until now).
+			return syscall.Flock(fd, syscall.LOCK_SH)
 		}
-		if !logged {
-			t.Logf("rootfs: %s is being built or used by another test process; waiting", f.Name())
+		if time.Now().After(deadline) {
+			return fmt.Errorf("locking %s: still busy after %s", f.Name(), lockWait)
+		}
+		if !logged && waiting != nil {
+			waiting()
 			logged = true
 		}
 		time.Sleep(250 * time.Millisecond)

@@ -3,9 +3,14 @@
 package rootfs
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestMirrorIn(t *testing.T) {
@@ -46,5 +51,47 @@ func TestRootRuns(t *testing.T) {
 			t.Logf("%s: kea-dhcp4-server %s, kea-ctrl-agent %q, prometheus %q, alertmanager %q", suite, v,
 				r.Version("kea-ctrl-agent"), r.Version("prometheus"), r.Version("prometheus-alertmanager"))
 		})
+	}
+}
+
+// TestLockFresh: parallel holders (separate open files, as separate test
+// processes have) of a stale root build it once, and nobody waits on a
+// holder that keeps its shared lock.
+func TestLockFresh(t *testing.T) {
+	dir := t.TempDir()
+	root := filepath.Join(dir, "suite")
+	var builds atomic.Int32
+	rebuild := func() error {
+		builds.Add(1)
+		if err := os.MkdirAll(root, 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(root, builtStamp), nil, 0o644)
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		f, err := os.OpenFile(filepath.Join(dir, "suite.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := lockFresh(f, root, rebuild, nil); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := builds.Load(); n != 1 {
+		t.Errorf("built %d times, want 1", n)
+	}
+	// Every holder keeps its shared lock; one more gets in at once.
+	f, _ := os.OpenFile(filepath.Join(dir, "suite.lock"), os.O_RDWR, 0o600)
+	defer f.Close()
+	start := time.Now()
+	if err := lockFresh(f, root, rebuild, nil); err != nil || time.Since(start) > 2*time.Second {
+		t.Errorf("lockFresh with shared holders: %v after %s", err, time.Since(start))
 	}
 }
