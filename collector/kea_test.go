@@ -116,12 +116,18 @@ func TestKeaSourceMapping(t *testing.T) {
 		{"status-get-2.2-ca-primary.json", failover.Normal, failover.Normal, "hot-standby", "hot-standby",
 			failover.RolePrimary, failover.ModeHotStandby, false, 1,
 			map[string]float64{"kea_connecting_clients": 0, "kea_unacked_clients": 0, "kea_unacked_clients_left": 0, "kea_analyzed_packets": 0, "kea_partner_in_touch": 1}},
-		{"status-get-3.0-http-primary.json", failover.Normal, failover.Normal, "hot-standby", "hot-standby",
-			failover.RolePrimary, failover.ModeHotStandby, false, 2,
-			map[string]float64{"kea_connecting_clients": 0, "kea_unacked_clients": 0, "kea_unacked_clients_left": 0, "kea_analyzed_packets": 0, "kea_partner_in_touch": 1, "kea_clock_skew_seconds": -3}},
-		{"status-get-3.0-unix-communication-recovery.json", failover.CommunicationInt, failover.Normal, "communication-recovery", "load-balancing",
-			failover.RolePrimary, failover.ModeLoadBalance, true, 4,
-			map[string]float64{"kea_connecting_clients": 5, "kea_unacked_clients": 3, "kea_unacked_clients_left": 7, "kea_analyzed_packets": 12, "kea_partner_in_touch": 1, "kea_clock_skew_seconds": 1}},
+		{"recorded/status-get-3.0-hot-standby-kill-unix-kea-a-kea-a_hot-standby_partner_hot-standby.json", failover.Normal, failover.Normal, "hot-standby", "hot-standby",
+			failover.RolePrimary, failover.ModeHotStandby, false, 0,
+			map[string]float64{"kea_connecting_clients": 0, "kea_unacked_clients": 0, "kea_unacked_clients_left": 0, "kea_analyzed_packets": 0, "kea_partner_in_touch": 1, "kea_clock_skew_seconds": 0}},
+		// Kea 3.0.4 out of touch: clock-skew null leaves the gauge out.
+		{"recorded/status-get-3.0-load-balancing-kill-unix-kea-a-kea-a_communication-recovery_partner_unavailable.json", failover.CommunicationInt, failover.NoState, "communication-recovery", "unavailable",
+			failover.RolePrimary, failover.ModeLoadBalance, false, 1,
+			map[string]float64{"kea_connecting_clients": 0, "kea_unacked_clients": 0, "kea_unacked_clients_left": 0, "kea_analyzed_packets": 0, "kea_partner_in_touch": 1}},
+		// Silently dropped packets: load-balancing with
+		// communication-interrupted is COMMUNICATION_INT.
+		{"recorded/status-get-3.0-load-balancing-cut-unix-kea-a-kea-a_load-balancing_partner_load-balancing-comm-interrupted.json", failover.CommunicationInt, failover.Normal, "load-balancing", "load-balancing",
+			failover.RolePrimary, failover.ModeLoadBalance, true, 5,
+			map[string]float64{"kea_connecting_clients": 0, "kea_unacked_clients": 0, "kea_unacked_clients_left": 1, "kea_analyzed_packets": 0, "kea_partner_in_touch": 1, "kea_clock_skew_seconds": 0}},
 		{"status-get-1.7.3-toplevel-ha-servers.json", failover.Normal, failover.Normal, "load-balancing", "load-balancing",
 			failover.RolePrimary, "", false, 3,
 			map[string]float64{"kea_partner_in_touch": 1}},
@@ -221,7 +227,7 @@ func TestKeaSourceWaitingPartnerNeverInTouch(t *testing.T) {
 }
 
 func TestKeaSourcePassiveBackup(t *testing.T) {
-	srv := httptest.NewServer(keaServer(map[string][]byte{"status-get": keaFixture(t, "status-get-3.0-unix-passive-backup.json")}))
+	srv := httptest.NewServer(keaServer(map[string][]byte{"status-get": keaFixture(t, "recorded/status-get-3.0-passive-backup-pair-http-kea-a-kea-a_passive-backup.json")}))
 	defer srv.Close()
 	s := newKeaTestSource(t, "- {name: a, source: kea, url: '"+srv.URL+"', service: none, relationship: pb}\n", nil)
 	rels, err := pollKea(t, s)
@@ -235,36 +241,36 @@ func TestKeaSourcePassiveBackup(t *testing.T) {
 }
 
 func TestKeaSourceHubAndSpoke(t *testing.T) {
-	ks := keaServer(map[string][]byte{"status-get": keaFixture(t, "status-get-2.6-ca-hub-and-spoke.json")})
+	ks := keaServer(map[string][]byte{"status-get": keaFixture(t, "recorded/status-get-2.6-hot-standby-hub-spoke-a-killed-unix-kea-c-hub-a_partner-down_partner_unavailable-hub-b_hot-standby_partner_hot-standby.json")})
 	srv := httptest.NewServer(ks)
 	defer srv.Close()
 
-	s := newKeaTestSource(t, "- {name: hub, source: kea, url: '"+srv.URL+"', relationships: {hub-site1: site1-pair, hub-site2: site2-pair}}\n", nil)
+	s := newKeaTestSource(t, "- {name: hub, source: kea, url: '"+srv.URL+"', relationships: {hub-a: site-a, hub-b: site-b}}\n", nil)
 	rels, err := pollKea(t, s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rels) != 2 || rels[0].Name != "site1-pair" || rels[1].Name != "site2-pair" {
+	if len(rels) != 2 || rels[0].Name != "site-a" || rels[1].Name != "site-b" {
 		t.Fatalf("%+v", rels)
 	}
-	if rels[1].Local.State != failover.PartnerDown || rels[0].Role != failover.RoleStandby {
-		t.Errorf("%+v", rels[1])
+	if rels[0].Local.State != failover.PartnerDown || rels[1].Local.State != failover.Normal || rels[0].Role != failover.RoleStandby || rels[0].PartnerName != "kea-a" {
+		t.Errorf("%+v", rels)
 	}
 
 	// One mapped, one not: the other is skipped.
 	var buf bytes.Buffer
-	s = newKeaTestSource(t, "- {name: hub, source: kea, url: '"+srv.URL+"', relationships: {hub-site2: site2-pair}}\n", log.NewLogfmtLogger(&buf))
+	s = newKeaTestSource(t, "- {name: hub, source: kea, url: '"+srv.URL+"', relationships: {hub-b: site-b}}\n", log.NewLogfmtLogger(&buf))
 	rels, err = pollKea(t, s)
-	if err != nil || len(rels) != 1 || rels[0].Name != "site2-pair" {
+	if err != nil || len(rels) != 1 || rels[0].Name != "site-b" {
 		t.Fatalf("%v %+v", err, rels)
 	}
 	pollKea(t, s)
-	if n := strings.Count(buf.String(), "hub-site1"); n != 1 {
+	if n := strings.Count(buf.String(), "hub-a"); n != 1 {
 		t.Errorf("warned %d times about the unmapped relationship:\n%s", n, buf.String())
 	}
 
 	// A mapped server-name the server does not report: not_found.
-	s = newKeaTestSource(t, "- {name: hub, source: kea, url: '"+srv.URL+"', relationships: {hub-site1: a, hub-site9: b}}\n", nil)
+	s = newKeaTestSource(t, "- {name: hub, source: kea, url: '"+srv.URL+"', relationships: {hub-a: a, hub-site9: b}}\n", nil)
 	if _, err := pollKea(t, s); Classify(err) != ReasonNotFound || !strings.Contains(err.Error(), "hub-site9") {
 		t.Errorf("got %v", err)
 	}

@@ -303,6 +303,9 @@ func startRecorder(t *testing.T, p *keaPair) {
 						continue
 					}
 					key := fmt.Sprintf("%s-%s-%s-%s-unix-%s", c.cmd, p.rt.Line, p.mode, p.scenario.get(), n.Name) + stateKey(st)
+					if commInterrupted(raw) {
+						key += "-comm-interrupted"
+					}
 					r.mu.Lock()
 					dup := r.seen[key]
 					r.seen[key] = true
@@ -327,6 +330,31 @@ func startRecorder(t *testing.T, p *keaPair) {
 			}
 		}
 	}()
+}
+
+// commInterrupted reports whether any relationship of a status-get answer
+// has remote.communication-interrupted set.
+func commInterrupted(raw []byte) bool {
+	var a struct {
+		Arguments struct {
+			HA []struct {
+				Servers struct {
+					Remote struct {
+						CommInt bool `json:"communication-interrupted"`
+					} `json:"remote"`
+				} `json:"ha-servers"`
+			} `json:"high-availability"`
+		} `json:"arguments"`
+	}
+	if json.Unmarshal(raw, &a) != nil {
+		return false
+	}
+	for _, r := range a.Arguments.HA {
+		if r.Servers.Remote.CommInt {
+			return true
+		}
+	}
+	return false
 }
 
 // stateKey names the states of a status-get answer, relationships sorted

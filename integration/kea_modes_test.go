@@ -45,7 +45,11 @@ func (p *keaPair) writeKeaConfig(n *keaNode, rels []map[string]any, subnets []ma
 	}
 	unix := map[string]any{"socket-type": "unix", "socket-name": n.SocketIn}
 	if p.rt.HTTPSocket {
-		d["control-sockets"] = []any{unix, map[string]any{"socket-type": "http", "socket-address": n.Host.Addr.String(), "socket-port": keaHTTPPort, "authentication": auth}}
+		httpSock := map[string]any{"socket-type": "http", "socket-address": n.Host.Addr.String(), "socket-port": keaHTTPPort, "authentication": auth}
+		for k, v := range p.tls {
+			httpSock[k] = v
+		}
+		d["control-sockets"] = []any{unix, httpSock}
 	} else {
 		d["control-socket"] = unix
 	}
@@ -55,11 +59,15 @@ func (p *keaPair) writeKeaConfig(n *keaNode, rels []map[string]any, subnets []ma
 	}
 	writeFile(t, filepath.Join(n.Dir, "kea-dhcp4.conf"), string(b), 0o600)
 	if p.rt.HasCA {
-		ca := map[string]any{"Control-agent": map[string]any{
+		agent := map[string]any{
 			"http-host": n.Host.Addr.String(), "http-port": keaCAPort, "authentication": auth,
 			"control-sockets": map[string]any{"dhcp4": unix},
 			"loggers":         []any{map[string]any{"name": "kea-ctrl-agent", "output_options": []any{map[string]any{"output": "stdout"}}, "severity": "INFO"}},
-		}}
+		}
+		for k, v := range p.tls {
+			agent[k] = v
+		}
+		ca := map[string]any{"Control-agent": agent}
 		b, _ := json.MarshalIndent(ca, "", "  ")
 		writeFile(t, filepath.Join(n.Dir, "kea-ctrl-agent.conf"), string(b), 0o600)
 	}

@@ -56,6 +56,9 @@ type keaPair struct {
 	// ExporterPassword is the exporter's basic auth password on both
 	// Control Agents and HTTP sockets.
 	ExporterPassword string
+	// tls, when set, are the TLS keys (trust-anchor, cert-file, ...)
+	// of the Control Agent and the daemon's HTTP socket.
+	tls map[string]any
 }
 
 // startKeaPair builds the lab and starts both servers in mode

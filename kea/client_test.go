@@ -60,7 +60,7 @@ func TestHTTPControlAgent(t *testing.T) {
 }
 
 func TestHTTPDaemonSocketSendsNoService(t *testing.T) {
-	ca := keatest.New("status-get", readTestdata(t, "status-get-3.0-http-primary.json"))
+	ca := keatest.New("status-get", readTestdata(t, "recorded/status-get-3.0-hot-standby-hub-http-kea-c-hub-a_hot-standby_partner_hot-standby-hub-b_hot-standby_partner_hot-standby.json"))
 	srv := httptest.NewServer(ca)
 	defer srv.Close()
 	c, err := New(Options{URL: srv.URL})
