@@ -34,7 +34,7 @@ func (p *keaPair) writeKeaConfig(n *keaNode, rels []map[string]any, subnets []ma
 	d := map[string]any{
 		"interfaces-config": map[string]any{"interfaces": []string{"eth0"}, "dhcp-socket-type": "udp"},
 		"lease-database":    map[string]any{"type": "memfile", "persist": true, "name": leaseIn, "lfc-interval": 0},
-		"multi-threading":   map[string]any{"enable-multi-threading": false},
+		"multi-threading":   map[string]any{"enable-multi-threading": p.mt, "thread-pool-size": 2, "packet-queue-size": 16},
 		"valid-lifetime":    3600,
 		"hooks-libraries": []any{
 			map[string]any{"library": p.rt.hooks + "/libdhcp_lease_cmds.so"},
@@ -85,6 +85,12 @@ func (p *keaPair) haEntry(this, mode string, peers ...haPeer) map[string]any {
 	}
 	e := map[string]any{"this-server-name": this, "mode": mode, "heartbeat-delay": 2000, "max-response-delay": 4000,
 		"max-ack-delay": 1000, "max-unacked-clients": 0, "sync-timeout": 10000, "sync-page-limit": 10, "peers": ps}
+	if p.mt {
+		e["multi-threading"] = map[string]any{"enable-multi-threading": true, "http-dedicated-listener": true,
+			"http-listener-threads": 2, "http-client-threads": 2}
+		e["sync-page-limit"] = 25
+		e["sync-timeout"] = 60000
+	}
 	if mode == "passive-backup" {
 		for _, k := range []string{"heartbeat-delay", "max-response-delay", "max-ack-delay", "max-unacked-clients", "sync-timeout", "sync-page-limit"} {
 			delete(e, k)

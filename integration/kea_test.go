@@ -59,6 +59,8 @@ type keaPair struct {
 	// tls, when set, are the TLS keys (trust-anchor, cert-file, ...)
 	// of the Control Agent and the daemon's HTTP socket.
 	tls map[string]any
+	// mt: multi-threading, HA on its own dedicated listener.
+	mt bool
 }
 
 // startKeaPair builds the lab and starts both servers in mode
@@ -83,6 +85,9 @@ func startKeaPair(t *testing.T, rt *keaRuntime, mode, scenario string) *keaPair 
 // haURLPort is where the partners send each other HA commands: the
 // Control Agent on Kea 2.x, the daemon's own HTTP socket on 3.0+.
 func (p *keaPair) haURLPort() int {
+	if p.mt {
+		return keaHAListenerPort
+	}
 	if p.rt.HTTPSocket {
 		return keaHTTPPort
 	}
@@ -192,14 +197,16 @@ func (p *keaPair) writeConfigs(n *keaNode) {
 	}
 }
 
-// writeLeases writes count active leases into n's memfile (Kea 2.x CSV).
+// writeLeases writes count (at most 61,000) active leases into n's
+// memfile (Kea 2.x CSV), from 10.251.10.1 up: clear of the lab's own
+// 10.251.9.0/24.
 func (p *keaPair) writeLeases(n *keaNode, count int) {
 	p.t.Helper()
 	var b strings.Builder
 	b.WriteString("address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,hostname,state,user_context\n")
 	expire := time.Now().Add(time.Hour).Unix()
 	for i := 0; i < count; i++ {
-		fmt.Fprintf(&b, "10.251.%d.%d,02:fc:00:00:%02x:%02x,,3600,%d,1,0,0,,0,\n", 100+i/250, 1+i%250, i/256, i%256, expire)
+		fmt.Fprintf(&b, "10.251.%d.%d,02:fc:00:00:%02x:%02x,,3600,%d,1,0,0,,0,\n", 10+i/250, 1+i%250, i/256, i%256, expire)
 	}
 	_, host := n.leaseFile()
 	writeFile(p.t, host, b.String(), 0o600)
