@@ -35,7 +35,11 @@ func TestKeaResyncVisible(t *testing.T) {
 		peers := []haPeer{{"kea-a", "10.251.9.1", "primary"}, {"kea-b", "10.251.9.2", "standby"}}
 		subnets := []map[string]any{{"id": 1, "subnet": "10.251.0.0/16", "pools": []any{map[string]any{"pool": "10.251.100.0 - 10.251.200.255"}}}}
 		p.writeKeaConfig(p.A, []map[string]any{p.haEntry("kea-a", p.mode, peers...)}, subnets)
-		p.writeKeaConfig(p.B, []map[string]any{p.haEntry("kea-b", p.mode, peers...)}, subnets)
+		// kea-b starts without syncing (sync-leases false), so that only
+		// the restart below pays for the long sync.
+		noSync := p.haEntry("kea-b", p.mode, peers...)
+		noSync["sync-leases"] = false
+		p.writeKeaConfig(p.B, []map[string]any{noSync}, subnets)
 		p.writeLeases(p.A, keaResyncLeases)
 		startRecorder(t, p)
 		p.Start(p.A)
@@ -61,6 +65,7 @@ func TestKeaResyncVisible(t *testing.T) {
 		})
 		p.Kill(p.B)
 		e.Wait(30*time.Second, "kea-a PARTNER_DOWN", func(m metrics) error { return wantState(m, "kea-a", "local", "PARTNER_DOWN") })
+		p.writeKeaConfig(p.B, []map[string]any{p.haEntry("kea-b", p.mode, peers...)}, subnets)
 		restarted := time.Now()
 		p.Start(p.B)
 		seen := map[string]bool{}
