@@ -240,10 +240,10 @@ func TestKeaHubAndSpoke(t *testing.T) {
 			p.A: {"kea-a": "hot-standby"}, p.B: {"kea-b": "hot-standby"}, hub: {"hub-a": "hot-standby", "hub-b": "hot-standby"}})
 		pw := p.passwordFile()
 		e := startExporter(t, p.Mon, "targets:\n"+
-			p.keaURLTarget("hub", hub, "relationships: {hub-a: site-a, hub-b: site-b}, ha_heartbeat: true", pw)+
-			fmt.Sprintf("- {name: hub-sock, source: kea, socket: %s, relationships: {hub-a: site-a, hub-b: site-b}, poll_interval: 1s, timeout: 900ms}\n", hub.Socket)+
-			p.keaURLTarget("kea-a", p.A, "relationships: {kea-a: site-a}", pw)+
-			p.keaURLTarget("kea-b", p.B, "relationships: {kea-b: site-b}", pw))
+			p.keaURLTarget("hub", hub, "relationships: [{name: site-a, server_name: hub-a}, {name: site-b, server_name: hub-b}], ha_heartbeat: true", pw)+
+			fmt.Sprintf("- {name: hub-sock, source: kea, socket: %s, relationships: [{name: site-a, server_name: hub-a}, {name: site-b, server_name: hub-b}], poll_interval: 1s, timeout: 900ms}\n", hub.Socket)+
+			p.keaURLTarget("kea-a", p.A, "relationships: [{name: site-a, server_name: kea-a}]", pw)+
+			p.keaURLTarget("kea-b", p.B, "relationships: [{name: site-b, server_name: kea-b}]", pw))
 		e.Wait(20*time.Second, "both relationships NORMAL on the hub", func(m metrics) error {
 			for _, tg := range []string{"hub", "hub-sock"} {
 				for _, rel := range []string{"site-a", "site-b"} {

@@ -198,15 +198,20 @@ func (p *keaPair) writeConfigs(n *keaNode) {
 }
 
 // writeLeases writes count (at most 61,000) active leases into n's
-// memfile (Kea 2.x CSV), from 10.251.10.1 up: clear of the lab's own
-// 10.251.9.0/24.
+// memfile (Kea 2.x CSV), clear of the lab's own 10.251.9.0/24.
 func (p *keaPair) writeLeases(n *keaNode, count int) {
 	p.t.Helper()
 	var b strings.Builder
 	b.WriteString("address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,hostname,state,user_context\n")
 	expire := time.Now().Add(time.Hour).Unix()
+	// Inside the pool (10.251.100.0 - 10.251.200.255) while they fit, as
+	// the pool statistics expect; beyond, from 10.251.10.1 up.
+	base := 100
+	if count > 101*250 {
+		base = 10
+	}
 	for i := 0; i < count; i++ {
-		fmt.Fprintf(&b, "10.251.%d.%d,02:fc:00:00:%02x:%02x,,3600,%d,1,0,0,,0,\n", 10+i/250, 1+i%250, i/256, i%256, expire)
+		fmt.Fprintf(&b, "10.251.%d.%d,02:fc:00:00:%02x:%02x,,3600,%d,1,0,0,,0,\n", base+i/250, 1+i%250, i/256, i%256, expire)
 	}
 	_, host := n.leaseFile()
 	writeFile(p.t, host, b.String(), 0o600)
