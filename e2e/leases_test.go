@@ -63,7 +63,10 @@ func TestFreeShareAlertsEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipped in -short mode: runs for about a minute")
 	}
-	promBin := requireBinary(t, "prometheus", "prometheus")
+	forEachStack(t, testFreeShareAlerts)
+}
+
+func testFreeShareAlerts(t *testing.T, stack *promStack) {
 	root, err := netnstest.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
@@ -109,10 +112,10 @@ scrape_configs:
       - targets: ['%s']
 `, job, expAddr))
 	_, promAddr := startServer(t, "prometheus", "/-/ready", 60*time.Second, func(addr string) []string {
-		return []string{promBin,
-			"--config.file=" + filepath.Join(dir, "prometheus.yml"),
-			"--storage.tsdb.path=" + filepath.Join(dir, "prometheus"),
-			"--web.listen-address=" + addr}
+		return stack.Argv([]string{dir}, "prometheus",
+			"--config.file="+filepath.Join(dir, "prometheus.yml"),
+			"--storage.tsdb.path="+filepath.Join(dir, "prometheus"),
+			"--web.listen-address="+addr)
 	})
 	api := promAPI{base: "http://" + promAddr}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)

@@ -83,14 +83,12 @@ func TestPollGapKeepsPageEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipped in -short mode: runs for about a minute and a half")
 	}
-	promBin := requireBinary(t, "prometheus", "prometheus")
-	amBin := requireBinary(t, "prometheus-alertmanager", "prometheus-alertmanager")
-	pollGapScenario(t, promBin, amBin)
+	forEachStack(t, pollGapScenario)
 }
 
-// pollGapScenario runs the poll-gap scenario with the given Prometheus and
-// Alertmanager binaries (the Debian ones, or other versions).
-func pollGapScenario(t *testing.T, promBin, amBin string) {
+// pollGapScenario runs the poll-gap scenario on one Prometheus and
+// Alertmanager stack (promStacks).
+func pollGapScenario(t *testing.T, stack *promStack) {
 	netnstest.Require(t, "dhcpd")
 	root, err := netnstest.ModuleRoot()
 	if err != nil {
@@ -138,9 +136,9 @@ receivers:
       - url: %s
         send_resolved: true
 `, hook.url))
-	am := mon.Start(t, "alertmanager", amBin, "--config.file="+filepath.Join(dir, "alertmanager.yml"),
+	am := mon.Start(t, "alertmanager", stack.Argv([]string{dir}, "prometheus-alertmanager", "--config.file="+filepath.Join(dir, "alertmanager.yml"),
 		"--storage.path="+filepath.Join(dir, "alertmanager"), "--web.listen-address=127.0.0.1:9093",
-		"--cluster.listen-address=")
+		"--cluster.listen-address=")...)
 	writeFile(t, filepath.Join(dir, "rules.yml"), shortenedRules(t, root))
 	writeFile(t, filepath.Join(dir, "prometheus.yml"), fmt.Sprintf(`global:
   scrape_interval: 1s
@@ -156,9 +154,9 @@ scrape_configs:
     static_configs:
       - targets: ['10.251.9.3:9647']
 `, job))
-	prom := mon.Start(t, "prometheus", promBin, "--config.file="+filepath.Join(dir, "prometheus.yml"),
+	prom := mon.Start(t, "prometheus", stack.Argv([]string{dir}, "prometheus", "--config.file="+filepath.Join(dir, "prometheus.yml"),
 		"--storage.tsdb.path="+filepath.Join(dir, "prometheus"), "--web.listen-address=127.0.0.1:9090",
-		"--rules.alert.resend-delay=2s")
+		"--rules.alert.resend-delay=2s")...)
 	api := nsPromAPI{client: mon.HTTPClient(), base: "http://127.0.0.1:9090"}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*gapBudget)
 	defer cancel()
