@@ -15,7 +15,6 @@ import (
 	"github.com/dhcpfailover/dhcp_failover_exporter/failover"
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
-	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 )
 
@@ -378,12 +377,14 @@ func logPanic(logger log.Logger, target string, p any) error {
 }
 
 // Gather merges the families every target rendered when its latest
-// observation arrived. A scrape only appends pointers and never waits on a
-// server; the families were validated (and sorted) per target when they
-// were rendered, and series of different targets differ in their target
-// label, so the merge needs no further checks. This keeps a scrape of
-// hundreds of targets cheap, where a registry would re-validate and re-sort
-// every series on every scrape.
+// observation arrived, and the own metrics of the sources that have them
+// (rendered now, into families of their own, see source_metrics.go). A
+// scrape only appends pointers and never waits on a server; the contract
+// families were validated (and sorted) per target when they were rendered,
+// and series of different targets differ in their target label, so the
+// merge needs no further checks. This keeps a scrape of hundreds of
+// targets cheap, where a registry would re-validate and re-sort every
+// series on every scrape.
 func (a *Agent) Gather() ([]*dto.MetricFamily, error) {
 	a.mu.RLock()
 	names := make([]string, 0, len(a.runners))
@@ -392,10 +393,8 @@ func (a *Agent) Gather() ([]*dto.MetricFamily, error) {
 	}
 	sort.Strings(names)
 	byName := map[string]*dto.MetricFamily{}
-	extras := map[string]MetricsSource{}
-	for _, name := range names {
-		r := a.runners[name]
-		for _, mf := range r.state.snapshot() {
+	merge := func(mfs []*dto.MetricFamily) {
+		for _, mf := range mfs {
 			m, ok := byName[mf.GetName()]
 			if !ok {
 				m = &dto.MetricFamily{Name: mf.Name, Help: mf.Help, Type: mf.Type, Unit: mf.Unit}
@@ -403,8 +402,12 @@ func (a *Agent) Gather() ([]*dto.MetricFamily, error) {
 			}
 			m.Metric = append(m.Metric, mf.Metric...)
 		}
+	}
+	for _, name := range names {
+		r := a.runners[name]
+		merge(r.state.snapshot())
 		if ms, ok := r.src.(MetricsSource); ok {
-			extras[name] = ms
+			merge(renderSourceMetrics(a.logger, name, ms))
 		}
 	}
 	a.mu.RUnlock()
@@ -412,29 +415,8 @@ func (a *Agent) Gather() ([]*dto.MetricFamily, error) {
 	for _, mf := range byName {
 		out = append(out, mf)
 	}
-	if len(extras) > 0 {
-		reg := prometheus.NewRegistry()
-		if err := reg.Register(sourceMetrics{extras}); err != nil {
-			return nil, err
-		}
-		mfs, err := reg.Gather()
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, mfs...)
-	}
 	sort.Slice(out, func(i, j int) bool { return out[i].GetName() < out[j].GetName() })
 	return out, nil
-}
-
-// sourceMetrics collects the own metrics of sources that have them.
-type sourceMetrics struct{ sources map[string]MetricsSource }
-
-func (s sourceMetrics) Describe(chan<- *prometheus.Desc) {}
-func (s sourceMetrics) Collect(ch chan<- prometheus.Metric) {
-	for target, ms := range s.sources {
-		ms.CollectMetrics(target, ch)
-	}
 }
 
 // Status returns the landing page's view of every target, sorted by name.
@@ -461,6 +443,3 @@ func (a *Agent) Target(name string) (config.Target, bool) {
 	}
 	return r.cfg, true
 }
-
-// ErrNoSuchTarget is returned by Probe for a name that is not configured.
-var ErrNoSuchTarget = errors.New("no such target")

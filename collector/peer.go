@@ -24,7 +24,6 @@ import (
 	"github.com/dhcpfailover/dhcp_failover_exporter/peer"
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 func init() {
@@ -41,33 +40,33 @@ const (
 )
 
 var (
-	descPeerUp = prometheus.NewDesc(namespace+"_peer_connection_up",
+	descPeerUp = sourceGauge("peer_connection_up",
 		"1 while a failover TCP connection between the local server and this partner is established (peer tap).",
-		[]string{"target", "relationship", "local_address", "partner_address"}, nil)
-	descPeerMessages = prometheus.NewDesc(namespace+"_peer_messages_total",
+		"relationship", "local_address", "partner_address")
+	descPeerMessages = sourceCounter("peer_messages_total",
 		"Failover messages seen on the wire, by direction (seen from the local server) and message type (peer tap).",
-		[]string{"target", "relationship", "direction", "message"}, nil)
-	descPeerLast = prometheus.NewDesc(namespace+"_peer_last_message_timestamp_seconds",
+		"relationship", "direction", "message")
+	descPeerLast = sourceGauge("peer_last_message_timestamp_seconds",
 		"Capture time of the last failover message in this direction (peer tap).",
-		[]string{"target", "relationship", "direction"}, nil)
-	descPeerRejects = prometheus.NewDesc(namespace+"_peer_rejects_total",
+		"relationship", "direction")
+	descPeerRejects = sourceCounter("peer_rejects_total",
 		"Reject reasons sent in CONNECTACK, BNDACK and DISCONNECT messages, either direction (peer tap).",
-		[]string{"target", "relationship", "reason"}, nil)
-	descPeerPending = prometheus.NewDesc(namespace+"_peer_pending_updates",
+		"relationship", "reason")
+	descPeerPending = sourceGauge("peer_pending_updates",
 		"BNDUPD messages seen without their BNDACK yet, by the direction of the BNDUPD (peer tap).",
-		[]string{"target", "relationship", "direction"}, nil)
-	descPeerOffset = prometheus.NewDesc(namespace+"_peer_clock_offset_seconds",
+		"relationship", "direction")
+	descPeerOffset = sourceGauge("peer_clock_offset_seconds",
 		"Time field of the last message in this direction minus its capture time: the sender's clock offset as seen by the tap (peer tap).",
-		[]string{"target", "relationship", "direction"}, nil)
-	descPeerIgnored = prometheus.NewDesc(namespace+"_peer_ignored_connections_total",
+		"relationship", "direction")
+	descPeerIgnored = sourceCounter("peer_ignored_connections_total",
 		"Closed connections to or from the local server's failover ports that carried no accepted failover conversation, by why (peer tap).",
-		[]string{"target", "reason"}, nil)
-	descPeerUnanswered = prometheus.NewDesc(namespace+"_peer_unanswered_seconds",
+		"reason")
+	descPeerUnanswered = sourceGauge("peer_unanswered_seconds",
 		"How long the local server has been talking to its partner without a word back: from its first message (or connection it opened) after the partner's last message, to now while a connection is open; 0 once the partner speaks or closes its end (peer tap).",
-		[]string{"target", "relationship"}, nil)
-	descPeerUnansweredConnects = prometheus.NewDesc(namespace+"_peer_unanswered_connects_total",
+		"relationship")
+	descPeerUnansweredConnects = sourceCounter("peer_unanswered_connects_total",
 		"CONNECT messages of the local server on connections that closed without a message from the partner (peer tap).",
-		[]string{"target", "relationship"}, nil)
+		"relationship")
 )
 
 // Timing of the live tap.
@@ -367,7 +366,7 @@ func (s *peerSource) packet(push func([]failover.Relationship, error), link peer
 // on a packet nobody foresaw) is recovered: the packet is dropped, counted
 // and logged (the first with its stack), and the tap goes on. One packet
 // must neither stop the tap nor leave s.mu locked, which would block
-// CollectMetrics and with it every scrape.
+// WriteMetrics and with it every scrape.
 func (s *peerSource) step(where string, f func()) (obs []failover.Relationship, changed bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -542,36 +541,26 @@ func (s *peerSource) observations() []failover.Relationship {
 	return out
 }
 
-// Describe implements MetricsSource.
-func (s *peerSource) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descPeerUp, descPeerMessages, descPeerLast, descPeerRejects, descPeerPending, descPeerOffset, descPeerIgnored, descPeerUnanswered, descPeerUnansweredConnects} {
-		ch <- d
-	}
-}
-
-// CollectMetrics implements MetricsSource: it renders what the tap holds.
+// WriteMetrics implements MetricsSource: it renders what the tap holds.
 // A series that cannot be rendered is left out, never panics: a panic in
 // a collector fails every scrape of the exporter (client_golang turns it
 // into HTTP 500) for as long as the bad value stays. Names from the wire
 // are cleaned by the peer package, so this is the second line of defence.
-func (s *peerSource) CollectMetrics(target string, ch chan<- prometheus.Metric) {
+func (s *peerSource) WriteMetrics(w *MetricWriter) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.collect(target, ch)
+	s.collect(w)
 }
 
 // collect renders the metrics (s.mu held).
-func (s *peerSource) collect(target string, ch chan<- prometheus.Metric) {
-	emit := func(d *prometheus.Desc, t prometheus.ValueType, v float64, labels ...string) {
-		m, err := prometheus.NewConstMetric(d, t, v, labels...)
+func (s *peerSource) collect(w *MetricWriter) {
+	emit := func(err error) {
 		if err != nil {
 			if s.badMetrics == 0 {
 				level.Error(s.logger).Log("msg", "Cannot render a peer metric; leaving it out", "err", err)
 			}
 			s.badMetrics++
-			return
 		}
-		ch <- m
 	}
 	local := s.local.String()
 	now := time.Now()
@@ -584,28 +573,28 @@ func (s *peerSource) collect(target string, ch chan<- prometheus.Metric) {
 			if r.UpTo(p) {
 				up = 1
 			}
-			emit(descPeerUp, prometheus.GaugeValue, up, target, r.Name, local, p.String())
+			emit(w.Gauge(descPeerUp, up, r.Name, local, p.String()))
 		}
 		for d, dir := range peer.Directions {
 			for _, t := range failover.MessageTypes() {
-				emit(descPeerMessages, prometheus.CounterValue, float64(r.Messages[d][t]), target, r.Name, dir, t.String())
+				emit(w.Counter(descPeerMessages, float64(r.Messages[d][t]), r.Name, dir, t.String()))
 			}
 			if !r.Last[d].IsZero() {
-				emit(descPeerLast, prometheus.GaugeValue, float64(r.Last[d].UnixNano())/1e9, target, r.Name, dir)
+				emit(w.Gauge(descPeerLast, float64(r.Last[d].UnixNano())/1e9, r.Name, dir))
 			}
-			emit(descPeerPending, prometheus.GaugeValue, float64(r.Pending[d]), target, r.Name, dir)
+			emit(w.Gauge(descPeerPending, float64(r.Pending[d]), r.Name, dir))
 			if v, ok := r.Offset[d].Get(); ok {
-				emit(descPeerOffset, prometheus.GaugeValue, v, target, r.Name, dir)
+				emit(w.Gauge(descPeerOffset, v, r.Name, dir))
 			}
 		}
 		for reason, n := range r.Rejects {
-			emit(descPeerRejects, prometheus.CounterValue, float64(n), target, r.Name, reason)
+			emit(w.Counter(descPeerRejects, float64(n), r.Name, reason))
 		}
-		emit(descPeerUnanswered, prometheus.GaugeValue, s.model.Unanswered(r, now).Seconds(), target, r.Name)
-		emit(descPeerUnansweredConnects, prometheus.CounterValue, float64(r.UnansweredConnects), target, r.Name)
+		emit(w.Gauge(descPeerUnanswered, s.model.Unanswered(r, now).Seconds(), r.Name))
+		emit(w.Counter(descPeerUnansweredConnects, float64(r.UnansweredConnects), r.Name))
 	}
 	ignored := s.model.Ignored()
 	for i, reason := range peer.IgnoredReasons {
-		emit(descPeerIgnored, prometheus.CounterValue, float64(ignored[i]), target, reason)
+		emit(w.Counter(descPeerIgnored, float64(ignored[i]), reason))
 	}
 }

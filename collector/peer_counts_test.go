@@ -12,7 +12,6 @@ import (
 	"github.com/dhcpfailover/dhcp_failover_exporter/internal/testenv"
 	"github.com/dhcpfailover/dhcp_failover_exporter/peer/peertest"
 	"github.com/go-kit/log"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // The captures of the peer package's testdata: real ISC pairs, each with
@@ -23,17 +22,13 @@ const peerCaptures = "../peer/testdata"
 // hook runs inside the packet path).
 type heldPeer struct{ s *peerSource }
 
-func (h heldPeer) Describe(ch chan<- *prometheus.Desc) { h.s.Describe(ch) }
-func (h heldPeer) Collect(ch chan<- prometheus.Metric) { h.s.collect("tap", ch) }
+func (h heldPeer) WriteMetrics(w *MetricWriter) { h.s.collect(w) }
 
-// gatherSeries gathers c into "name{labels}" → value.
-func gatherSeries(t *testing.T, c prometheus.Collector) map[string]float64 {
+// gatherSeries gathers the metrics of ms (for target "tap", checked as a
+// scrape would) into "name{labels}" → value.
+func gatherSeries(t *testing.T, ms MetricsSource) map[string]float64 {
 	t.Helper()
-	reg := prometheus.NewPedanticRegistry()
-	if err := reg.Register(c); err != nil {
-		t.Fatal(err)
-	}
-	mfs, err := reg.Gather()
+	mfs, err := sourceGatherer("tap", ms).Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +124,7 @@ func TestPeerSourceCountsMatchTshark(t *testing.T) {
 				s.mu.Lock()
 				s.hook = nil
 				s.mu.Unlock()
-				final := gatherSeries(t, sourceMetrics{map[string]MetricsSource{"tap": s}})
+				final := gatherSeries(t, s)
 				samples = append(samples, final)
 
 				sums := peerCounterSums(final)
@@ -211,7 +206,7 @@ func TestPeerSourceUnansweredReplay(t *testing.T) {
 	s.mu.Lock()
 	s.hook = nil
 	s.mu.Unlock()
-	m := gatherSeries(t, sourceMetrics{map[string]MetricsSource{"tap": s}})
+	m := gatherSeries(t, s)
 	// From the first unanswered CONTACT (3.06 s into the capture) to the
 	// CONNECT of 12.07 s, and on while that connection stays open (to
 	// 16.99 s, when the continued secondary closes it).
@@ -251,7 +246,7 @@ func TestPeerSourceUnansweredSecondary(t *testing.T) {
 	s.mu.Lock()
 	s.hook = nil
 	s.mu.Unlock()
-	m := gatherSeries(t, sourceMetrics{map[string]MetricsSource{"tap": s}})
+	m := gatherSeries(t, s)
 	if most < 8 || most > 14.5 {
 		t.Errorf("the longest unanswered time seen is %v s, want 8..14.5", most)
 	}

@@ -22,7 +22,6 @@ import (
 	"github.com/dhcpfailover/dhcp_failover_exporter/failover"
 	"github.com/dhcpfailover/dhcp_failover_exporter/peer"
 	"github.com/go-kit/log"
-	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 )
 
@@ -52,11 +51,7 @@ func replayPeer(t *testing.T, file, local, relationship string) (Source, []failo
 // peerMetrics collects a MetricsSource into "name{labels} value" lines.
 func peerMetrics(t *testing.T, ms MetricsSource) map[string]float64 {
 	t.Helper()
-	reg := prometheus.NewRegistry()
-	if err := reg.Register(sourceMetrics{map[string]MetricsSource{"tap": ms}}); err != nil {
-		t.Fatal(err)
-	}
-	mfs, err := reg.Gather()
+	mfs, err := sourceGatherer("tap", ms).Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,21 +244,12 @@ func TestPeerSourceErrors(t *testing.T) {
 	}
 }
 
-// pedanticPeer registers a MetricsSource as a checked collector (its
-// Describe is the source's) in a pedantic registry, which checks every
-// metric against its descriptor, label values included, as a scrape would.
-type pedanticPeer struct{ ms MetricsSource }
-
-func (p pedanticPeer) Describe(ch chan<- *prometheus.Desc) { p.ms.Describe(ch) }
-func (p pedanticPeer) Collect(ch chan<- prometheus.Metric) { p.ms.CollectMetrics("tap", ch) }
-
+// gatherPedantic gathers a MetricsSource through prometheus.Gatherers,
+// which checks every series (label names and values, duplicates) as a
+// scrape would.
 func gatherPedantic(t *testing.T, ms MetricsSource) []*dto.MetricFamily {
 	t.Helper()
-	reg := prometheus.NewPedanticRegistry()
-	if err := reg.Register(pedanticPeer{ms}); err != nil {
-		t.Fatal(err)
-	}
-	mfs, err := reg.Gather()
+	mfs, err := sourceGatherer("tap", ms).Gather()
 	if err != nil {
 		t.Fatalf("gather (a scrape would fail with HTTP 500): %v", err)
 	}
@@ -327,7 +313,7 @@ func TestPeerSourceHostileName(t *testing.T) {
 }
 
 // TestPeerSourceCollectNeverPanics: a label value that is not valid UTF-8
-// reaching CollectMetrics anyway (the second line of defence) costs its
+// reaching WriteMetrics anyway (the second line of defence) costs its
 // series, not the scrape.
 func TestPeerSourceCollectNeverPanics(t *testing.T) {
 	src, err := NewSource(peerTarget(t, "testdata/peer/isc-third-party.pcap", "10.250.0.1", ""), log.NewNopLogger())
@@ -478,19 +464,18 @@ func TestPeerSourcePanicRecovered(t *testing.T) {
 	}
 }
 
-// collectWithin fails the test unless CollectMetrics returns in time.
+// collectWithin fails the test unless WriteMetrics returns in time.
 func collectWithin(t *testing.T, ms MetricsSource) {
 	t.Helper()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		ch := make(chan prometheus.Metric, 1000)
-		ms.CollectMetrics("tap", ch)
+		ms.WriteMetrics(newMetricWriter("tap"))
 	}()
 	select {
 	case <-done:
 	case <-time.After(5 * time.Second):
-		t.Fatal("CollectMetrics blocked: every scrape would hang")
+		t.Fatal("WriteMetrics blocked: every scrape would hang")
 	}
 }
 

@@ -40,15 +40,7 @@ func Probe(ctx context.Context, t config.Target, logger log.Logger) (*ProbeResul
 	st.observe(time.Now(), took, rels, pollErr)
 	g := prometheus.Gatherers{staticGatherer(st.snapshot())}
 	if ms, ok := src.(MetricsSource); ok {
-		reg := prometheus.NewRegistry()
-		if err := reg.Register(sourceMetrics{map[string]MetricsSource{t.Name: ms}}); err != nil {
-			return nil, err
-		}
-		mfs, err := reg.Gather()
-		if err != nil {
-			return nil, err
-		}
-		g = append(g, staticGatherer(mfs))
+		g = append(g, staticGatherer(renderSourceMetrics(logger, t.Name, ms)))
 	}
 	return &ProbeResult{Gatherer: g, Err: pollErr, Took: took}, nil
 }
@@ -77,10 +69,9 @@ func (a *Agent) Running(name string) (*ProbeResult, bool) {
 	}
 	g := prometheus.Gatherers{staticGatherer(r.state.snapshot())}
 	if ms, ok := r.src.(MetricsSource); ok {
-		reg := prometheus.NewRegistry()
-		if err := reg.Register(sourceMetrics{map[string]MetricsSource{name: ms}}); err == nil {
-			g = append(g, reg)
-		}
+		g = append(g, gathererFunc(func() ([]*dto.MetricFamily, error) {
+			return renderSourceMetrics(a.logger, name, ms), nil
+		}))
 	}
 	r.state.mu.Lock()
 	err := r.state.lastErr

@@ -20,14 +20,19 @@ import (
 type family struct {
 	name, help string
 	typ        dto.MetricType
+	// labels and order are set for a source's own families
+	// (source_metrics.go): the label names after target, and the order in
+	// which the pairs are written.
+	labels []string
+	order  []int
 }
 
 func gaugeFamily(name, help string) *family {
-	return &family{namespace + "_" + name, help, dto.MetricType_GAUGE}
+	return &family{name: namespace + "_" + name, help: help, typ: dto.MetricType_GAUGE}
 }
 
 func counterFamily(name, help string) *family {
-	return &family{namespace + "_" + name, help, dto.MetricType_COUNTER}
+	return &family{name: namespace + "_" + name, help: help, typ: dto.MetricType_COUNTER}
 }
 
 var (

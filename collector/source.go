@@ -13,13 +13,11 @@ import (
 	"os"
 	"runtime"
 	"slices"
-	"sort"
 	"syscall"
 
 	"github.com/dhcpfailover/dhcp_failover_exporter/config"
 	"github.com/dhcpfailover/dhcp_failover_exporter/failover"
 	"github.com/go-kit/log"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Source polls one server for the failover relationships it knows.
@@ -50,14 +48,6 @@ type Follower interface {
 	Follows()
 }
 
-// MetricsSource is implemented by sources with metrics of their own beyond
-// the relationship contract (the peer tap's per-connection counters).
-// CollectMetrics must not block: it renders what the source already holds.
-type MetricsSource interface {
-	Describe(ch chan<- *prometheus.Desc)
-	CollectMetrics(target string, ch chan<- prometheus.Metric)
-}
-
 // Factory builds a Source for a target from its validated configuration.
 type Factory func(t config.Target, logger log.Logger) (Source, error)
 
@@ -70,16 +60,6 @@ func registerSource(name string, f Factory) {
 		panic("collector: source registered twice: " + name)
 	}
 	factories[name] = f
-}
-
-// SourceNames lists the registered sources, sorted.
-func SourceNames() []string {
-	var n []string
-	for k := range factories {
-		n = append(n, k)
-	}
-	sort.Strings(n)
-	return n
 }
 
 // relationshipFilter turns a target's `relationships` list into a set and

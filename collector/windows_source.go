@@ -14,7 +14,6 @@ import (
 	"github.com/dhcpfailover/dhcp_failover_exporter/failover"
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // The windows source: Windows DHCP Server failover relationships and
@@ -86,7 +85,7 @@ func serverLabel(server string) string {
 	return "server " + strconv.Quote(server)
 }
 
-// winSnapshot is what the source renders itself (CollectMetrics): what
+// winSnapshot is what the source renders itself (WriteMetrics): what
 // the last successful poll saw beyond the relationship contract.
 type winSnapshot struct {
 	clockOK     bool
@@ -104,15 +103,13 @@ type winPartnerFree struct {
 
 // Metrics of the Windows source beyond the relationship contract.
 var (
-	winClockOffsetDesc = prometheus.NewDesc(namespace+"_windows_clock_offset_seconds",
-		"Windows DHCP server time (DhcpV4FailoverGetSystemTime) minus the exporter's time; 1 s resolution. The difference between two partners' offsets is their clock skew.",
-		[]string{"target"}, nil)
-	winClockMaxDesc = prometheus.NewDesc(namespace+"_windows_clock_offset_max_seconds",
-		"Maximum time delta the Windows DHCP server allows between failover partners (DhcpV4FailoverGetSystemTime).",
-		[]string{"target"}, nil)
-	winPartnerFreeDesc = prometheus.NewDesc(namespace+"_windows_pool_partner_free_addresses",
+	winClockOffsetDesc = sourceGauge("windows_clock_offset_seconds",
+		"Windows DHCP server time (DhcpV4FailoverGetSystemTime) minus the exporter's time; 1 s resolution. The difference between two partners' offsets is their clock skew.")
+	winClockMaxDesc = sourceGauge("windows_clock_offset_max_seconds",
+		"Maximum time delta the Windows DHCP server allows between failover partners (DhcpV4FailoverGetSystemTime).")
+	winPartnerFreeDesc = sourceGauge("windows_pool_partner_free_addresses",
 		"Free addresses of the failover scope that the partner may lease, as the polled Windows DHCP server sees them (DhcpV4FailoverGetScopeStatistics PartnerAddrFree).",
-		[]string{"target", "relationship", "pool"}, nil)
+		"relationship", "pool")
 )
 
 // windowsSource polls one Windows DHCP server through dhcpsapi.dll.
@@ -130,8 +127,7 @@ type windowsSource struct {
 	busy chan struct{}
 
 	// Touched only by Poll, which the agent never calls concurrently.
-	states  winStates
-	unknown map[uint32]bool
+	states winStates
 
 	// Touched only by call: the subnet of each scope ID, read once.
 	prefixes map[netip.Addr]netip.Prefix
@@ -142,13 +138,12 @@ type windowsSource struct {
 
 func newWindowsSourceWith(api dhcpsapi.API, server string, relationships []string, logger log.Logger) *windowsSource {
 	s := &windowsSource{
-		api:     api,
-		server:  server,
-		logger:  logger,
-		now:     time.Now,
-		busy:    make(chan struct{}, 1),
-		states:  winStates{},
-		unknown: map[uint32]bool{},
+		api:    api,
+		server: server,
+		logger: logger,
+		now:    time.Now,
+		busy:   make(chan struct{}, 1),
+		states: winStates{},
 
 		prefixes: map[netip.Addr]netip.Prefix{},
 	}
@@ -219,18 +214,10 @@ func (s *windowsSource) call() winPollResult {
 	return res
 }
 
-// observe maps a successful call's result and keeps what CollectMetrics
+// observe maps a successful call's result and keeps what WriteMetrics
 // renders. A configured relationship the server does not have fails the
 // poll as not_found: the operator asked for it by name.
 func (s *windowsSource) observe(res winPollResult) ([]failover.Relationship, error) {
-	for _, w := range res.rels {
-		for _, v := range []uint32{w.State, w.PrevState} {
-			if _, ok := winState(v); !ok && !s.unknown[v] {
-				s.unknown[v] = true
-				level.Warn(s.logger).Log("msg", "Unknown FSM_STATE value from the Windows DHCP server, shown as NO_STATE", "relationship", w.Name, "value", v)
-			}
-		}
-	}
 	if res.clockErr != nil {
 		level.Debug(s.logger).Log("msg", "Could not read the Windows DHCP server's time", "err", res.clockErr)
 	}
@@ -339,24 +326,17 @@ func (s *windowsSource) setSnapshot(snap winSnapshot) {
 	s.mu.Unlock()
 }
 
-// Describe implements MetricsSource.
-func (s *windowsSource) Describe(ch chan<- *prometheus.Desc) {
-	ch <- winClockOffsetDesc
-	ch <- winClockMaxDesc
-	ch <- winPartnerFreeDesc
-}
-
-// CollectMetrics implements MetricsSource: it renders the last successful
+// WriteMetrics implements MetricsSource: it renders the last successful
 // poll's server clock, and nothing after a failed poll.
-func (s *windowsSource) CollectMetrics(target string, ch chan<- prometheus.Metric) {
+func (s *windowsSource) WriteMetrics(w *MetricWriter) {
 	s.mu.Lock()
 	snap := s.snap
 	s.mu.Unlock()
 	if snap.clockOK {
-		ch <- prometheus.MustNewConstMetric(winClockOffsetDesc, prometheus.GaugeValue, snap.clockOffset, target)
-		ch <- prometheus.MustNewConstMetric(winClockMaxDesc, prometheus.GaugeValue, snap.clockMax, target)
+		_ = w.Gauge(winClockOffsetDesc, snap.clockOffset)
+		_ = w.Gauge(winClockMaxDesc, snap.clockMax)
 	}
 	for _, p := range snap.partnerFree {
-		ch <- prometheus.MustNewConstMetric(winPartnerFreeDesc, prometheus.GaugeValue, p.free, target, p.relationship, p.pool)
+		_ = w.Gauge(winPartnerFreeDesc, p.free, p.relationship, p.pool)
 	}
 }

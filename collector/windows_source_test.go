@@ -13,7 +13,6 @@ import (
 	"github.com/dhcpfailover/dhcp_failover_exporter/dhcpsapi/dhcpsapitest"
 	"github.com/dhcpfailover/dhcp_failover_exporter/failover"
 	"github.com/go-kit/log"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
@@ -128,7 +127,7 @@ dhcp_failover_windows_clock_offset_seconds{target="win"} 3
 dhcp_failover_windows_pool_partner_free_addresses{pool="192.0.2.0/24",relationship="fo-lab",target="win"} 75
 dhcp_failover_windows_pool_partner_free_addresses{pool="198.51.100.0/23",relationship="fo-lab",target="win"} 8
 `
-	if err := testutil.CollectAndCompare(winMetrics{s, "win"}, strings.NewReader(want)); err != nil {
+	if err := testutil.GatherAndCompare(sourceGatherer("win", s), strings.NewReader(want)); err != nil {
 		t.Error(err)
 	}
 
@@ -145,7 +144,7 @@ dhcp_failover_windows_pool_partner_free_addresses{pool="198.51.100.0/23",relatio
 
 	// The secret is in the fake memory, and nowhere else.
 	out := fmt.Sprintf("%+v %#v", rels, rels)
-	if n, _ := testutil.GatherAndCount(mustRegistry(winMetrics{s, "win"})); n == 0 || strings.Contains(out, "the-shared-secret") {
+	if n, _ := testutil.GatherAndCount(sourceGatherer("win", s)); n == 0 || strings.Contains(out, "the-shared-secret") {
 		t.Errorf("secret leaked or no metrics: %s", out)
 	}
 }
@@ -162,7 +161,7 @@ func TestWinSourceFailures(t *testing.T) {
 		if len(s.states) != 0 {
 			t.Errorf("state memory moved on a failed poll: %v", s.states)
 		}
-		if n := testutil.CollectAndCount(winMetrics{s, "win"}); n != 0 {
+		if n, _ := testutil.GatherAndCount(sourceGatherer("win", s)); n != 0 {
 			t.Errorf("%d metrics after a failed poll", n)
 		}
 	})
@@ -173,7 +172,7 @@ func TestWinSourceFailures(t *testing.T) {
 		if _, err := s.Poll(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		if n := testutil.CollectAndCount(winMetrics{s, "win"}, "dhcp_failover_windows_clock_offset_seconds"); n != 0 {
+		if n, _ := testutil.GatherAndCount(sourceGatherer("win", s), "dhcp_failover_windows_clock_offset_seconds"); n != 0 {
 			t.Errorf("clock rendered without a time")
 		}
 	})
@@ -208,21 +207,6 @@ func TestWinSourceFailures(t *testing.T) {
 			t.Error(err)
 		}
 	})
-}
-
-// winMetrics adapts a MetricsSource to a prometheus.Collector for testutil.
-type winMetrics struct {
-	s      MetricsSource
-	target string
-}
-
-func (w winMetrics) Describe(ch chan<- *prometheus.Desc) { w.s.Describe(ch) }
-func (w winMetrics) Collect(ch chan<- prometheus.Metric) { w.s.CollectMetrics(w.target, ch) }
-
-func mustRegistry(c prometheus.Collector) *prometheus.Registry {
-	r := prometheus.NewRegistry()
-	r.MustRegister(c)
-	return r
 }
 
 // BenchmarkWinMap31 maps a full server's decoded answer (31
