@@ -164,9 +164,9 @@ func (a *Agent) ApplyConfigChanges(cfg *config.Config) (TargetChanges, error) {
 	return ch, nil
 }
 
-func (a *Agent) unknownStateLogger(target string) func(string, failover.State) {
-	return func(rel string, s failover.State) {
-		level.Warn(a.logger).Log("msg", "Unknown failover state reported, shown as NO_STATE", "target", target, "relationship", rel, "state", s)
+func (a *Agent) unknownStateLogger(target string) func(string, string) {
+	return func(rel, native string) {
+		level.Warn(a.logger).Log("msg", "Unknown failover state reported, shown as NO_STATE", "target", target, "relationship", rel, "state", native)
 	}
 }
 

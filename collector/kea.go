@@ -161,6 +161,7 @@ func (s *keaSource) names(rels []kea.Relationship) ([]string, error) {
 		}
 		n, ok := s.cfg.Relationships[server]
 		if !ok {
+			server = failover.Cut(server, failover.MaxNameLen)
 			s.warnOnce("server:"+server, "Kea HA relationship not in the target's relationships: skipped", "server_name", server)
 			continue
 		}
@@ -188,12 +189,14 @@ func (s *keaSource) relationship(name string, r kea.Relationship, now time.Time)
 	}
 	m := r.Remote
 	commInt := m != nil && m.CommunicationInterrupted != nil && *m.CommunicationInterrupted
-	rel.Local = failover.Side{Reported: true, State: s.state(r.Local.State, commInt), Native: r.Local.State}
+	// Strings from the server are cut before they are kept (the agent
+	// cuts them again before it labels or logs them).
+	rel.Local = failover.Side{Reported: true, State: s.state(r.Local.State, commInt), Native: failover.Cut(r.Local.State, failover.MaxStateNameLen)}
 	if m == nil {
 		return rel // passive-backup: Kea says nothing of the partners
 	}
-	rel.Partner = failover.Side{Reported: true, State: failover.NoState, Native: m.LastState}
-	rel.PartnerName = m.ServerName // Kea 2.6+
+	rel.Partner = failover.Side{Reported: true, State: failover.NoState, Native: failover.Cut(m.LastState, failover.MaxStateNameLen)}
+	rel.PartnerName = failover.Cut(m.ServerName, failover.MaxNameLen) // Kea 2.6+
 	if m.LastState != "" {
 		rel.Partner.State = s.state(m.LastState, false)
 	}
@@ -248,12 +251,12 @@ func (s *keaSource) addHeartbeat(ctx context.Context, rel *failover.Relationship
 	}
 }
 
-// state maps a Kea state name, warning once per unknown name (metrics.md:
-// an unknown state is NO_STATE and logged once).
+// state maps a Kea state name; an unknown one is failover.UnknownState,
+// which the agent renders as NO_STATE and logs once (sanitize).
 func (s *keaSource) state(name string, commInterrupted bool) failover.State {
 	st, ok := failover.StateFromKea(name, commInterrupted)
 	if !ok {
-		s.warnOnce("state:"+name, "Unknown Kea HA state, shown as NO_STATE", "state", name)
+		return failover.UnknownState
 	}
 	return st
 }

@@ -3,6 +3,7 @@ package collector
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http/httptest"
@@ -380,14 +381,20 @@ func TestKeaSourceUnknownStateWarnedOnce(t *testing.T) {
 	srv := httptest.NewServer(keaServer(map[string][]byte{"status-get": answer}))
 	defer srv.Close()
 	var buf bytes.Buffer
-	s := newKeaTestSource(t, "- {name: a, source: kea, url: '"+srv.URL+"', relationship: pair}\n", log.NewLogfmtLogger(&buf))
+	s := newKeaTestSource(t, "- {name: a, source: kea, url: '"+srv.URL+"', relationship: pair}\n", log.NewNopLogger())
+	ts := newTargetState("a", time.Now())
+	ts.onUnknown = func(rel, native string) { fmt.Fprintf(&buf, "unknown state %s of %s\n", native, rel) }
 	for i := 0; i < 3; i++ {
 		rels, err := pollKea(t, s)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rels[0].Local.State != failover.NoState || rels[0].Local.Native != "brand-new-state" {
+		if rels[0].Local.State != failover.UnknownState || rels[0].Local.Native != "brand-new-state" {
 			t.Errorf("%+v", rels[0].Local)
+		}
+		ts.observe(time.Now(), time.Millisecond, rels, nil)
+		if st := ts.rels["pair"].obs.Local.State; st != failover.NoState {
+			t.Errorf("rendered as %v", st)
 		}
 	}
 	if n := strings.Count(buf.String(), "brand-new-state"); n != 1 {

@@ -1,10 +1,8 @@
 package collector
 
 import (
-	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/dhcpfailover/dhcp_failover_exporter/failover"
 	dto "github.com/prometheus/client_model/go"
@@ -50,10 +48,12 @@ type targetState struct {
 	createdAt time.Time
 	rels      map[string]*relState
 	relOrder  []string
-	families  []*dto.MetricFamily                 // rendered at observation time, shared by scrapes
-	onUnknown func(name string, s failover.State) // logs an unknown state once
-	gen       uint64                              // generation of the runner that owns the state
-	unknown   map[failover.State]bool
+	families  []*dto.MetricFamily               // rendered at observation time, shared by scrapes
+	onUnknown func(relationship, native string) // logs an unknown state once
+	gen       uint64                            // generation of the runner that owns the state
+	// unknown holds the native names of the unknown states logged, cut to
+	// failover.MaxStateNameLen, at most maxUnknownStates of them.
+	unknown map[string]bool
 	// grace is the target's down_grace: while its polls have failed for
 	// less than that (since downSince, the end of the first failed poll
 	// after a successful one), the relationship series stay as the last
@@ -64,13 +64,18 @@ type targetState struct {
 	clock     func() time.Time // for snapshot's check of the grace
 }
 
+// maxUnknownStates bounds the unknown states a target logs (and
+// remembers having logged): a hostile server inventing a new name on
+// every poll costs at most this many log lines.
+const maxUnknownStates = 16
+
 func newTargetState(name string, now time.Time) *targetState {
 	ts := &targetState{
 		name:      name,
 		errors:    map[Reason]float64{},
 		createdAt: now,
 		rels:      map[string]*relState{},
-		unknown:   map[failover.State]bool{},
+		unknown:   map[string]bool{},
 		clock:     time.Now,
 	}
 	// up=0 and the error counters exist before the first poll ends, so a
@@ -133,11 +138,11 @@ func (ts *targetState) observeLocked(now time.Time, took time.Duration, rels []f
 	seen := make(map[string]bool, len(rels))
 	for i := range rels {
 		r := rels[i]
+		ts.sanitize(&r)
 		if seen[r.Name] {
 			continue // a source reporting one name twice: keep the first
 		}
 		seen[r.Name] = true
-		ts.sanitize(&r)
 		rs, ok := ts.rels[r.Name]
 		if !ok {
 			rs = &relState{transitions: map[transitionKey]float64{}, created: map[transitionKey]time.Time{}}
@@ -162,50 +167,46 @@ func (ts *targetState) observeLocked(now time.Time, took time.Duration, rels []f
 	ts.families = ts.render()
 }
 
-// sanitize maps state values outside FSM_STATE to NO_STATE (metrics.md:
-// "an unknown code from any source maps to NO_STATE and is logged once"),
-// and makes every string that becomes a label value valid UTF-8 of a
-// bounded length: names can come from the wire (a relationship name in a
-// CONNECT) or a hostile server, and one invalid label value would fail
-// every scrape of the exporter.
+// sanitize is the one path of an unknown state and of every string a
+// server reports: a state outside FSM_STATE (a source reports
+// failover.UnknownState with its vendor's name in Native) becomes NO_STATE
+// and is logged once per native name, for a bounded number of names
+// (docs/metrics.md: "an unknown code from any source maps to NO_STATE and
+// is logged once"); every string that becomes a label value is made valid
+// UTF-8 and cut (failover.Cut) before it is kept, logged or labelled.
+// Names come from the wire (a relationship name in a CONNECT) or a hostile
+// server: one invalid label value would fail every scrape, and one huge
+// name kept or logged per poll would grow the heap and the log.
 func (ts *targetState) sanitize(r *failover.Relationship) {
 	r.Name = labelValue(r.Name)
-	r.Local.Native = labelValue(r.Local.Native)
-	r.Partner.Native = labelValue(r.Partner.Native)
+	r.Local.Native = failover.Cut(r.Local.Native, failover.MaxStateNameLen)
+	r.Partner.Native = failover.Cut(r.Partner.Native, failover.MaxStateNameLen)
 	r.PartnerName = labelValue(r.PartnerName)
 	r.PartnerAddress = labelValue(r.PartnerAddress)
 	r.Vendor = failover.Vendor(labelValue(string(r.Vendor)))
 	r.Role = failover.Role(labelValue(string(r.Role)))
 	r.Mode = failover.Mode(labelValue(string(r.Mode)))
 	for _, s := range []*failover.Side{&r.Local, &r.Partner} {
-		if !s.State.Valid() {
-			if !ts.unknown[s.State] && ts.onUnknown != nil {
-				ts.onUnknown(r.Name, s.State)
+		if s.State.Valid() {
+			continue
+		}
+		native := s.Native
+		if native == "" {
+			native = s.State.String()
+		}
+		if !ts.unknown[native] && len(ts.unknown) < maxUnknownStates {
+			ts.unknown[native] = true
+			if ts.onUnknown != nil {
+				ts.onUnknown(r.Name, native)
 			}
-			ts.unknown[s.State] = true
-			s.State = failover.NoState
 		}
+		s.State = failover.NoState
 	}
 }
 
-// maxLabelValue bounds a label value taken from a server (in bytes).
-const maxLabelValue = 256
-
-// labelValue returns s as valid UTF-8 (invalid bytes replaced) of at most
-// maxLabelValue bytes, cut at a rune boundary.
-func labelValue(s string) string {
-	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, "\uFFFD")
-	}
-	if len(s) > maxLabelValue {
-		cut := maxLabelValue
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut]
-	}
-	return s
-}
+// labelValue returns s as valid UTF-8 of at most failover.MaxNameLen
+// bytes, cut at a rune boundary.
+func labelValue(s string) string { return failover.Cut(s, failover.MaxNameLen) }
 
 // update compares a newly reported side with the remembered one. With
 // diff set (the source keeps no history of its own), a changed state

@@ -3,6 +3,7 @@ package collector
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -109,16 +110,34 @@ func TestFailedPollsAndDownTarget(t *testing.T) {
 
 func TestUnknownStateIsNoState(t *testing.T) {
 	ts := newTargetState("a", t0)
-	var logged []failover.State
-	ts.onUnknown = func(_ string, s failover.State) { logged = append(logged, s) }
+	var logged []string
+	ts.onUnknown = func(_ string, native string) { logged = append(logged, native) }
 	for i := 0; i < 3; i++ {
 		ts.observe(t0, 0, []failover.Relationship{rel("fo", failover.State(77), failover.Normal, t0, t0)}, nil)
 	}
 	if ts.rels["fo"].obs.Local.State != failover.NoState {
 		t.Fatalf("local = %v", ts.rels["fo"].obs.Local.State)
 	}
-	if len(logged) != 1 {
+	if len(logged) != 1 || logged[0] != "unknown (77)" {
 		t.Fatalf("logged %v, want once", logged)
+	}
+	// A server inventing a new, huge name on every poll: each is cut, and
+	// only maxUnknownStates of them are logged and remembered.
+	for i := 0; i < 100; i++ {
+		r := rel("fo", failover.UnknownState, failover.Normal, t0, t0)
+		r.Local.Native = fmt.Sprintf("%03d", i) + strings.Repeat("x", 1<<16)
+		ts.observe(t0, 0, []failover.Relationship{r}, nil)
+	}
+	if len(logged) != maxUnknownStates || len(ts.unknown) != maxUnknownStates {
+		t.Fatalf("logged %d, remembered %d, want %d", len(logged), len(ts.unknown), maxUnknownStates)
+	}
+	for _, n := range logged {
+		if len(n) > failover.MaxStateNameLen {
+			t.Fatalf("logged a name of %d bytes", len(n))
+		}
+	}
+	if n := len(ts.rels["fo"].obs.Local.Native); n > failover.MaxStateNameLen {
+		t.Fatalf("kept a name of %d bytes", n)
 	}
 }
 
@@ -223,7 +242,7 @@ func TestInvalidUTF8Labels(t *testing.T) {
 	ts := newTargetState("dhcp-a", t0)
 	r := rel("fo-l\xffb", failover.Normal, failover.Normal, t0, t0)
 	r.Local.Native = "nor\xc3mal"
-	r.PartnerName = strings.Repeat("é", 300)
+	r.PartnerName = strings.Repeat("é", failover.MaxNameLen)
 	ts.observe(t0, time.Millisecond, []failover.Relationship{r}, nil)
 	reg := prometheus.NewPedanticRegistry()
 	if _, err := testutil.GatherAndCount(prometheus.Gatherers{reg, stateGatherer(ts)}); err != nil {
@@ -232,7 +251,7 @@ func TestInvalidUTF8Labels(t *testing.T) {
 	for _, mf := range ts.snapshot() {
 		for _, m := range mf.Metric {
 			for _, l := range m.Label {
-				if !utf8.ValidString(l.GetValue()) || len(l.GetValue()) > maxLabelValue {
+				if !utf8.ValidString(l.GetValue()) || len(l.GetValue()) > failover.MaxNameLen {
 					t.Fatalf("%s: label %s=%q", mf.GetName(), l.GetName(), l.GetValue())
 				}
 			}

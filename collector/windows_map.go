@@ -65,7 +65,7 @@ func winNative(v uint32) string {
 // Changes from a state to itself (after unknown values map to NO_STATE)
 // are dropped.
 func mapWinRelationship(w dhcpsapi.Relationship, last winStatePair, seen bool, now time.Time) failover.Relationship {
-	state, _ := winState(w.State)
+	state, known := winState(w.State)
 	r := failover.Relationship{
 		Name:   w.Name,
 		Vendor: failover.VendorWindows,
@@ -75,10 +75,14 @@ func mapWinRelationship(w dhcpsapi.Relationship, last winStatePair, seen bool, n
 			Native:   winNative(w.State),
 		},
 		// Windows reports nothing of the partner's state: render nothing.
+		// An unknown value is logged once by the agent (sanitize).
 		Partner:                  failover.Side{Reported: false},
 		MCLT:                     failover.Some(time.Duration(w.MCLT) * time.Second),
 		CommunicationInterrupted: failover.Some(failover.CommunicationInterruptedFromState(state)),
 		HasHistory:               true,
+	}
+	if !known {
+		r.Local.State = failover.UnknownState
 	}
 	r.PartnerName, r.PartnerAddress = winPartner(w)
 	switch w.Mode {

@@ -103,7 +103,7 @@ func TestWinMapEveryState(t *testing.T) {
 	}
 	for _, v := range []uint32{14, 254, 256, 0xffffffff} {
 		r := mapWinRelationship(dhcpsapi.Relationship{Name: "r", State: v, PrevState: 3}, winStatePair{}, false, winT0)
-		if r.Local.State != failover.NoState || r.Local.Native != "unknown ("+strconv.FormatUint(uint64(v), 10)+")" {
+		if r.Local.State != failover.UnknownState || r.Local.Native != "unknown ("+strconv.FormatUint(uint64(v), 10)+")" {
 			t.Errorf("unknown %d: %+v", v, r.Local)
 		}
 		want := []failover.Transition{{From: failover.Normal, To: failover.NoState, At: winT0}}

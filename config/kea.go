@@ -10,6 +10,8 @@ import (
 	"unicode"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/dhcpfailover/dhcp_failover_exporter/failover"
 )
 
 // Kea is the settings of a `source: kea` target: a Kea DHCP server's HA
@@ -86,9 +88,6 @@ type KeaTLS struct {
 	ServerName         string `yaml:"server_name,omitempty"`
 	InsecureSkipVerify bool   `yaml:"insecure_skip_verify,omitempty"`
 }
-
-// maxKeaName bounds a relationship or server name.
-const maxKeaName = 256
 
 func init() {
 	RegisterSource("kea", func() SourceSettings { return &Kea{} })
@@ -205,8 +204,8 @@ func validKeaName(s string) error {
 	switch {
 	case s == "":
 		return errors.New("empty name")
-	case len(s) > maxKeaName:
-		return fmt.Errorf("name longer than %d bytes", maxKeaName)
+	case len(s) > failover.MaxNameLen:
+		return fmt.Errorf("name longer than %d bytes", failover.MaxNameLen)
 	case strings.IndexFunc(s, unicode.IsControl) >= 0:
 		return fmt.Errorf("%q contains a control character", s)
 	}

@@ -33,9 +33,6 @@ type LeasesPool struct {
 	Ranges []string `yaml:"ranges"`
 }
 
-// maxLeasesPeerName is dhcpd's bound as the leases package enforces it.
-const maxLeasesPeerName = 256
-
 func init() {
 	RegisterSource("leases", func() SourceSettings { return &Leases{} })
 }
@@ -51,7 +48,7 @@ func (l *Leases) Validate() error {
 	if strings.ContainsRune(l.ConfigFile, 0) {
 		return errors.New("field config_file: contains a NUL byte")
 	}
-	if err := validRelationshipNames(l.Relationships, maxLeasesPeerName); err != nil {
+	if err := validRelationshipNames(l.Relationships); err != nil {
 		return err
 	}
 	if l.ConfigFile != "" && len(l.Pools) > 0 {
@@ -74,7 +71,7 @@ func (l *Leases) explicitPools() ([]leases.Pool, error) {
 			return nil, fmt.Errorf("field pools[%d]: field ranges is required", i)
 		}
 		if p.Relationship != "" {
-			if err := validRelationshipNames([]string{p.Relationship}, maxLeasesPeerName); err != nil {
+			if err := validRelationshipNames([]string{p.Relationship}); err != nil {
 				return nil, fmt.Errorf("field pools[%d]: %w", i, err)
 			}
 		}

@@ -40,10 +40,6 @@ const DefaultOMAPIPort = "7911"
 // package implements the same list (config stays a leaf package).
 var omapiAlgorithms = []string{"hmac-md5", "hmac-sha1", "hmac-sha224", "hmac-sha256", "hmac-sha384", "hmac-sha512"}
 
-// maxFailoverPeerName bounds a relationship name (dhcpd's own parser
-// takes no longer token).
-const maxFailoverPeerName = 256
-
 func init() {
 	RegisterSource("omapi", func() SourceSettings { return &OMAPI{} })
 }
@@ -81,7 +77,7 @@ func (o *OMAPI) Validate() error {
 	if len(o.Relationships) == 0 {
 		return errors.New("field relationships is required: OMAPI cannot list failover relationships, name them")
 	}
-	if err := validRelationshipNames(o.Relationships, maxFailoverPeerName); err != nil {
+	if err := validRelationshipNames(o.Relationships); err != nil {
 		return err
 	}
 	if o.Key != nil {

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"strings"
 	"unicode"
+
+	"github.com/dhcpfailover/dhcp_failover_exporter/failover"
 )
 
 // Peer is the settings of a `source: peer` target: a passive tap on the
@@ -75,7 +77,7 @@ func (p *Peer) Validate() error {
 		}
 		seen[port] = true
 	}
-	if len(p.Relationship) > 256 || strings.IndexFunc(p.Relationship, unicode.IsControl) >= 0 {
+	if len(p.Relationship) > failover.MaxNameLen || strings.IndexFunc(p.Relationship, unicode.IsControl) >= 0 {
 		return fmt.Errorf("field relationship: %q is not a relationship name", p.Relationship)
 	}
 	return nil

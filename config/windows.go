@@ -18,9 +18,9 @@ type Windows struct {
 	Relationships []string `yaml:"relationships"`
 }
 
-// maxWindowsNameLen bounds a server or relationship name: a DNS name is at
-// most 253 characters, and the exporter reads no longer string back.
-const maxWindowsNameLen = 253
+// maxWindowsHostLen bounds a server's host name: a DNS name is at most
+// 253 characters.
+const maxWindowsHostLen = 253
 
 func init() {
 	RegisterSource("windows", func() SourceSettings { return &Windows{} })
@@ -31,7 +31,7 @@ func (w *Windows) Validate() error {
 	if err := validWindowsServer(w.Server); err != nil {
 		return fmt.Errorf("field server: %w", err)
 	}
-	if err := validRelationshipNames(w.Relationships, maxWindowsNameLen); err != nil {
+	if err := validRelationshipNames(w.Relationships); err != nil {
 		return err
 	}
 	return nil
@@ -49,8 +49,8 @@ func validWindowsServer(s string) error {
 		}
 		return nil
 	}
-	if len(s) > maxWindowsNameLen {
-		return fmt.Errorf("host name longer than %d characters", maxWindowsNameLen)
+	if len(s) > maxWindowsHostLen {
+		return fmt.Errorf("host name longer than %d characters", maxWindowsHostLen)
 	}
 	if strings.Trim(s, "0123456789.") == "" {
 		return fmt.Errorf("%q is not a valid IPv4 address", s)

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"unicode/utf8"
+
+	"github.com/dhcpfailover/dhcp_failover_exporter/failover"
 )
 
 // Bounds of ReadDHCPDConf.
@@ -287,8 +289,8 @@ func (p *confParser) failover(pool *Pool, nesting int) error {
 	if pool == nil {
 		return nil // dhcpd only honours it in a pool
 	}
-	if len(name.text) == 0 || len(name.text) > maxPeerName || !utf8.Valid(name.text) {
-		return p.errorf("failover peer: name empty, longer than %d bytes or not UTF-8", maxPeerName)
+	if len(name.text) == 0 || len(name.text) > failover.MaxNameLen || !utf8.Valid(name.text) {
+		return p.errorf("failover peer: name empty, longer than %d bytes or not UTF-8", failover.MaxNameLen)
 	}
 	pool.Peer = string(name.text)
 	return nil

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/dhcpfailover/dhcp_failover_exporter/failover"
 )
 
 func poolNames(pools []Pool) []string {
@@ -123,7 +125,7 @@ func FuzzDHCPDConf(f *testing.F) {
 			t.Fatalf("%d pools", len(pools))
 		}
 		for _, p := range pools {
-			if len(p.Ranges) == 0 || len(p.Peer) > maxPeerName {
+			if len(p.Ranges) == 0 || len(p.Peer) > failover.MaxNameLen {
 				t.Fatalf("pool %+v", p)
 			}
 			for _, r := range p.Ranges {

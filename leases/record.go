@@ -52,9 +52,8 @@ func (r Record) Same(o Record) bool {
 
 // Bounds of the values inside a record.
 const (
-	maxPeerName = 256          // bytes of a relationship name
-	maxMCLT     = 1<<32 - 1    // seconds: the wire field (draft-12 §12.15) is 32 bits
-	maxEpoch    = 253402300799 // 9999-12-31 23:59:59 UTC
+	maxMCLT  = 1<<32 - 1    // seconds: the wire field (draft-12 §12.15) is 32 bits
+	maxEpoch = 253402300799 // 9999-12-31 23:59:59 UTC
 )
 
 // tokenizer splits one complete failover statement (held in memory, at
@@ -210,8 +209,8 @@ func parseRecord(b []byte) (Record, error) {
 	if name.kind != tokString && name.kind != tokWord {
 		return r, fmt.Errorf("%w: expected the peer name", ErrSyntax)
 	}
-	if len(name.text) == 0 || len(name.text) > maxPeerName || !utf8.Valid(name.text) {
-		return r, fmt.Errorf("%w: peer name empty, longer than %d bytes or not UTF-8", ErrSyntax, maxPeerName)
+	if len(name.text) == 0 || len(name.text) > failover.MaxNameLen || !utf8.Valid(name.text) {
+		return r, fmt.Errorf("%w: peer name empty, longer than %d bytes or not UTF-8", ErrSyntax, failover.MaxNameLen)
 	}
 	r.Peer = string(name.text)
 	if err := t.keyword("state"); err != nil {

@@ -4,14 +4,15 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/dhcpfailover/dhcp_failover_exporter/failover"
 )
 
 // MaxTextLen bounds, in bytes, a text option taken from the wire
-// (relationship-name, vendor-class, message) once cleaned. ISC accepts
-// names of up to about 1.4 KB in dhcpd.conf (its lexer's token buffer), so
-// no real limit exists to copy; 256 bytes is far above any name seen in
-// practice and keeps what a peer can make the tap hold and print small.
-const MaxTextLen = 256
+// (relationship-name, vendor-class, message) once cleaned: the bound of
+// every name (failover.MaxNameLen, dhcpd's token buffer), so that a
+// relationship the tap sees has the name dhcpd.conf and the config give it.
+const MaxTextLen = failover.MaxNameLen
 
 // truncMark ends a text cut at MaxTextLen.
 const truncMark = "…"
