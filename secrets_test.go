@@ -38,6 +38,7 @@ func (s *syncBuffer) String() string {
 func TestSecretsNeverLeak(t *testing.T) {
 	const omapiSecret = "c2VjcmV0LW9tYXBpLWtleS0xMjM0NTY3ODk="
 	const keaPassword = "kea-password-never-shown-42"
+	const keaToken = "kea-bearer-token-never-shown-7"
 	// A server that accepts and hangs up: polls fail with the secrets in hand.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -81,6 +82,14 @@ func TestSecretsNeverLeak(t *testing.T) {
     poll_interval: 1s
     timeout: 500ms
     basic_auth: {username: exporter, password_file: ` + keaFile + `}
+  - name: kea-token
+    source: kea
+    url: https://` + addr + `/
+    relationship: kea-pair
+    poll_interval: 1s
+    timeout: 500ms
+    authorization: {type: Bearer, credentials: "` + keaToken + `"}
+    tls_config: {insecure_skip_verify: true, server_name: kea.example}
 `
 	path := filepath.Join(dir, "config.yml")
 	if err := os.WriteFile(path, []byte(cfgText), 0o600); err != nil {
@@ -97,10 +106,18 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 	srv := httptest.NewServer(e.routes())
 	defer func() { srv.Close(); e.agent.Stop() }()
-	time.Sleep(2500 * time.Millisecond) // a few failed polls of each target
+	// Two failed polls of each target, the secrets in hand.
+	targets := []string{"isc", "kea-inline", "kea-file", "kea-token"}
+	deadline := time.Now().Add(60 * time.Second)
+	for !failedTwice(logs.String(), targets) {
+		if time.Now().After(deadline) {
+			t.Fatalf("targets did not fail twice each within a minute; logs:\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 
 	var seen []string
-	for _, p := range []string{"/metrics", "/config", "/", "/probe?target=isc", "/probe?target=kea-inline", "/probe?target=kea-file"} {
+	for _, p := range []string{"/metrics", "/config", "/", "/probe?target=isc", "/probe?target=kea-inline", "/probe?target=kea-file", "/probe?target=kea-token"} {
 		resp, err := testClient.Get(srv.URL + p)
 		if err != nil {
 			t.Fatal(err)
@@ -121,7 +138,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	all := strings.Join(seen, "\n")
 	rawOMAPI, _ := base64.StdEncoding.DecodeString(omapiSecret)
 	basic := base64.StdEncoding.EncodeToString([]byte("exporter:" + keaPassword))
-	for _, secret := range []string{omapiSecret, string(rawOMAPI), keaPassword, basic} {
+	for _, secret := range []string{omapiSecret, string(rawOMAPI), keaPassword, basic, keaToken} {
 		if strings.Contains(all, secret) {
 			t.Fatalf("secret %q leaked in:\n%s", secret, all)
 		}
@@ -132,4 +149,21 @@ func TestSecretsNeverLeak(t *testing.T) {
 	if !strings.Contains(logs.String(), "Poll failed") {
 		t.Errorf("the polls did not fail as the test intends; logs:\n%s", logs.String())
 	}
+}
+
+// failedTwice reports whether the log shows two failed polls of each
+// target.
+func failedTwice(logs string, targets []string) bool {
+	for _, t := range targets {
+		n := 0
+		for _, l := range strings.Split(logs, "\n") {
+			if strings.Contains(l, `msg="Poll failed"`) && strings.Contains(l, "target="+t+" ") {
+				n++
+			}
+		}
+		if n < 2 {
+			return false
+		}
+	}
+	return true
 }

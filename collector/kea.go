@@ -3,10 +3,10 @@ package collector
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"os"
+	"net"
+	"net/http"
 	"sort"
 	"strings"
 	"sync"
@@ -17,6 +17,7 @@ import (
 	"github.com/dhcpfailover/dhcp_failover_exporter/kea"
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
+	promconfig "github.com/prometheus/common/config"
 )
 
 // The Kea source reads `status-get` (protocol-reference.md §5) and turns
@@ -56,19 +57,12 @@ func newKeaSource(t config.Target, logger log.Logger) (Source, error) {
 	if k.Service != config.KeaServiceNone {
 		o.Service = string(k.Service)
 	}
-	if k.BasicAuth != nil {
-		pw, err := k.BasicAuth.PasswordValue()
+	if k.URL != "" {
+		rt, err := keaRoundTripper(k)
 		if err != nil {
-			return nil, fmt.Errorf("kea: field basic_auth: %w", err)
+			return nil, err
 		}
-		o.Username, o.Password = k.BasicAuth.Username, pw.Value()
-	}
-	if k.TLS != nil {
-		tc, err := keaTLSConfig(k.TLS)
-		if err != nil {
-			return nil, fmt.Errorf("kea: field tls: %w", err)
-		}
-		o.TLSConfig = tc
+		o.Transport = rt
 	}
 	c, err := kea.New(o)
 	if err != nil {
@@ -77,28 +71,21 @@ func newKeaSource(t config.Target, logger log.Logger) (Source, error) {
 	return &keaSource{client: c, cfg: *k, logger: logger, now: time.Now, warned: map[string]bool{}}, nil
 }
 
-func keaTLSConfig(t *config.KeaTLS) (*tls.Config, error) {
-	tc := &tls.Config{ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify, MinVersion: tls.VersionTLS12}
-	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("field ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("field ca_file: %s holds no PEM certificate", t.CAFile)
-		}
-		tc.RootCAs = pool
+// keaRoundTripper builds the HTTP transport of a url target from its
+// prometheus/common settings, as blackbox_exporter does: basic auth and
+// authorization headers, TLS, password, credentials and certificate files
+// read again as they change; no keep-alives (one poll every few seconds),
+// no HTTP/2, no proxy. Redirects and the bound on an answer are the kea
+// package's. common's errors name settings and files, never their
+// contents.
+func keaRoundTripper(k *config.Kea) (http.RoundTripper, error) {
+	rt, err := promconfig.NewRoundTripperFromConfig(k.HTTPClientConfig(), "kea",
+		promconfig.WithKeepAlivesDisabled(), promconfig.WithHTTP2Disabled(),
+		promconfig.WithDialContextFunc((&net.Dialer{KeepAlive: -1}).DialContext))
+	if err != nil {
+		return nil, fmt.Errorf("kea: http client settings: %w", err)
 	}
-	if t.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-		if err != nil {
-			// crypto/tls names neither the key nor its bytes here.
-			return nil, fmt.Errorf("fields cert_file, key_file (%s, %s): %w", t.CertFile, t.KeyFile, err)
-		}
-		tc.Certificates = []tls.Certificate{cert}
-	}
-	return tc, nil
+	return rt, nil
 }
 
 // Close implements Closer.

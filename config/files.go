@@ -54,18 +54,27 @@ func (o *OMAPI) ReferencedFiles() []string {
 	return []string{o.Key.SecretFile}
 }
 
-// ReferencedFiles implements FileReferrer: the password file and the TLS
-// CA, certificate and key.
+// ReferencedFiles implements FileReferrer: the password, credentials and
+// TLS files. The source reads them again as they change; a reload that
+// finds them changed rebuilds it as well.
 func (k *Kea) ReferencedFiles() []string {
 	var files []string
-	if k.BasicAuth != nil && k.BasicAuth.PasswordFile != "" {
-		files = append(files, k.BasicAuth.PasswordFile)
-	}
-	if k.TLS != nil {
-		for _, f := range []string{k.TLS.CAFile, k.TLS.CertFile, k.TLS.KeyFile} {
+	add := func(fs ...string) {
+		for _, f := range fs {
 			if f != "" {
 				files = append(files, f)
 			}
+		}
+	}
+	if k.BasicAuth != nil {
+		add(k.BasicAuth.UsernameFile, k.BasicAuth.PasswordFile)
+	}
+	if k.Authorization != nil {
+		add(k.Authorization.CredentialsFile)
+	}
+	for _, t := range []*KeaTLSConfig{k.TLS, k.TLSConfig} {
+		if t != nil {
+			add(t.CAFile, t.CertFile, t.KeyFile)
 		}
 	}
 	return files

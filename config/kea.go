@@ -1,14 +1,17 @@
 package config
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"sort"
 	"strings"
 	"unicode"
 
+	promconfig "github.com/prometheus/common/config"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/dhcpfailover/dhcp_failover_exporter/failover"
@@ -26,10 +29,17 @@ type Kea struct {
 	// dhcp4 (the default with url) or dhcp6; "none" (or an empty value)
 	// sends no service, as the daemon's own HTTP socket wants.
 	Service KeaService `yaml:"service,omitempty"`
-	// BasicAuth is HTTP basic authentication (Kea 1.9+), url only.
-	BasicAuth *KeaBasicAuth `yaml:"basic_auth,omitempty"`
-	// TLS is for https URLs.
-	TLS *KeaTLS `yaml:"tls,omitempty"`
+	// HTTP client settings for url, written as in prometheus.yml
+	// (github.com/prometheus/common/config): basic_auth (Kea 1.9+),
+	// authorization, tls_config. Password, credentials and certificate
+	// files are read again when they change, on the next poll.
+	BasicAuth     *KeaBasicAuth     `yaml:"basic_auth,omitempty"`
+	Authorization *KeaAuthorization `yaml:"authorization,omitempty"`
+	TLSConfig     *KeaTLSConfig     `yaml:"tls_config,omitempty"`
+	// TLS is the former name of tls_config (its keys ca_file, cert_file,
+	// key_file, server_name and insecure_skip_verify are tls_config's),
+	// still read.
+	TLS *KeaTLSConfig `yaml:"tls,omitempty"`
 	// Relationship names the server's one HA relationship (the
 	// `relationship` label). Kea before 2.6 does not name relationships,
 	// so both servers of a pair must be given the same name here.
@@ -68,25 +78,50 @@ func (s *KeaService) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// KeaBasicAuth is a Control Agent (or HTTP socket) client's credentials.
-type KeaBasicAuth struct {
-	Username string `yaml:"username"`
-	// Password or PasswordFile (a file holding it): exactly one.
-	Password     Secret `yaml:"password,omitempty"`
-	PasswordFile string `yaml:"password_file,omitempty"`
-}
+// KeaBasicAuth is prometheus/common's basic_auth (username, username_file,
+// password, password_file), printed masked by the fmt verbs: common's
+// Secret masks itself only in YAML and JSON.
+type KeaBasicAuth promconfig.BasicAuth
 
-// KeaTLS is the TLS client side of an https URL.
-type KeaTLS struct {
-	// CAFile verifies the server's certificate; empty: the system roots.
-	CAFile string `yaml:"ca_file,omitempty"`
-	// CertFile and KeyFile are the client certificate Kea asks for with
-	// cert-required; both or neither.
-	CertFile string `yaml:"cert_file,omitempty"`
-	KeyFile  string `yaml:"key_file,omitempty"`
-	// ServerName overrides the name checked in the server's certificate.
-	ServerName         string `yaml:"server_name,omitempty"`
-	InsecureSkipVerify bool   `yaml:"insecure_skip_verify,omitempty"`
+// KeaAuthorization is prometheus/common's authorization (type,
+// credentials, credentials_file), printed masked.
+type KeaAuthorization promconfig.Authorization
+
+// KeaTLSConfig is prometheus/common's tls_config (ca_file, cert_file,
+// key_file, server_name, insecure_skip_verify, min_version, ...), printed
+// masked (it may hold an inline key).
+type KeaTLSConfig promconfig.TLSConfig
+
+// Format implements fmt.Formatter: every verb prints the mask.
+func (KeaBasicAuth) Format(f fmt.State, _ rune) { io.WriteString(f, secretMask) }
+
+// Format implements fmt.Formatter: every verb prints the mask.
+func (KeaAuthorization) Format(f fmt.State, _ rune) { io.WriteString(f, secretMask) }
+
+// Format implements fmt.Formatter: every verb prints the mask.
+func (KeaTLSConfig) Format(f fmt.State, _ rune) { io.WriteString(f, secretMask) }
+
+// HTTPClientConfig returns the HTTP client settings of a url target as
+// prometheus/common takes them: redirects off, HTTP/1.1 only.
+func (k *Kea) HTTPClientConfig() promconfig.HTTPClientConfig {
+	c := promconfig.HTTPClientConfig{FollowRedirects: false, EnableHTTP2: false}
+	if k.BasicAuth != nil {
+		c.BasicAuth = (*promconfig.BasicAuth)(k.BasicAuth)
+	}
+	if k.Authorization != nil {
+		a := promconfig.Authorization(*k.Authorization)
+		c.Authorization = &a
+	}
+	switch {
+	case k.TLSConfig != nil:
+		c.TLSConfig = promconfig.TLSConfig(*k.TLSConfig)
+	case k.TLS != nil:
+		c.TLSConfig = promconfig.TLSConfig(*k.TLS)
+	}
+	if c.TLSConfig.MinVersion == 0 {
+		c.TLSConfig.MinVersion = promconfig.TLSVersion(tls.VersionTLS12)
+	}
+	return c
 }
 
 func init() {
@@ -112,7 +147,7 @@ func (k *Kea) Validate() error {
 		return errors.New("fields url and socket: give only one")
 	}
 	if k.URL != "" {
-		if err := validKeaURL(k.URL, k.TLS != nil); err != nil {
+		if err := validKeaURL(k.URL, k.TLS != nil || k.TLSConfig != nil); err != nil {
 			return fmt.Errorf("field url: %w", err)
 		}
 	} else {
@@ -122,8 +157,10 @@ func (k *Kea) Validate() error {
 		switch {
 		case k.BasicAuth != nil:
 			return errors.New("field basic_auth: applies to url only (the UNIX socket has no authentication)")
-		case k.TLS != nil:
-			return errors.New("field tls: applies to url only")
+		case k.Authorization != nil:
+			return errors.New("field authorization: applies to url only")
+		case k.TLS != nil || k.TLSConfig != nil:
+			return errors.New("field tls_config: applies to url only")
 		case k.Service != "" && k.Service != KeaServiceNone:
 			return errors.New("field service: applies to url only")
 		}
@@ -133,14 +170,31 @@ func (k *Kea) Validate() error {
 	default:
 		return fmt.Errorf("field service: %q is not one of dhcp4, dhcp6, none", string(k.Service))
 	}
+	if k.TLS != nil && k.TLSConfig != nil {
+		return errors.New("fields tls and tls_config: give only one (tls is the former name of tls_config)")
+	}
 	if k.BasicAuth != nil {
 		if err := k.BasicAuth.validate(); err != nil {
 			return fmt.Errorf("field basic_auth: %w", err)
 		}
 	}
-	if k.TLS != nil {
-		if err := k.TLS.validate(); err != nil {
-			return fmt.Errorf("field tls: %w", err)
+	if k.Authorization != nil && k.Authorization.Credentials == "" && k.Authorization.CredentialsFile == "" && k.Authorization.CredentialsRef == "" {
+		return errors.New("field authorization: one of credentials and credentials_file is required")
+	}
+	for field, t := range map[string]*KeaTLSConfig{"tls": k.TLS, "tls_config": k.TLSConfig} {
+		if t == nil {
+			continue
+		}
+		if err := t.validate(); err != nil {
+			return fmt.Errorf("field %s: %w", field, err)
+		}
+	}
+	if k.URL != "" {
+		// common's own checks (one of password and password_file, ...);
+		// its errors name fields, never values.
+		hc := k.HTTPClientConfig()
+		if err := hc.Validate(); err != nil {
+			return fmt.Errorf("http client settings: %w", err)
 		}
 	}
 	return k.validateNames()
@@ -213,37 +267,38 @@ func validKeaName(s string) error {
 }
 
 func (b *KeaBasicAuth) validate() error {
-	if b.Username == "" {
+	if b.Username == "" && b.UsernameFile == "" && b.UsernameRef == "" {
 		return errors.New("field username is required")
 	}
 	if strings.ContainsRune(b.Username, ':') || strings.IndexFunc(b.Username, unicode.IsControl) >= 0 {
 		return errors.New("field username: no ':' or control characters (RFC 7617)")
 	}
-	if (b.Password == "") == (b.PasswordFile == "") {
+	if n := btoi(b.Password != "") + btoi(b.PasswordFile != "") + btoi(b.PasswordRef != ""); n != 1 {
 		return errors.New("exactly one of password and password_file is required")
 	}
-	_, err := b.PasswordValue()
-	return err
+	if b.PasswordFile != "" {
+		// Read once here so that a missing or empty file is a config
+		// error; the source reads it again on every poll.
+		s, err := ReadSecretFile(b.PasswordFile)
+		if err != nil {
+			return fmt.Errorf("field password_file: %w", err)
+		}
+		if s == "" {
+			return fmt.Errorf("field password_file: %s is empty", b.PasswordFile)
+		}
+	}
+	return nil
 }
 
-// PasswordValue returns the password, read from password_file if that is
-// how it was given. Errors name the file, never the password.
-func (b *KeaBasicAuth) PasswordValue() (Secret, error) {
-	if b.PasswordFile == "" {
-		return b.Password, nil
+func btoi(b bool) int {
+	if b {
+		return 1
 	}
-	s, err := ReadSecretFile(b.PasswordFile)
-	if err != nil {
-		return "", fmt.Errorf("field password_file: %w", err)
-	}
-	if s == "" {
-		return "", fmt.Errorf("field password_file: %s is empty", b.PasswordFile)
-	}
-	return s, nil
+	return 0
 }
 
-func (t *KeaTLS) validate() error {
-	if (t.CertFile == "") != (t.KeyFile == "") {
+func (t *KeaTLSConfig) validate() error {
+	if (t.CertFile == "") != (t.KeyFile == "") && t.Cert == "" && t.Key == "" {
 		return errors.New("fields cert_file and key_file: give both or neither")
 	}
 	for _, f := range []struct{ field, path string }{{"ca_file", t.CAFile}, {"cert_file", t.CertFile}, {"key_file", t.KeyFile}} {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	promconfig "github.com/prometheus/common/config"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -36,7 +38,9 @@ func TestKeaValid(t *testing.T) {
 		{"hub", `{socket: /s, relationships: {hub-a: a, hub-b: b}, ha_heartbeat: true}`,
 			Kea{Socket: "/s", Relationships: map[string]string{"hub-a": "a", "hub-b": "b"}, HAHeartbeat: true}},
 		{"auth and tls", `{url: "https://kea:8000/", service: dhcp6, relationship: p, basic_auth: {username: u, password_file: ` + pw + `}, tls: {ca_file: ` + ca + `, server_name: kea}}`,
-			Kea{URL: "https://kea:8000/", Service: KeaServiceDHCP6, Relationship: "p", BasicAuth: &KeaBasicAuth{Username: "u", PasswordFile: pw}, TLS: &KeaTLS{CAFile: ca, ServerName: "kea"}}},
+			Kea{URL: "https://kea:8000/", Service: KeaServiceDHCP6, Relationship: "p", BasicAuth: &KeaBasicAuth{Username: "u", PasswordFile: pw}, TLS: &KeaTLSConfig{CAFile: ca, ServerName: "kea"}}},
+		{"prometheus.yml keys", `{url: "https://kea:8000/", relationship: p, authorization: {type: Bearer, credentials_file: ` + pw + `}, tls_config: {ca_file: ` + ca + `, min_version: TLS13}}`,
+			Kea{URL: "https://kea:8000/", Service: KeaServiceDHCP4, Relationship: "p", Authorization: &KeaAuthorization{Type: "Bearer", CredentialsFile: pw}, TLSConfig: &KeaTLSConfig{CAFile: ca, MinVersion: promconfig.TLSVersion(tls.VersionTLS13)}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -67,7 +71,11 @@ func TestKeaInvalid(t *testing.T) {
 		{`url: "http://a/", relationship: p, service: dhcp46`, `target "k": field service: "dhcp46" is not one of dhcp4, dhcp6, none`},
 		{`socket: /s, relationship: p, service: dhcp4`, `target "k": field service: applies to url only`},
 		{`socket: /s, relationship: p, basic_auth: {username: u, password: x}`, `target "k": field basic_auth: applies to url only (the UNIX socket has no authentication)`},
-		{`socket: /s, relationship: p, tls: {}`, `target "k": field tls: applies to url only`},
+		{`socket: /s, relationship: p, tls: {}`, `target "k": field tls_config: applies to url only`},
+		{`socket: /s, relationship: p, authorization: {credentials: x}`, `target "k": field authorization: applies to url only`},
+		{`url: "https://a/", relationship: p, tls: {}, tls_config: {}`, `target "k": fields tls and tls_config: give only one`},
+		{`url: "http://a/", relationship: p, authorization: {type: Bearer}`, `target "k": field authorization: one of credentials and credentials_file is required`},
+		{`url: "http://a/", relationship: p, basic_auth: {username: u, password: x}, authorization: {credentials: x}`, `target "k": http client settings: at most one of basic_auth, oauth2 & authorization must be configured`},
 		{`url: "http://a/", relationship: p, basic_auth: {password: x}`, `target "k": field basic_auth: field username is required`},
 		{`url: "http://a/", relationship: p, basic_auth: {username: "a:b", password: x}`, `target "k": field basic_auth: field username: no ':' or control characters (RFC 7617)`},
 		{`url: "http://a/", relationship: p, basic_auth: {username: u}`, `target "k": field basic_auth: exactly one of password and password_file is required`},
@@ -79,7 +87,7 @@ func TestKeaInvalid(t *testing.T) {
 		{`url: "http://a/", relationships: {a: ""}`, `target "k": field relationships: a: empty name`},
 		{`url: "http://a/", relationship: "a\tb"`, `target "k": field relationship: "a\tb" contains a control character`},
 		{`url: "http://a/", relationship: p, basic_auth: {username: u, passwd: x}`, `unknown field "passwd"`},
-		{`url: "http://a/", relationship: p, tls: {ca: x}`, `unknown field "ca"`},
+		{`url: "http://a/", relationship: p, tls_config: {cafile: x}`, `unknown field "cafile"`},
 		{`url: "http://a/", relationship: p, config_get: true`, `unknown field "config_get"`},
 	}
 	for _, tc := range tests {
@@ -98,22 +106,31 @@ func TestKeaInvalid(t *testing.T) {
 	}
 }
 
-// The password never shows when the settings are printed or marshalled.
+// No secret shows when the settings are printed or marshalled: common's
+// Secret masks itself only in YAML and JSON, the settings' types mask
+// every fmt verb.
 func TestKeaPasswordHidden(t *testing.T) {
-	const pw = "Sup3r-secret-pw"
-	c, err := Parse([]byte("targets:\n- {name: k, source: kea, url: 'http://a/', relationship: p, basic_auth: {username: u, password: '" + pw + "'}}\n"))
+	const pw, token, key = "Sup3r-secret-pw", "t0ken-never-shown", "inline-key-never-shown"
+	c, err := Parse([]byte("targets:\n- {name: k, source: kea, url: 'https://a/', relationship: p, basic_auth: {username: u, password: '" + pw + "'}}\n" +
+		"- {name: k2, source: kea, url: 'https://a/', relationship: p, authorization: {credentials: '" + token + "'}, tls_config: {insecure_skip_verify: true}}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	k := c.Targets[0].Settings.(*Kea)
-	y, _ := yaml.Marshal(k)
-	j, _ := json.Marshal(k)
-	for _, s := range []string{fmt.Sprintf("%v %+v %#v", k.BasicAuth, *k.BasicAuth, k.BasicAuth), string(y), string(j)} {
-		if strings.Contains(s, pw) {
-			t.Errorf("password shown: %s", s)
+	k2 := c.Targets[1].Settings.(*Kea)
+	k2.TLSConfig.Key = key
+	for _, v := range []any{k, k2, *k, *k2, c.Targets[0], c.Targets[1], c} {
+		y, _ := yaml.Marshal(v)
+		j, _ := json.Marshal(v)
+		for _, s := range []string{fmt.Sprintf("%v %+v %#v %s %q", v, v, v, v, v), string(y), string(j)} {
+			for _, secret := range []string{pw, token, key} {
+				if strings.Contains(s, secret) {
+					t.Errorf("secret shown: %s", s)
+				}
+			}
 		}
 	}
-	if got, _ := k.BasicAuth.PasswordValue(); got.Value() != pw {
-		t.Errorf("PasswordValue = %q", got.Value())
+	if hc := k.HTTPClientConfig(); string(hc.BasicAuth.Password) != pw {
+		t.Errorf("password = %q", hc.BasicAuth.Password)
 	}
 }

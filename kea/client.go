@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 )
@@ -32,6 +33,11 @@ type Options struct {
 	Password string
 	// TLSConfig is used for https URLs (CA file, client certificate).
 	TLSConfig *tls.Config
+	// Transport, when set, sends the HTTP requests instead of one built
+	// from Username, Password and TLSConfig (which are then unused): the
+	// exporter builds it from prometheus/common's HTTP client settings.
+	// Redirects are never followed and answers stay bounded either way.
+	Transport http.RoundTripper
 	// MaxResponseSize bounds an answer; 0 means DefaultMaxResponseSize.
 	MaxResponseSize int64
 }

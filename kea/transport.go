@@ -41,19 +41,24 @@ func newHTTPTransport(rawURL string, o Options, max int64) *httpTransport {
 		MaxResponseHeaderBytes: 64 << 10,
 		ForceAttemptHTTP2:      false,
 	}
-	return &httpTransport{
+	t := &httpTransport{
 		url:      rawURL,
 		shownURL: redactedURL(rawURL),
 		username: o.Username,
 		password: o.Password,
 		max:      max,
-		client: &http.Client{
-			Transport: tr,
-			// A redirect is not a Kea answer; following it could send
-			// the credentials elsewhere.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
 	}
+	var rt http.RoundTripper = tr
+	if o.Transport != nil {
+		rt, t.username, t.password = o.Transport, "", ""
+	}
+	t.client = &http.Client{
+		Transport: rt,
+		// A redirect is not a Kea answer; following it could send
+		// the credentials elsewhere.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	return t
 }
 
 func (t *httpTransport) close() { t.client.CloseIdleConnections() }
