@@ -110,16 +110,6 @@ func Sources() []string {
 	return names
 }
 
-// NewSettings returns fresh settings for a registered source, for building
-// a target in code (the /probe endpoint, tests); ok=false if unknown.
-func NewSettings(source string) (SourceSettings, bool) {
-	f, ok := sources[source]
-	if !ok {
-		return nil, false
-	}
-	return f(), true
-}
-
 // commonKeys are the target keys decoded into Target itself.
 var commonKeys = map[string]bool{"name": true, "source": true, "poll_interval": true, "timeout": true, "down_grace": true}
 

@@ -15,9 +15,6 @@ import (
 	"time"
 )
 
-// DefaultPort is OMAPI's conventional port (dhcpd.conf `omapi-port 7911`).
-const DefaultPort = "7911"
-
 // Client reads failover-state objects from one dhcpd. It keeps its
 // connection between calls and re-reads an object it has opened with a
 // REFRESH of its handle; after any error it drops the connection, and the

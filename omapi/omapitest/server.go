@@ -33,7 +33,6 @@ type Server struct {
 	received []omapi.Op
 	conns    int
 	hang     bool
-	delay    time.Duration
 	open     map[net.Conn]bool
 	closed   bool
 }
@@ -84,13 +83,6 @@ func (s *Server) SetHang(hang bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.hang = hang
-}
-
-// SetDelay delays every answer.
-func (s *Server) SetDelay(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.delay = d
 }
 
 // DropConnections closes every open connection (a restarted server).
@@ -166,13 +158,10 @@ func (s *Server) handle(c net.Conn) {
 		}
 		s.mu.Lock()
 		s.received = append(s.received, m.Op)
-		hang, delay := s.hang, s.delay
+		hang := s.hang
 		s.mu.Unlock()
 		if hang {
 			continue
-		}
-		if delay > 0 {
-			time.Sleep(delay)
 		}
 		reply, sign := s.answer(m, &authed)
 		var key *omapi.Key
