@@ -78,7 +78,7 @@ func checkStateSet(t *testing.T, body string) int {
 	return len(count)
 }
 
-// Acceptance 1 of the core issue: with a 20 s cycle, within 50 s the demo
+// The demo (docs/simulated.md): with a 20 s cycle, within 50 s the demo
 // shows NORMAL→COMMUNICATION_INT, COMMUNICATION_INT→PARTNER_DOWN and a
 // transition back to NORMAL, and every scrape has a well-formed state set.
 func TestDemoCycle(t *testing.T) {

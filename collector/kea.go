@@ -20,7 +20,7 @@ import (
 	promconfig "github.com/prometheus/common/config"
 )
 
-// The Kea source reads `status-get` (protocol-reference.md §5) and turns
+// The Kea source reads `status-get` (docs/protocol.md §5) and turns
 // each high-availability entry into one relationship (docs/kea.md).
 
 func init() {

@@ -174,7 +174,7 @@ func TestKeaSourceMapping(t *testing.T) {
 	}
 }
 
-// The lab's recorded entries (Kea 2.2) map as protocol-reference.md §5 says.
+// The lab's recorded entries (Kea 2.2) map as docs/protocol.md §5 says.
 func TestKeaSourceLabEntries(t *testing.T) {
 	tests := []struct {
 		entry          string

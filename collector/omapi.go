@@ -12,7 +12,7 @@ import (
 )
 
 // The omapi source: ISC dhcpd's failover-state objects read over OMAPI
-// (protocol-reference.md §3), one kept connection per target.
+// (docs/protocol.md §3), one kept connection per target.
 
 const gaugeLoadBalanceMax = "load_balance_max_seconds"
 

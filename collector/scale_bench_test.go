@@ -14,7 +14,7 @@ import (
 	"github.com/prometheus/common/model"
 )
 
-// scaleConfig is the core issue's scale case: 500 simulated servers (250
+// scaleConfig is the scale case: 500 simulated servers (250
 // pairs) with two relationships each, 1,000 relationships in all.
 func scaleConfig(interval time.Duration) *config.Config {
 	c := &config.Config{}

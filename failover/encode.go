@@ -114,7 +114,7 @@ func (b *Builder) AddAddr(code OptionCode, a netip.Addr) {
 }
 
 // AddState appends server-state with the wire code of s (never the
-// FSM_STATE number: the two numberings differ, protocol-reference.md §2).
+// FSM_STATE number: the two numberings differ, docs/protocol.md §2).
 func (b *Builder) AddState(s State) {
 	c, ok := s.WireCode()
 	if !ok {

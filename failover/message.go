@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Bounds of the failover header (draft-12 §6.1; protocol-reference.md §1).
+// Bounds of the failover header (draft-12 §6.1; docs/protocol.md §1).
 const (
 	// MinMessageLen and MaxMessageLen bound the length field: ISC dhcpd
 	// accepts 12..2048 and drops the connection otherwise. A Microsoft

@@ -215,7 +215,7 @@ func TestUTF16(t *testing.T) {
 }
 
 // everyType builds one message of each type with the options ISC puts in
-// it (protocol-reference.md §1), checks the typed accessors, and round
+// it (docs/protocol.md §1), checks the typed accessors, and round
 // trips it.
 func TestEveryMessageTypeRoundTrips(t *testing.T) {
 	hba := bytes.Repeat([]byte{0xff}, 16)

@@ -3,7 +3,7 @@ package failover
 import "strconv"
 
 // MessageType is the message-type octet of the failover header
-// (draft-12 §6.1; protocol-reference.md §1). Wireshark's dissector swaps
+// (draft-12 §6.1; docs/protocol.md §1). Wireshark's dissector swaps
 // the labels of 7 and 9; ISC and the draft agree on the list below.
 type MessageType uint8
 

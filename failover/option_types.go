@@ -15,7 +15,7 @@ type ServerFlags uint8
 
 // FlagStartup is set in the first STATE a server sends after it starts:
 // the state it carries is the one saved before the restart, not yet a real
-// state change (protocol-reference.md §2).
+// state change (docs/protocol.md §2).
 const FlagStartup ServerFlags = 1
 
 // Startup reports whether the STARTUP bit is set.

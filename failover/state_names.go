@@ -2,7 +2,7 @@ package failover
 
 // Conversions between FSM_STATE and the other numberings and names the
 // sources meet. They are different enumerations: never cast one into
-// another (protocol-reference.md §2).
+// another (docs/protocol.md §2).
 
 // wireToState maps draft-12 §12.24 server-state codes (as ISC sends them
 // on the wire and reports them through OMAPI) to FSM_STATE.
@@ -74,7 +74,7 @@ func (s State) ISCName() (string, bool) {
 	return "", false
 }
 
-// keaStates maps Kea HA hook state names (protocol-reference.md §5).
+// keaStates maps Kea HA hook state names (docs/protocol.md §5).
 var keaStates = map[string]State{
 	"load-balancing":         Normal,
 	"hot-standby":            Normal,

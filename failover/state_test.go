@@ -2,7 +2,7 @@ package failover
 
 import "testing"
 
-// stateTable is the vocabulary of protocol-reference.md §2 and metrics.md:
+// stateTable is the vocabulary of docs/protocol.md §2 and metrics.md:
 // every FSM_STATE with its identifier, wire/ISC code, ISC name and
 // PowerShell string. "-" marks a state with no counterpart.
 var stateTable = []struct {

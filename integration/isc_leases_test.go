@@ -1,6 +1,6 @@
 package integration
 
-// Scenario 4 of issue 3 for the leases source: the secondary is killed,
+// The fault cycle of TestISCPair for the leases source: the secondary is killed,
 // the primary is put in PARTNER_DOWN, the secondary restarts and the pair
 // goes back to NORMAL. The exporter follows both dhcpd.leases files; the
 // transitions it counts must be exactly those the records written since it

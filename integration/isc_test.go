@@ -10,7 +10,7 @@ import (
 	"github.com/dhcpfailover/dhcp_failover_exporter/omapi"
 )
 
-// ISC wire state codes (protocol-reference.md §2).
+// ISC wire state codes (docs/protocol.md §2).
 const (
 	iscNormal      = 2
 	iscCommInt     = 3
@@ -29,7 +29,7 @@ func errorSeries(target, reason string) string {
 	return series("dhcp_failover_poll_errors_total", "reason", reason, "target", target)
 }
 
-// TestISCPair runs the issue's scenarios in order on one pair and one
+// TestISCPair runs the ISC scenarios in order on one pair and one
 // exporter that polls both servers (and three misconfigured targets)
 // every second.
 func TestISCPair(t *testing.T) {
@@ -119,8 +119,8 @@ func TestISCPair(t *testing.T) {
 		stopped := time.Now()
 		// poll interval + timeout, and the scrape's own granularity: about
 		// 2.1 s at worst on an idle machine; 8 s leaves room for a loaded
-		// one. The scrape itself must stay under 1 s all along (issue 3,
-		// scenario 5): that is what this scenario measures.
+		// one. The scrape itself must stay under 1 s all along (a scrape never
+		// waits on a server): that is what this scenario measures.
 		waitFor(t, 8*time.Second, "isc-b timing out", func() error {
 			m, took := e.Scrape()
 			if took > time.Second {

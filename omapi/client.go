@@ -255,7 +255,7 @@ func (c *Client) connect(ctx context.Context) error {
 // roundTrip sends m (signed once authenticated) and reads its answer.
 func (c *Client) roundTrip(ctx context.Context, m *Message) (*Message, error) {
 	// Defence in depth: whatever a future change does, this client only
-	// ever sends OPEN and REFRESH (design.md: read-only toward servers).
+	// ever sends OPEN and REFRESH (docs/protocol.md §3: writing local-state changes the server's state).
 	if m.Op != OpOpen && m.Op != OpRefresh {
 		return nil, fmt.Errorf("omapi: refusing to send %s", m.Op)
 	}

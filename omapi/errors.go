@@ -1,6 +1,6 @@
 // Package omapi is a read-only client for ISC dhcpd's OMAPI management
 // protocol: message codec, HMAC authentication, and the failover-state
-// object (protocol-reference.md §3).
+// object (docs/protocol.md §3).
 //
 // The Client can only open and refresh objects: it has no way to send an
 // update, a delete or a notify, which would change the server's state.

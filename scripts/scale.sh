@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Scale check of the core issue: 500 simulated targets (1,000 relationships)
+# Scale check: 500 simulated targets (1,000 relationships)
 # polled every 10 s by the real binary. Prints the scrape time of /metrics,
 # the exporter's RSS and its CPU use over a measuring window.
 # Usage: scripts/scale.sh [BINARY] [WINDOW_SECONDS]
