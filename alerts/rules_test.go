@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dhcpfailover/dhcp_failover_exporter/internal/testenv"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -72,12 +73,10 @@ type rule struct {
 // installed, unless CI requires the integration tests to run.
 func promtool(t *testing.T) string {
 	t.Helper()
+	testenv.NeedBinaries(t, "promtool") // Debian package prometheus
 	p, err := exec.LookPath("promtool")
 	if err != nil {
-		if os.Getenv("DFE_REQUIRE_INTEGRATION") != "" {
-			t.Fatal("promtool is not on PATH but DFE_REQUIRE_INTEGRATION is set (install the Debian package prometheus)")
-		}
-		t.Skip("skipped: promtool is not on PATH (install the Debian package prometheus)")
+		t.Fatal(err)
 	}
 	return p
 }

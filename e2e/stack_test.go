@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/dhcpfailover/dhcp_failover_exporter/internal/netnstest"
+	"github.com/dhcpfailover/dhcp_failover_exporter/internal/testenv"
 )
 
 // requireBinary returns the path of a Debian-packaged program the test
@@ -27,10 +28,7 @@ func requireBinary(t *testing.T, name, pkg string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		if os.Getenv("DFE_REQUIRE_INTEGRATION") != "" {
-			t.Fatalf("%s is not on PATH but DFE_REQUIRE_INTEGRATION is set (install the Debian package %s)", name, pkg)
-		}
-		t.Skipf("skipped: %s is not on PATH (install the Debian package %s)", name, pkg)
+		testenv.Skip(t, fmt.Sprintf("%s is not on PATH (install the Debian package %s)", name, pkg))
 	}
 	return p
 }
