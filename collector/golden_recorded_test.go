@@ -59,7 +59,7 @@ func TestGoldenRecorded(t *testing.T) {
 			return "- {name: kea-hub, source: kea, url: '" + keaFake(t, "status-get-2.6-ca-hub-and-spoke.json") + "', relationships: {hub-site1: site1-pair, hub-site2: site2-pair}}\n"
 		}, []string{"dhcp_failover_state_start_time_seconds", "dhcp_failover_partner_last_contact_timestamp_seconds"}},
 		{"leases-primary-fault-cycle", func(t *testing.T) string {
-			return "- {name: isc-a, source: leases, path: testdata/leases/primary-fault-cycle.leases, relationships: [fo-lab]}\n"
+			return "- {name: isc-a, source: leases, path: ../leases/testdata/primary-fault-cycle.leases, relationships: [fo-lab]}\n"
 		}, nil},
 		{"peer-fault-partnerdown-restart", func(t *testing.T) string {
 			return "- {name: tap, source: peer, pcap_file: testdata/peer/isc-fault-P1-kill-partnerdown-restart.pcap, local_address: 10.250.0.1, relationship: fo-lab}\n"

@@ -19,7 +19,8 @@ import (
 // that a test can append it to a followed file record by record.
 func leasesFixture(t *testing.T, name string) [][]byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "leases", name))
+	// The recordings live once, in the leases package's testdata.
+	b, err := os.ReadFile(filepath.Join("..", "leases", "testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}
