@@ -2,6 +2,7 @@ package collector
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -87,8 +88,17 @@ func TestGoldenRecorded(t *testing.T) {
 			for _, f := range tc.clockFamilies {
 				skip[f] = true
 			}
-			// Settled: a capture is replayed by the source's own
-			// goroutine; the view is final once two gathers agree.
+			// A capture is replayed by the source's own goroutine: a
+			// Poll returns once the replay is over (it waits for it),
+			// and the view is final once two gathers agree after that.
+			a.mu.RLock()
+			src := a.runners[cfg.Targets[0].Name].src
+			a.mu.RUnlock()
+			if ps, ok := src.(*peerSource); ok {
+				if _, err := ps.Poll(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			}
 			kept, text := goldenGather(t, a, skip)
 			for {
 				time.Sleep(200 * time.Millisecond)
