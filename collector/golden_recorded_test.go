@@ -48,8 +48,9 @@ func TestGoldenRecorded(t *testing.T) {
 			// (local and partner in recover, wire code 2).
 			stos := time.Unix(1795714425, 0)
 			srv.SetFailoverState(omapi.FailoverState{
-				Name: "fo-lab", LocalState: 2, PartnerState: 2, Hierarchy: 0,
-				LocalSTOS: stos, PartnerSTOS: stos, MCLT: 60 * time.Second, MaxResponseDelay: 5 * time.Second,
+				Name: "fo-lab", Hierarchy: 0,
+				Local: omapi.Side{Code: 2, STOS: stos}, Partner: omapi.Side{Code: 2, STOS: stos},
+				MCLT: 60 * time.Second, MaxResponseDelay: 5 * time.Second,
 				LoadBalanceMax: 3 * time.Second, LoadBalanceHBA: append(bytes.Repeat([]byte{0xff}, 16), make([]byte, 16)...),
 				MaxOutstandingUpdates: 10, CurUnackedUpdates: 0,
 			})

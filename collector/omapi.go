@@ -115,12 +115,12 @@ func relationshipFromOMAPI(fs *omapi.FailoverState) failover.Relationship {
 }
 
 // iscSide passes on a side as omapi mapped it. An unknown code is passed
-// on as an invalid State so that the agent logs it once and renders
-// NO_STATE (metrics.md); its native name keeps the number.
+// on as failover.UnknownState so that the agent logs it once and renders
+// NO_STATE (docs/metrics.md); its native name keeps the number.
 func iscSide(s omapi.Side) failover.Side {
 	side := failover.Side{Reported: true, StartTime: s.STOS, State: s.State, Native: s.ISCName()}
 	if !s.Known {
-		side.State = failover.State(255)
+		side.State = failover.UnknownState
 	}
 	return side
 }
