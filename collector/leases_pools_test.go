@@ -33,7 +33,7 @@ func TestLeasesPools(t *testing.T) {
 	}
 	pools := []leases.Pool{{Peer: "fo-lab", Ranges: []leases.Range{r}}}
 	path := filepath.Join(t.TempDir(), "dhcpd.leases")
-	b, err := os.ReadFile(filepath.Join("testdata", "leases", "secondary-fault-cycle.leases"))
+	b, err := os.ReadFile(filepath.Join("..", "leases", "testdata", "secondary-fault-cycle.leases"))
 	if err != nil {
 		t.Fatal(err)
 	}
