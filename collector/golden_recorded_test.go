@@ -66,7 +66,7 @@ func TestGoldenRecorded(t *testing.T) {
 			return "- {name: isc-a, source: leases, path: ../leases/testdata/primary-fault-cycle.leases, relationships: [fo-lab]}\n"
 		}, nil, 0},
 		{"peer-fault-partnerdown-restart", func(t *testing.T) string {
-			return "- {name: tap, source: peer, pcap_file: testdata/peer/isc-fault-P1-kill-partnerdown-restart.pcap, local_address: 10.250.0.1, relationship: fo-lab}\n"
+			return "- {name: tap, source: peer, pcap_file: testdata/peer/isc-fault-P1-kill-partnerdown-restart.pcap, local_address: 10.250.0.1, relationship: fo-lab, poll_interval: 1s, timeout: 1s}\n"
 			// The transitions a replayed capture counts depend on
 			// whether the agent's first Poll or Run starts the replay
 			// (Run pushes each change, Poll only the final view): left
@@ -97,10 +97,16 @@ func TestGoldenRecorded(t *testing.T) {
 			}
 			// A capture is replayed by the source's own goroutine: the
 			// view is final once every message of it is counted and two
-			// gathers agree after that.
+			// gathers agree after that, a poll interval apart (a poll
+			// that read the view mid-replay may land after the replay's
+			// last push; the next poll corrects it).
+			settle := 200 * time.Millisecond
+			if tc.messages > 0 {
+				settle = 1500 * time.Millisecond
+			}
 			kept, text := goldenGather(t, a, skip)
 			for {
-				time.Sleep(200 * time.Millisecond)
+				time.Sleep(settle)
 				k2, t2 := goldenGather(t, a, skip)
 				if bytes.Equal(text.Bytes(), t2.Bytes()) && (tc.messages == 0 || peerMessages(k2) == tc.messages) {
 					break
