@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dhcpfailover/dhcp_failover_exporter/config"
+	"github.com/dhcpfailover/dhcp_failover_exporter/kea/keatest"
 	"github.com/dhcpfailover/dhcp_failover_exporter/omapi"
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -59,8 +60,10 @@ func TestGoldenRecorded(t *testing.T) {
 		{"kea-2.2-ca-primary", func(t *testing.T) string {
 			return "- {name: kea-a, source: kea, url: '" + keaFake(t, "status-get-2.2-ca-primary.json") + "', relationship: kea-pair}\n"
 		}, []string{"dhcp_failover_state_start_time_seconds", "dhcp_failover_partner_last_contact_timestamp_seconds"}, 0},
-		{"kea-2.6-hub-and-spoke", func(t *testing.T) string {
-			return "- {name: kea-hub, source: kea, url: '" + keaFake(t, "status-get-2.6-ca-hub-and-spoke.json") + "', relationships: {hub-site1: site1-pair, hub-site2: site2-pair}}\n"
+		{"kea-2.6-partner-down", func(t *testing.T) string {
+			// Recorded from a real Kea 2.6 pair: the partner cut off,
+			// kea-a has taken over.
+			return "- {name: kea-a, source: kea, url: '" + keaFake(t, "recorded/status-get-2.6-hot-standby-cut-unix-kea-a-kea-a_partner-down_partner_unavailable.json") + "', relationship: kea-pair}\n"
 		}, []string{"dhcp_failover_state_start_time_seconds", "dhcp_failover_partner_last_contact_timestamp_seconds"}, 0},
 		{"leases-primary-fault-cycle", func(t *testing.T) string {
 			return "- {name: isc-a, source: leases, path: ../leases/testdata/primary-fault-cycle.leases, relationships: [fo-lab]}\n"
@@ -172,10 +175,10 @@ func goldenGather(t *testing.T, a *Agent, skip map[string]bool) ([]*dto.MetricFa
 	return kept, text
 }
 
-// keaFake serves a recorded status-get answer from kea/testdata over HTTP
-// on 127.0.0.1 and returns its URL.
+// keaFake serves a recorded status-get answer from kea/testdata with the
+// shared Kea fake (kea/keatest) over HTTP on 127.0.0.1, and returns its URL.
 func keaFake(t *testing.T, answer string) string {
-	srv := httptest.NewServer(&keaServer{answers: map[string][]byte{"status-get": keaFixture(t, answer)}})
+	srv := httptest.NewServer(keatest.New("status-get", keaFixture(t, answer)))
 	t.Cleanup(srv.Close)
 	return srv.URL
 }

@@ -71,21 +71,72 @@ func newKeaSource(t config.Target, logger log.Logger) (Source, error) {
 	return &keaSource{client: c, cfg: *k, logger: logger, now: time.Now, warned: map[string]bool{}}, nil
 }
 
+// keaMaxHeaderBytes bounds the response headers of a Kea answer (the body
+// is bounded by the kea package).
+const keaMaxHeaderBytes = 64 << 10
+
 // keaRoundTripper builds the HTTP transport of a url target from its
-// prometheus/common settings, as blackbox_exporter does: basic auth and
-// authorization headers, TLS, password, credentials and certificate files
-// read again as they change; no keep-alives (one poll every few seconds),
-// no HTTP/2, no proxy. Redirects and the bound on an answer are the kea
-// package's. common's errors name settings and files, never their
-// contents.
+// prometheus/common settings, as blackbox_exporter does, out of common's
+// own round trippers: basic auth and authorization headers whose password
+// and credentials files are read on every request, and TLS whose CA,
+// certificate and key files are read again when they change. Beneath them
+// a transport of the exporter's: no keep-alives (one poll every few
+// seconds), no HTTP/2, no proxy, response headers bounded. Redirects and
+// the bound on an answer are the kea package's. common's errors name
+// settings and files, never their contents.
 func keaRoundTripper(k *config.Kea) (http.RoundTripper, error) {
-	rt, err := promconfig.NewRoundTripperFromConfig(k.HTTPClientConfig(), "kea",
-		promconfig.WithKeepAlivesDisabled(), promconfig.WithHTTP2Disabled(),
-		promconfig.WithDialContextFunc((&net.Dialer{KeepAlive: -1}).DialContext))
+	hc := k.HTTPClientConfig()
+	newRT := func(tc *tls.Config) (http.RoundTripper, error) {
+		var rt http.RoundTripper = &http.Transport{
+			Proxy:                  nil,
+			DialContext:            (&net.Dialer{KeepAlive: -1}).DialContext,
+			TLSClientConfig:        tc,
+			DisableKeepAlives:      true,
+			DisableCompression:     true,
+			MaxResponseHeaderBytes: keaMaxHeaderBytes,
+		}
+		if a := hc.Authorization; a != nil {
+			typ := a.Type
+			if typ == "" {
+				typ = "Bearer"
+			}
+			rt = promconfig.NewAuthorizationCredentialsRoundTripper(typ, secretReader(a.Credentials, a.CredentialsFile), rt)
+		}
+		if b := hc.BasicAuth; b != nil {
+			rt = promconfig.NewBasicAuthRoundTripper(secretReader(promconfig.Secret(b.Username), b.UsernameFile), secretReader(b.Password, b.PasswordFile), rt)
+		}
+		return rt, nil
+	}
+	tc, err := promconfig.NewTLSConfig(&hc.TLSConfig)
 	if err != nil {
-		return nil, fmt.Errorf("kea: http client settings: %w", err)
+		return nil, fmt.Errorf("kea: field tls_config: %w", err)
+	}
+	t := hc.TLSConfig
+	settings := promconfig.TLSRoundTripperSettings{
+		CA:   secretReader(promconfig.Secret(t.CA), t.CAFile),
+		Cert: secretReader(promconfig.Secret(t.Cert), t.CertFile),
+		Key:  secretReader(t.Key, t.KeyFile),
+	}
+	if settings.CA == nil && settings.Cert == nil && settings.Key == nil {
+		return newRT(tc)
+	}
+	rt, err := promconfig.NewTLSRoundTripper(tc, settings, newRT)
+	if err != nil {
+		return nil, fmt.Errorf("kea: field tls_config: %w", err)
 	}
 	return rt, nil
+}
+
+// secretReader reads a secret given inline or in a file (read on every
+// use); nil when neither is given.
+func secretReader(inline promconfig.Secret, file string) promconfig.SecretReader {
+	switch {
+	case file != "":
+		return promconfig.NewFileSecret(file)
+	case inline != "":
+		return promconfig.NewInlineSecret(string(inline))
+	}
+	return nil
 }
 
 // Close implements Closer.

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/dhcpfailover/dhcp_failover_exporter/kea/keatest"
 )
 
 // The HTTP client comes from prometheus/common's settings: a password file
@@ -16,7 +18,8 @@ import (
 func TestKeaHTTPClientSettings(t *testing.T) {
 	answer := keaFixture(t, "status-get-2.2-ca-primary.json")
 	t.Run("password file rotated", func(t *testing.T) {
-		ks := &keaServer{answers: map[string][]byte{"status-get": answer}, password: "first-pw"}
+		ks := keatest.New("status-get", answer)
+		ks.SetBasicAuth("exporter", "first-pw")
 		srv := httptest.NewServer(ks)
 		defer srv.Close()
 		pwFile := filepath.Join(t.TempDir(), "pw")
@@ -27,9 +30,7 @@ func TestKeaHTTPClientSettings(t *testing.T) {
 		if _, err := pollKea(t, s); err != nil {
 			t.Fatal(err)
 		}
-		ks.mu.Lock()
-		ks.password = "second-pw"
-		ks.mu.Unlock()
+		ks.SetBasicAuth("exporter", "second-pw")
 		if _, err := pollKea(t, s); Classify(err) != ReasonAuth {
 			t.Fatalf("old password against the new one: %v", err)
 		}
