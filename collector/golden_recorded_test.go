@@ -69,7 +69,7 @@ func TestGoldenRecorded(t *testing.T) {
 			return "- {name: isc-a, source: leases, path: ../leases/testdata/primary-fault-cycle.leases, relationships: [fo-lab]}\n"
 		}, nil, 0},
 		{"peer-fault-partnerdown-restart", func(t *testing.T) string {
-			return "- {name: tap, source: peer, pcap_file: testdata/peer/isc-fault-P1-kill-partnerdown-restart.pcap, local_address: 10.250.0.1, relationship: fo-lab, poll_interval: 1s, timeout: 1s}\n"
+			return "- {name: tap, source: peer, pcap_file: ../peer/testdata/isc-fault-P1-kill-partnerdown-restart.pcap, local_address: 10.250.0.1, relationship: fo-lab, poll_interval: 1s, timeout: 1s}\n"
 			// The transitions a replayed capture counts depend on
 			// whether the agent's first Poll or Run starts the replay
 			// (Run pushes each change, Poll only the final view): left

@@ -9,7 +9,7 @@ import (
 )
 
 func peerBenchTarget(b *testing.B) config.Target {
-	s := &config.Peer{PcapFile: "testdata/peer/isc-fault-P1-kill-partnerdown-restart.pcap", LocalAddress: "10.250.0.1"}
+	s := &config.Peer{PcapFile: "../peer/testdata/isc-fault-P1-kill-partnerdown-restart.pcap", LocalAddress: "10.250.0.1"}
 	tg := config.Target{Name: "tap", Source: "peer", PollInterval: time.Second, Timeout: time.Second, Settings: s}
 	if err := tg.Validate(); err != nil {
 		b.Fatal(err)

@@ -82,7 +82,7 @@ func value(m *dto.Metric) float64 {
 // TestPeerSourceReplay replays a real capture (secondary killed, primary
 // forced to partner-down, secondary restarted) as the primary's tap.
 func TestPeerSourceReplay(t *testing.T) {
-	src, rels, err := replayPeer(t, "testdata/peer/isc-fault-P1-kill-partnerdown-restart.pcap", "10.250.0.1", "fo-lab")
+	src, rels, err := replayPeer(t, "../peer/testdata/isc-fault-P1-kill-partnerdown-restart.pcap", "10.250.0.1", "fo-lab")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func TestPeerSourceReplay(t *testing.T) {
 // CONNECT; without a configured name the relationship is "unknown", and
 // the connection is up from the capture's point of view.
 func TestPeerSourceUnnamed(t *testing.T) {
-	src, rels, err := replayPeer(t, "testdata/peer/isc-normal-lease.pcap", "10.250.0.2", "")
+	src, rels, err := replayPeer(t, "../peer/testdata/isc-normal-lease.pcap", "10.250.0.2", "")
 	if err != nil || len(rels) != 1 || rels[0].Name != "unknown" || rels[0].Local.Reported {
 		t.Fatalf("%+v %v", rels, err)
 	}
@@ -155,7 +155,7 @@ func TestPeerSourceUnnamed(t *testing.T) {
 // TestPeerSourceWatcherPushes runs the source as the agent does and
 // checks that the replay pushes its observations.
 func TestPeerSourceWatcherPushes(t *testing.T) {
-	src, err := NewSource(peerTarget(t, "testdata/peer/isc-fault-P1-kill-partnerdown-restart.pcap", "10.250.0.2", "fo-lab"), log.NewNopLogger())
+	src, err := NewSource(peerTarget(t, "../peer/testdata/isc-fault-P1-kill-partnerdown-restart.pcap", "10.250.0.2", "fo-lab"), log.NewNopLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +220,7 @@ func TestPeerSourceWatcherPushes(t *testing.T) {
 }
 
 func TestPeerSourceErrors(t *testing.T) {
-	if _, err := NewSource(peerTarget(t, "testdata/peer/missing.pcap", "10.250.0.1", ""), log.NewNopLogger()); err == nil {
+	if _, err := NewSource(peerTarget(t, "../peer/testdata/missing.pcap", "10.250.0.1", ""), log.NewNopLogger()); err == nil {
 		t.Error("missing file accepted")
 	}
 	if os.Geteuid() != 0 || runtime.GOOS != "linux" {
@@ -276,7 +276,7 @@ func safeLabel(v string) bool {
 func TestPeerSourceHostileName(t *testing.T) {
 	const vendor = "isc-4.4.3-P1"
 	evil := "\x1b[2J\x07\xff\x00\r\n\xc3isc"[:len(vendor)]
-	path := peertest.CraftCapture(t, "testdata/peer/isc-fault-P1-kill-partnerdown-restart.pcap", t.TempDir(),
+	path := peertest.CraftCapture(t, "../peer/testdata/isc-fault-P1-kill-partnerdown-restart.pcap", t.TempDir(),
 		"fo-lab", "fo-l\xffb", vendor, evil)
 	src, rels, err := replayPeer(t, path, "10.250.0.1", "")
 	if err != nil {
@@ -316,7 +316,7 @@ func TestPeerSourceHostileName(t *testing.T) {
 // reaching WriteMetrics anyway (the second line of defence) costs its
 // series, not the scrape.
 func TestPeerSourceCollectNeverPanics(t *testing.T) {
-	src, err := NewSource(peerTarget(t, "testdata/peer/isc-third-party.pcap", "10.250.0.1", ""), log.NewNopLogger())
+	src, err := NewSource(peerTarget(t, "../peer/testdata/isc-third-party.pcap", "10.250.0.1", ""), log.NewNopLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -356,7 +356,7 @@ func TestPeerSourceCollectNeverPanics(t *testing.T) {
 // primary accepted. The strangers leave nothing; the primary's own CONTACT
 // to its partner counts under the name learned later.
 func TestPeerSourceThirdParty(t *testing.T) {
-	src, rels, err := replayPeer(t, "testdata/peer/isc-third-party.pcap", "10.250.0.1", "")
+	src, rels, err := replayPeer(t, "../peer/testdata/isc-third-party.pcap", "10.250.0.1", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -420,7 +420,7 @@ func TestPeerSourceThirdParty(t *testing.T) {
 // scrape takes.
 func TestPeerSourcePanicRecovered(t *testing.T) {
 	var logs bytes.Buffer
-	src, err := NewSource(peerTarget(t, "testdata/peer/isc-fault-P1-kill-partnerdown-restart.pcap", "10.250.0.1", "fo-lab"), log.NewLogfmtLogger(&logs))
+	src, err := NewSource(peerTarget(t, "../peer/testdata/isc-fault-P1-kill-partnerdown-restart.pcap", "10.250.0.1", "fo-lab"), log.NewLogfmtLogger(&logs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -483,7 +483,7 @@ func collectWithin(t *testing.T, ms MetricsSource) {
 // first poll) that starts the replay before Run does: the end of Run's
 // context still stops the replay, and Run with it.
 func TestPeerSourceReplayPollFirst(t *testing.T) {
-	src, err := NewSource(peerTarget(t, "testdata/peer/isc-fault-P1-kill-partnerdown-restart.pcap", "10.250.0.1", "fo-lab"), log.NewNopLogger())
+	src, err := NewSource(peerTarget(t, "../peer/testdata/isc-fault-P1-kill-partnerdown-restart.pcap", "10.250.0.1", "fo-lab"), log.NewNopLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
