@@ -113,6 +113,9 @@ tarball: crossbuild
 		cp LICENSE README.md CHANGELOG.md $$stage/; \
 		cp examples/dhcp_failover_exporter.yml $$stage/dhcp_failover_exporter.yml; \
 		cp alerts/*.rules.yml $$stage/; \
+		mkdir -p $$stage/examples $$stage/dashboards; \
+		cp -r examples/systemd examples/prometheus*.yml $$stage/examples/; \
+		cp dashboards/*.json $$stage/dashboards/; \
 		echo ">> $(TARBALL_DIR)/$$name.tar.gz"; \
 		tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@$${SOURCE_DATE_EPOCH:-0} \
 			-C $(BUILD_DIR)/stage -czf $(TARBALL_DIR)/$$name.tar.gz $$name; \

@@ -80,7 +80,7 @@ func runUntil(args []string, stdout, stderr io.Writer, stop <-chan struct{}) (co
 		configCheck   = app.Flag("config.check", "Validate the configuration file and exit.").Bool()
 		metricsPath   = app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
 		adhocProbes   = app.Flag("web.probe-adhoc", "Allow /probe?source=KIND&... for servers that are not configured targets (off: anyone who can reach the exporter could make it connect anywhere).").Default("false").Bool()
-		demo          = app.Flag("demo", "Serve an embedded simulated failover pair (no configuration file needed).").Bool()
+		demo          = app.Flag("demo", "Serve two embedded simulated failover pairs (no configuration file needed).").Bool()
 		demoCycle     = app.Flag("demo.cycle", "Duration of one whole fault cycle of the demo.").Default("2m").Duration()
 		logLevel      = app.Flag("log.level", "Only log messages with the given severity or above. One of: [debug, info, warn, error]").Default("info").Enum("debug", "info", "warn", "error")
 		logFormat     = app.Flag("log.format", "Output format of log messages. One of: [logfmt, json]").Default("logfmt").Enum("logfmt", "json")
@@ -138,7 +138,7 @@ func runUntil(args []string, stdout, stderr io.Writer, stop <-chan struct{}) (co
 			fmt.Fprintf(stderr, "%s: --demo.cycle must be at least 10s\n", exporterName)
 			return 2
 		}
-		level.Info(logger).Log("msg", "Demo mode: serving a simulated failover pair, not real DHCP servers", "cycle", *demoCycle)
+		level.Info(logger).Log("msg", "Demo mode: serving two simulated failover pairs, not real DHCP servers", "cycle", *demoCycle)
 		loader = func() (*config.Config, error) { return config.DemoConfig(*demoCycle), nil }
 	} else {
 		path := *configFile

@@ -118,7 +118,7 @@ func (e *exporter) serveProbe(w http.ResponseWriter, r *http.Request, target str
 		fmt.Fprintf(w, "Probe of target %q succeeded\n", target)
 	}
 	if res.Took > 0 {
-		fmt.Fprintf(w, "duration: %s\n", res.Took.Round(time.Millisecond))
+		fmt.Fprintf(w, "duration: %s\n", res.Took.Round(time.Microsecond))
 	}
 	fmt.Fprint(w, "\nMetrics that would have been returned:\n")
 	mfs, err := res.Gather()

@@ -327,7 +327,9 @@ func (t *Target) Validate() error {
 		t.PollInterval = DefaultPollInterval
 	}
 	if t.Timeout == 0 {
-		t.Timeout = DefaultTimeout
+		// The default never exceeds the interval: a target with only
+		// `poll_interval: 1s` is valid as written.
+		t.Timeout = min(DefaultTimeout, t.PollInterval)
 	}
 	if t.PollInterval < 0 || t.PollInterval < time.Second {
 		return fmt.Errorf("target %q: field poll_interval: must be at least 1s", t.Name)

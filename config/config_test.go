@@ -190,3 +190,15 @@ func TestTargetFromParams(t *testing.T) {
 		t.Error("unknown source accepted")
 	}
 }
+
+// A target that sets only a short poll_interval is valid: the default
+// timeout is cut to the interval.
+func TestDefaultTimeoutWithinShortInterval(t *testing.T) {
+	c, err := Parse([]byte("targets:\n  - {name: s, source: simulated, pair: p, server: a, poll_interval: 1s}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Targets[0].Timeout; got != time.Second {
+		t.Errorf("timeout = %v, want 1s", got)
+	}
+}

@@ -30,8 +30,9 @@
       splitBrain: '1m',
       shutdown: '5m',
       partnerViewMismatch: '10m',
-      // Shorter than the exporter's shortest down_grace (2m), so a down
-      // target pages as TargetDown before its state alerts resolve.
+      // Shorter than any down_grace plus scrapeGapTolerance (the earliest
+      // a down target's state alerts can resolve), so a down target pages
+      // as TargetDown before its state alerts resolve.
       targetDown: '1m',
       unackedUpdatesHigh: '10m',
       // Group dhcp-failover-peer.

@@ -16,7 +16,8 @@ import (
 
 // Every release tarball holds one top directory named as the Prometheus
 // projects name it, with the binary for its platform, LICENSE, the example
-// configuration and the alert rules.
+// configurations (the exporter's, Prometheus', the systemd units), the alert
+// rules and the dashboards.
 func TestTarballContents(t *testing.T) {
 	v := version(t)
 	machines := map[string]elf.Machine{"linux-amd64": elf.EM_X86_64, "linux-arm64": elf.EM_AARCH64, "linux-armv7": elf.EM_ARM}
@@ -28,7 +29,11 @@ func TestTarballContents(t *testing.T) {
 			if strings.HasPrefix(plat, "windows") {
 				bin += ".exe"
 			}
-			for _, want := range []string{bin, "LICENSE", "README.md", "CHANGELOG.md", "dhcp_failover_exporter.yml", "dhcp-failover.rules.yml"} {
+			for _, want := range []string{bin, "LICENSE", "README.md", "CHANGELOG.md", "dhcp_failover_exporter.yml",
+				"dhcp-failover.rules.yml", "peer.rules.yml", "leases.rules.yml",
+				"examples/prometheus.yml", "examples/prometheus-shard.yml",
+				"examples/systemd/dhcp_failover_exporter.service", "examples/systemd/dhcp_failover_exporter.socket",
+				"dashboards/dhcp-failover-overview.json", "dashboards/dhcp-failover-relationship.json"} {
 				if _, ok := files[top+want]; !ok {
 					t.Errorf("tarball lacks %s%s", top, want)
 				}
