@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -434,9 +435,14 @@ type event struct {
 	annotations map[string]string
 }
 
-func newWebhook(t *testing.T) *webhook {
+func newWebhook(t *testing.T) *webhook { return serveWebhook(t, nil) }
+
+// serveWebhook starts the receiver on ln, or on a loopback port of its own
+// when ln is nil.
+func serveWebhook(t *testing.T, ln net.Listener) *webhook {
+	t.Helper()
 	h := &webhook{t0: time.Now()}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var msg struct {
 			Alerts []struct {
 				Status      string            `json:"status"`
@@ -454,6 +460,11 @@ func newWebhook(t *testing.T) *webhook {
 		}
 		h.mu.Unlock()
 	}))
+	if ln != nil {
+		srv.Listener.Close()
+		srv.Listener = ln
+	}
+	srv.Start()
 	t.Cleanup(srv.Close)
 	h.url = srv.URL + "/hook"
 	return h

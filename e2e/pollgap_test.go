@@ -7,11 +7,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -378,47 +376,18 @@ func (p nsPromAPI) scalar(ctx context.Context, expr string) (float64, error) {
 	return v, err
 }
 
-// nsWebhook is an Alertmanager receiver listening inside a lab namespace.
-type nsWebhook struct {
-	url    string
-	t0     time.Time
-	mu     sync.Mutex
-	events []event
-}
-
-func newNSWebhook(t *testing.T, h *netnstest.Host) *nsWebhook {
+// newNSWebhook is the Alertmanager receiver (webhook) listening inside a
+// lab namespace.
+func newNSWebhook(t *testing.T, h *netnstest.Host) *webhook {
 	t.Helper()
 	ln, err := h.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &nsWebhook{t0: time.Now()}
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		var msg struct {
-			Alerts []struct {
-				Status string            `json:"status"`
-				Labels map[string]string `json:"labels"`
-			} `json:"alerts"`
-		}
-		if err := json.NewDecoder(r.Body).Decode(&msg); err != nil {
-			http.Error(rw, err.Error(), http.StatusBadRequest)
-			return
-		}
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		for _, a := range msg.Alerts {
-			w.events = append(w.events, event{at: time.Since(w.t0), status: a.Status, labels: a.Labels})
-		}
-	}))
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(srv.Close)
-	w.url = srv.URL + "/hook"
-	return w
+	return serveWebhook(t, ln)
 }
 
-func (w *nsWebhook) count(alertname, status string) int {
+func (w *webhook) count(alertname, status string) int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	n := 0
@@ -432,7 +401,7 @@ func (w *nsWebhook) count(alertname, status string) int {
 
 // first returns when the first notification of alertname with status
 // arrived (since the webhook started), -1 if none did.
-func (w *nsWebhook) first(alertname, status string) time.Duration {
+func (w *webhook) first(alertname, status string) time.Duration {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, e := range w.events {
@@ -441,14 +410,4 @@ func (w *nsWebhook) first(alertname, status string) time.Duration {
 		}
 	}
 	return -1
-}
-
-func (w *nsWebhook) timeline() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	var b strings.Builder
-	for _, e := range w.events {
-		fmt.Fprintf(&b, "\t%6.1fs %-8s %s %s\n", e.at.Seconds(), e.status, e.labels["alertname"], e.labels["target"])
-	}
-	return b.String()
 }
