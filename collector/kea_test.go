@@ -39,32 +39,6 @@ func keaServer(answers map[string][]byte) *keatest.Server {
 	return ks
 }
 
-// rawListener accepts TCP connections, reads the request and lets handle
-// write what it likes: what a broken or foreign server sends.
-func rawListener(t *testing.T, handle func(net.Conn)) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-				_, _ = c.Read(make([]byte, 4096))
-				handle(c)
-			}()
-		}
-	}()
-	return "http://" + l.Addr().String() + "/"
-}
-
 func newKeaTestSource(t *testing.T, yamlTarget string, logger log.Logger) *keaSource {
 	t.Helper()
 	cfg, err := config.Parse([]byte("targets:\n" + yamlTarget))
@@ -342,9 +316,9 @@ func TestKeaSourceErrorsClassified(t *testing.T) {
 		{"garbage", "url: '" + srv.URL + "', basic_auth: {username: exporter, password: '" + keaTestPassword + "'}", []byte(`[{"result":0,"arguments":{"high-availability":[{}]}}]`), ReasonProtocol},
 		{"failed command", "url: '" + srv.URL + "', basic_auth: {username: exporter, password: '" + keaTestPassword + "'}", []byte(`[{"result":1,"text":"boom"}]`), ReasonOther},
 		{"control agent down", "url: '" + closedURL + "', basic_auth: {username: exporter, password: '" + keaTestPassword + "'}", nil, ReasonConnect},
-		{"control agent hangs up", "url: '" + rawListener(t, func(net.Conn) {}) + "'", nil, ReasonConnect},
-		{"not HTTP", "url: '" + rawListener(t, func(c net.Conn) { io.WriteString(c, "SSH-2.0-OpenSSH_9.2p1\r\n") }) + "'", nil, ReasonProtocol},
-		{"headers over 64 KiB", "url: '" + rawListener(t, func(c net.Conn) {
+		{"control agent hangs up", "url: '" + keatest.Raw(t, func(net.Conn) {}) + "'", nil, ReasonConnect},
+		{"not HTTP", "url: '" + keatest.Raw(t, func(c net.Conn) { io.WriteString(c, "SSH-2.0-OpenSSH_9.2p1\r\n") }) + "'", nil, ReasonProtocol},
+		{"headers over 64 KiB", "url: '" + keatest.Raw(t, func(c net.Conn) {
 			io.WriteString(c, "HTTP/1.1 200 OK\r\n")
 			for i := 0; i < 2000; i++ {
 				if _, err := io.WriteString(c, "X-Pad: "+strings.Repeat("a", 60)+"\r\n"); err != nil {

@@ -95,18 +95,7 @@ func testDemoEndToEnd(t *testing.T, stack *promStack) {
 	expAddr := listenAddr(t, exporter, 30*time.Second)
 	waitHTTP(t, exporter, "http://"+expAddr+"/metrics", 30*time.Second)
 
-	writeFile(t, filepath.Join(dir, "alertmanager.yml"), fmt.Sprintf(`route:
-  receiver: hook
-  group_by: ['...']
-  group_wait: 1s
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: hook
-    webhook_configs:
-      - url: %s
-        send_resolved: true
-`, hook.url))
+	writeFile(t, filepath.Join(dir, "alertmanager.yml"), hook.alertmanagerConfig())
 	_, amAddr := startServer(t, "alertmanager", "/-/ready", 30*time.Second, func(addr string) []string {
 		return stack.Argv([]string{dir}, "prometheus-alertmanager",
 			"--config.file="+filepath.Join(dir, "alertmanager.yml"),
@@ -436,6 +425,23 @@ type event struct {
 }
 
 func newWebhook(t *testing.T) *webhook { return serveWebhook(t, nil) }
+
+// alertmanagerConfig routes every alert, one group per label set and with
+// the shortest waits, to the webhook, resolutions included.
+func (h *webhook) alertmanagerConfig() string {
+	return fmt.Sprintf(`route:
+  receiver: hook
+  group_by: ['...']
+  group_wait: 1s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: hook
+    webhook_configs:
+      - url: %s
+        send_resolved: true
+`, h.url)
+}
 
 // serveWebhook starts the receiver on ln, or on a loopback port of its own
 // when ln is nil.

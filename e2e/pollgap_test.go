@@ -122,18 +122,7 @@ func pollGapScenario(t *testing.T, stack *promStack) {
 	})
 
 	hook := newNSWebhook(t, mon)
-	writeFile(t, filepath.Join(dir, "alertmanager.yml"), fmt.Sprintf(`route:
-  receiver: hook
-  group_by: ['...']
-  group_wait: 1s
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: hook
-    webhook_configs:
-      - url: %s
-        send_resolved: true
-`, hook.url))
+	writeFile(t, filepath.Join(dir, "alertmanager.yml"), hook.alertmanagerConfig())
 	am := mon.Start(t, "alertmanager", stack.Argv([]string{dir}, "prometheus-alertmanager", "--config.file="+filepath.Join(dir, "alertmanager.yml"),
 		"--storage.path="+filepath.Join(dir, "alertmanager"), "--web.listen-address=127.0.0.1:9093",
 		"--cluster.listen-address=")...)

@@ -178,33 +178,6 @@ func TestHTTPDeadline(t *testing.T) {
 	}
 }
 
-// rawServer accepts TCP connections and lets handle write what it likes
-// after the request has arrived.
-func rawServer(t *testing.T, handle func(net.Conn)) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-				buf := make([]byte, 4096)
-				_, _ = c.Read(buf)
-				handle(c)
-			}()
-		}
-	}()
-	return "http://" + l.Addr().String() + "/"
-}
-
 // TestHTTPNotAnAnswer: a listener that hangs up (a Control Agent killed
 // during the poll) is ErrClosed; bytes that are not HTTP, or headers over
 // the 64 KiB bound, are ErrProtocol.
@@ -233,7 +206,7 @@ func TestHTTPNotAnAnswer(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c, _ := New(Options{URL: rawServer(t, tc.handle), Service: "dhcp4"})
+			c, _ := New(Options{URL: keatest.Raw(t, tc.handle), Service: "dhcp4"})
 			_, err := c.StatusGet(ctxT(t, 5*time.Second))
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("got %v, want %v", err, tc.want)
