@@ -155,7 +155,7 @@ func (ts *targetState) render() []*dto.MetricFamily {
 		rs := ts.rels[name]
 		rl := labelPair("relationship", name)
 		if rs.present && ts.shown {
-			renderRelationship(fs, tl, rl, &rs.obs, rs)
+			renderRelationship(fs, tl, rl, &rs.obs, rs, ts.createdAt)
 		}
 		keys := make([]transitionKey, 0, len(rs.transitions))
 		for k := range rs.transitions {
@@ -182,7 +182,7 @@ func (ts *targetState) render() []*dto.MetricFamily {
 	return fs.sorted()
 }
 
-func renderRelationship(fs *families, tl, rl *dto.LabelPair, r *failover.Relationship, rs *relState) {
+func renderRelationship(fs *families, tl, rl *dto.LabelPair, r *failover.Relationship, rs *relState, created time.Time) {
 	fs.gauge(famInfo, 1, labelPair("mode", string(r.Mode)), rl, labelPair("role", string(r.Role)), tl, labelPair("vendor", string(r.Vendor)))
 	sides := []struct {
 		label *dto.LabelPair
@@ -233,6 +233,8 @@ func renderRelationship(fs *families, tl, rl *dto.LabelPair, r *failover.Relatio
 		}
 	}
 	renderPools(fs, tl, rl, r.Pools)
+	renderRefusals(fs, tl, rl, r.Refusals, created)
+	renderTakeover(fs, tl, rl, r, rs.local.startTime())
 }
 
 func labelsLess(a, b []*dto.LabelPair) bool {

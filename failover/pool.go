@@ -11,6 +11,15 @@ type Pool struct {
 	// "A-B" joined with ",", Windows the scope, Kea the subnet prefix (or
 	// "subnet-ID"); PoolOther for addresses outside every known pool.
 	Name string
+	// Subnet is the prefix of the subnet that holds the pool, as
+	// "192.0.2.0/24"; empty where the source does not know it.
+	Subnet string
+	// SharedNetwork is where clients draw the pool from: the shared
+	// network's name as the server's configuration spells it (ISC
+	// shared-network, Kea shared-networks, Windows superscope), else the
+	// Subnet of a subnet that stands alone (it is its own network); empty
+	// where the source knows neither.
+	SharedNetwork string
 	// Size is the number of addresses in the pool, where known.
 	Size Optional[int]
 	// Addresses counts the pool's addresses by state, in the vendor's

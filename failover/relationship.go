@@ -107,6 +107,12 @@ type Relationship struct {
 	// Pools are the address pools of the relationship, where the source
 	// sees them (failover/pool.go).
 	Pools []Pool
+
+	// Refusals count the requests the server could not satisfy, where
+	// the source sees them (failover/refusal.go). Refusals in a network
+	// outside every relationship are reported with the target's first
+	// relationship by name, as pools outside failover are.
+	Refusals []Refusal
 }
 
 // CommunicationInterruptedFromState says whether a local state means that
