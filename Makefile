@@ -103,8 +103,9 @@ crossbuild:
 
 # One tarball per platform, as the Prometheus projects name them:
 # .tarballs/dhcp_failover_exporter-VERSION.OS-ARCH.tar.gz, holding the binary,
-# LICENSE, README.md, CHANGELOG.md, the example configuration and the
-# alert rules.
+# LICENSE, README.md, CHANGELOG.md, the example configurations, the alert
+# rules, the dashboards, docs/ (which README links) and the mixin's jsonnet
+# (mixin/, rendered with any jsonnet; the Go renderer stays in the source).
 tarball: crossbuild
 	@set -e; mkdir -p $(TARBALL_DIR); for d in $(BUILD_DIR)/*-*/; do \
 		plat=$$(basename $$d); name=$(BINARY)-$(VERSION).$$plat; stage=$(BUILD_DIR)/stage/$$name; \
@@ -112,10 +113,12 @@ tarball: crossbuild
 		cp $$d/$(BINARY)* $$stage/; \
 		cp LICENSE README.md CHANGELOG.md $$stage/; \
 		cp examples/dhcp_failover_exporter.yml $$stage/dhcp_failover_exporter.yml; \
-		cp alerts/*.rules.yml $$stage/; \
-		mkdir -p $$stage/examples $$stage/dashboards; \
-		cp -r examples/systemd examples/prometheus*.yml $$stage/examples/; \
+		mkdir -p $$stage/alerts; cp alerts/*.rules.yml $$stage/alerts/; \
+		mkdir -p $$stage/examples $$stage/dashboards $$stage/docs; \
+		cp -r examples/systemd examples/*.yml $$stage/examples/; \
 		cp dashboards/*.json $$stage/dashboards/; \
+		cp docs/*.md $$stage/docs/; \
+		mkdir -p $$stage/mixin; (cd mixin && find . \( -name '*.libsonnet' -o -name README.md \) -exec cp --parents {} ../$$stage/mixin/ \;); \
 		echo ">> $(TARBALL_DIR)/$$name.tar.gz"; \
 		tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@$${SOURCE_DATE_EPOCH:-0} \
 			-C $(BUILD_DIR)/stage -czf $(TARBALL_DIR)/$$name.tar.gz $$name; \

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/dhcpfailover/dhcp_failover_exporter/mixin"
 )
 
 // Every release tarball holds one top directory named as the Prometheus
@@ -30,7 +32,8 @@ func TestTarballContents(t *testing.T) {
 				bin += ".exe"
 			}
 			for _, want := range []string{bin, "LICENSE", "README.md", "CHANGELOG.md", "dhcp_failover_exporter.yml",
-				"dhcp-failover.rules.yml", "peer.rules.yml", "leases.rules.yml",
+				"alerts/dhcp-failover.rules.yml", "alerts/peer.rules.yml", "alerts/leases.rules.yml",
+				"docs/metrics.md", "docs/runbook.md", "mixin/mixin.libsonnet", "examples/dhcp_failover_exporter.yml",
 				"examples/prometheus.yml", "examples/prometheus-shard.yml",
 				"examples/systemd/dhcp_failover_exporter.service", "examples/systemd/dhcp_failover_exporter.socket",
 				"dashboards/dhcp-failover-overview.json", "dashboards/dhcp-failover-relationship.json"} {
@@ -156,4 +159,67 @@ func TestReadmeWindowsInstall(t *testing.T) {
 	if len(scLines) != 1 {
 		t.Errorf("README has %d different sc.exe create lines, want one: %v", len(scLines), scLines)
 	}
+}
+
+// Every relative link of the shipped README resolves inside the tarball
+// (docs/, mixin/, examples/), and the shipped mixin renders the shipped
+// rule files: a user of the tarball alone can follow the README and tune
+// the alerts.
+func TestTarballSelfContained(t *testing.T) {
+	dir := releaseDir(t)
+	readme, err := os.ReadFile(filepath.Join(dir, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	links := regexp.MustCompile(`\]\(([^)#:]+)(#[^)]*)?\)`).FindAllStringSubmatch(string(readme), -1)
+	if len(links) == 0 {
+		t.Fatal("no relative link found in README.md")
+	}
+	for _, m := range links {
+		if _, err := os.Stat(filepath.Join(dir, m[1])); err != nil {
+			t.Errorf("README links %s, which the tarball lacks", m[1])
+		}
+	}
+	// The links inside docs/ and mixin/ too.
+	for _, sub := range []string{"docs", "mixin"} {
+		filepath.WalkDir(filepath.Join(dir, sub), func(path string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".md") {
+				return err
+			}
+			b, _ := os.ReadFile(path)
+			for _, m := range regexp.MustCompile(`\]\(([^)#:]+)(#[^)]*)?\)`).FindAllStringSubmatch(string(b), -1) {
+				target := filepath.Join(filepath.Dir(path), m[1])
+				if !strings.HasPrefix(target, dir) {
+					continue
+				}
+				if _, err := os.Stat(target); err != nil && !sourceLink(m[1]) {
+					t.Errorf("%s links %s, which the tarball lacks", strings.TrimPrefix(path, dir+"/"), m[1])
+				}
+			}
+			return nil
+		})
+	}
+	rules, err := mixin.RuleFiles(filepath.Join(dir, "mixin", "mixin.libsonnet"))
+	if err != nil {
+		t.Fatalf("rendering the tarball's mixin: %v", err)
+	}
+	for name, want := range rules {
+		got, err := os.ReadFile(filepath.Join(dir, "alerts", name))
+		if err != nil {
+			t.Errorf("the mixin renders %s, which the tarball lacks", name)
+			continue
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("the tarball's %s is not its mixin's output", name)
+		}
+	}
+	if _, err := mixin.Dashboards(filepath.Join(dir, "mixin", "mixin.libsonnet")); err != nil {
+		t.Errorf("rendering the tarball's mixin dashboards: %v", err)
+	}
+}
+
+// sourceLink reports a link into the source tree (Go code, tests), which
+// the docs may cite and the tarball does not ship.
+func sourceLink(l string) bool {
+	return strings.HasSuffix(l, ".go") || strings.Contains(l, "testdata") || strings.HasSuffix(l, "/")
 }
