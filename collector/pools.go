@@ -135,9 +135,9 @@ func refusalLess(a, b *failover.Refusal) bool {
 }
 
 // renderTakeover writes when a server in PARTNER_DOWN may take its
-// partner's free addresses: draft-ietf-dhc-failover-12 §5.5.2 lets it
+// partner's free addresses: draft-ietf-dhc-failover-12 (PARTNER-DOWN state) lets it
 // allocate them only once the MCLT has passed since it entered
-// PARTNER_DOWN (docs/protocol.md). Kea HA has no split pool, so it serves
+// PARTNER_DOWN (docs/protocol.md §2; dhcpd.conf(5): "STOS+MCLT"). Kea HA has no split pool, so it serves
 // every address at once and has no such moment.
 func renderTakeover(fs *families, tl, rl *dto.LabelPair, r *failover.Relationship, start time.Time) {
 	if r.Vendor == failover.VendorKea || !r.Local.Reported || r.Local.State != failover.PartnerDown || start.IsZero() {
