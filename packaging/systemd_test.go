@@ -121,27 +121,12 @@ func TestSystemdSocketActivation(t *testing.T) {
 // is refused the same file where it stays root-only, which is the failure
 // LoadCredential= avoids.
 func TestSystemdCredentialsDirectory(t *testing.T) {
-	testenv.NeedRoot(t)
-	const uid = 65534
-	// Not t.TempDir: its parent is 0700, closed to the unprivileged uid.
-	top, err := os.MkdirTemp("", "dfe-cred-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(top) })
-	if err := os.Chmod(top, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	src, err := os.ReadFile(filepath.Join(releaseDir(t), binary))
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(top, binary)
+	const uid = nobody
+	top, bin := unprivilegedBinary(t)
 	etc := filepath.Join(top, "etc")
 	creds := filepath.Join(top, "credentials", serviceUnit)
 	const secret = "c2VjcmV0LWZvci10aGUtdGVzdA=="
 	for _, err := range []error{
-		os.WriteFile(bin, src, 0o755),
 		os.Mkdir(etc, 0o755),
 		os.WriteFile(filepath.Join(etc, "omapi.key"), []byte(secret+"\n"), 0o600), // root-only
 		os.Mkdir(filepath.Dir(creds), 0o755), // as /run/credentials
@@ -175,5 +160,59 @@ func TestSystemdCredentialsDirectory(t *testing.T) {
 	}
 	if out, err := check(filepath.Join(etc, "omapi.key")); err == nil || !strings.Contains(out, "permission denied") {
 		t.Errorf("as uid %d, the root-only secret file: %v\n%s (want permission denied)", uid, err, out)
+	}
+}
+
+// nobody is the unprivileged uid (and gid) the tests run the binary as.
+const nobody = 65534
+
+// unprivilegedBinary copies the release binary into a fresh directory that
+// uid nobody may enter (t.TempDir's parent is 0700), needing root.
+func unprivilegedBinary(t *testing.T) (dir, bin string) {
+	t.Helper()
+	testenv.NeedRoot(t)
+	dir, err := os.MkdirTemp("", "dfe-unpriv-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	src, err := os.ReadFile(filepath.Join(releaseDir(t), binary))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin = filepath.Join(dir, binary)
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir, bin
+}
+
+// Without CAP_NET_RAW (the uid nobody, no capabilities), --config.check
+// passes a live peer target with a warning that names the capability and
+// how to grant it, in a container too; starting the exporter on it fails
+// with the same advice.
+func TestPeerWithoutCapNetRaw(t *testing.T) {
+	dir, bin := unprivilegedBinary(t)
+	cfg := filepath.Join(dir, "peer.yml")
+	if err := os.WriteFile(cfg, []byte("targets:\n  - {name: tap, source: peer, interface: lo, local_address: 127.0.0.1}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	asNobody := func(args ...string) (string, error) {
+		cmd := exec.Command(bin, args...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody, Groups: []uint32{}}}
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := asNobody("--config.check", "--config.file="+cfg)
+	if err != nil || !strings.Contains(out, `warning: `+cfg+`: target "tap": interface lo: cannot capture`) ||
+		!strings.Contains(out, "CAP_NET_RAW") || !strings.Contains(out, "--cap-add=NET_RAW") {
+		t.Errorf("--config.check as uid %d: %v\n%s", nobody, err, out)
+	}
+	out, err = asNobody("--config.file="+cfg, "--web.listen-address=127.0.0.1:"+strconv.Itoa(freePort(t)))
+	if err == nil || !strings.Contains(out, "--cap-add=NET_RAW") {
+		t.Errorf("the exporter as uid %d on a peer target: %v\n%s (want a refusal naming --cap-add=NET_RAW)", nobody, err, out)
 	}
 }
