@@ -129,7 +129,7 @@ func TestSystemdCredentialsDirectory(t *testing.T) {
 	for _, err := range []error{
 		os.Mkdir(etc, 0o755),
 		os.WriteFile(filepath.Join(etc, "omapi.key"), []byte(secret+"\n"), 0o600), // root-only
-		os.Mkdir(filepath.Dir(creds), 0o755), // as /run/credentials
+		os.Mkdir(filepath.Dir(creds), 0o755),                                      // as /run/credentials
 		os.Mkdir(creds, 0o500),
 		os.WriteFile(filepath.Join(creds, "omapi.key"), []byte(secret+"\n"), 0o400),
 		os.Chown(creds, uid, uid),
