@@ -72,3 +72,19 @@ func TestCredentialsDirectory(t *testing.T) {
 		t.Error("the error shows the secret")
 	}
 }
+
+// Within one target too, every missing file is its own error.
+func TestKeaReportsEveryMissingFile(t *testing.T) {
+	_, err := Parse([]byte("targets:\n- name: k\n  source: kea\n  url: https://kea:8000/\n  relationship: p\n" +
+		"  basic_auth: {username: u, password_file: /nonexistent/pw}\n  tls_config: {ca_file: /nonexistent/ca, cert_file: /nonexistent/c, key_file: /nonexistent/k}\n"))
+	errs := ErrorList(err)
+	if len(errs) != 4 {
+		t.Fatalf("got %d errors, want 4 (password, ca, cert, key):\n%v", len(errs), err)
+	}
+	for i, f := range []string{"basic_auth: field password_file: open /nonexistent/pw", "tls_config: field ca_file: stat /nonexistent/ca",
+		"tls_config: field cert_file: stat /nonexistent/c", "tls_config: field key_file: stat /nonexistent/k"} {
+		if want := `target "k": field ` + f + ": no such file or directory (line 2)"; errs[i].Error() != want {
+			t.Errorf("error %d:\n got %s\nwant %s", i, errs[i], want)
+		}
+	}
+}

@@ -360,7 +360,7 @@ func (c *Config) Validate() error {
 	var errs []error
 	for i := range c.Targets {
 		t := &c.Targets[i]
-		if err := t.Validate(); err != nil {
+		for _, err := range ErrorList(t.Validate()) {
 			errs = append(errs, t.withLine(err))
 		}
 		if seen[t.Name] {
@@ -426,7 +426,13 @@ func (t *Target) Validate() error {
 		return fmt.Errorf("target %q: %w", t.Name, err)
 	}
 	if err := t.Settings.Validate(); err != nil {
-		return fmt.Errorf("target %q: %w", t.Name, err)
+		// A source may report several faults at once (each missing
+		// file): each becomes an error of its own, naming the target.
+		var errs []error
+		for _, e := range ErrorList(err) {
+			errs = append(errs, fmt.Errorf("target %q: %w", t.Name, e))
+		}
+		return errors.Join(errs...)
 	}
 	return nil
 }
