@@ -11,7 +11,9 @@ LABEL org.opencontainers.image.title="dhcp_failover_exporter" \
       org.opencontainers.image.source="https://github.com/dhcpfailover/dhcp_failover_exporter"
 COPY .build/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 COPY .build/${OS}-${ARCH}/dhcp_failover_exporter /bin/dhcp_failover_exporter
-COPY examples/dhcp_failover_exporter.yml /etc/dhcp_failover_exporter/dhcp_failover_exporter.yml
+# A configuration with no targets (it starts anywhere); mount a real one
+# over it, see the comments in examples/container.yml.
+COPY examples/container.yml /etc/dhcp_failover_exporter/dhcp_failover_exporter.yml
 COPY LICENSE /LICENSE
 # nobody:nogroup; no /etc/passwd is needed for a numeric user.
 USER 65534:65534

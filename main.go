@@ -121,10 +121,14 @@ func runUntil(args []string, stdout, stderr io.Writer, stop <-chan struct{}) (co
 			err = fmt.Errorf("%s: no targets: the exporter would poll nothing (add at least one under targets:, see the README's configuration reference; or run with --demo)", *configFile)
 		}
 		if err != nil {
-			fmt.Fprintf(stderr, "%s: invalid configuration: %v\n", exporterName, err)
+			// Every error found, one per line, each naming file,
+			// target and line where known.
+			for _, e := range config.ErrorList(err) {
+				fmt.Fprintf(stderr, "%s: invalid configuration: %v\n", exporterName, e)
+			}
 			return 1
 		}
-		for _, w := range cfg.Warnings() {
+		for _, w := range append(cfg.Warnings(), collector.Preflight(cfg)...) {
 			fmt.Fprintf(stderr, "%s: warning: %s: %s\n", exporterName, *configFile, w)
 		}
 		fmt.Fprintf(stdout, "%s: configuration %s is valid (%d targets)\n", exporterName, *configFile, len(cfg.Targets))

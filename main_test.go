@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -259,5 +260,78 @@ func TestConfigCheckSourceNotBuilt(t *testing.T) {
 	if code := run([]string{"--config.check", "--config.file", path}, &stdout, &stderr); code == 0 ||
 		!strings.Contains(stderr.String(), `source "windows" is not built into this binary`) {
 		t.Fatalf("exit %d, stderr %q", code, stderr.String())
+	}
+}
+
+// --config.check reports every error of a file in one run, one per line,
+// each naming the file, the target and its line, and exits 1.
+func TestConfigCheckEveryError(t *testing.T) {
+	dir := t.TempDir()
+	var text strings.Builder
+	text.WriteString("targets:\n")
+	for _, n := range []string{"a", "b", "c"} {
+		text.WriteString("  - name: " + n + "\n    source: omapi\n    address: 10.0.0.1\n    relationships: [fo]\n" +
+			"    key: {name: k, algorithm: hmac-md5, secret_file: " + filepath.Join(dir, n+".key") + "}\n")
+	}
+	path := writeConfig(t, text.String())
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"--config.check", "--config.file", path}, &stdout, &stderr); code != 1 {
+		t.Fatalf("exit %d, want 1; stderr:\n%s", code, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("want 3 lines, one per missing file:\n%s", stderr.String())
+	}
+	for i, n := range []string{"a", "b", "c"} {
+		want := fmt.Sprintf(`invalid configuration: %s: target %q: field key: field secret_file: open %s: no such file or directory (line %d)`,
+			path, n, filepath.Join(dir, n+".key"), 2+5*i)
+		if !strings.Contains(lines[i], want) {
+			t.Errorf("line %d:\n got %s\nwant …%s", i, lines[i], want)
+		}
+	}
+}
+
+// A valid configuration whose peer target cannot capture (no such
+// interface; or, unprivileged, no CAP_NET_RAW) and whose leases file does
+// not exist passes --config.check (exit 0) with a warning for each; as
+// root, a secret file only root can read is a warning that suggests
+// LoadCredential= (the systemd service runs as a dynamic user).
+func TestConfigCheckWarnsRuntimeFaults(t *testing.T) {
+	dir := t.TempDir()
+	key := filepath.Join(dir, "omapi.key")
+	if err := os.WriteFile(key, []byte("c2VjcmV0\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path := writeConfig(t, "targets:\n"+
+		"  - {name: tap, source: peer, interface: fhnoif0, local_address: 10.0.0.1}\n"+
+		"  - {name: isc, source: leases, path: "+filepath.Join(dir, "dhcpd.leases")+", pools: [{ranges: [10.0.0.100-10.0.0.199]}]}\n"+
+		"  - name: om\n    source: omapi\n    address: 10.0.0.1\n    relationships: [fo]\n"+
+		"    key: {name: k, algorithm: hmac-md5, secret_file: "+key+"}\n")
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"--config.check", "--config.file", path}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d, want 0; stderr:\n%s", code, stderr.String())
+	}
+	out := stderr.String()
+	for _, want := range []string{
+		`warning: ` + path + `: target "tap": interface fhnoif0`,
+		`warning: ` + path + `: target "isc": file ` + filepath.Join(dir, "dhcpd.leases") + ` does not exist`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(out, "does not exist on this host") && !strings.Contains(out, "CAP_NET_RAW") {
+		t.Errorf("the peer warning says neither why nor what to do:\n%s", out)
+	}
+	rootOnly := `target "om": file ` + key + ` is readable only by root`
+	if os.Geteuid() == 0 {
+		if !strings.Contains(out, rootOnly) || !strings.Contains(out, "LoadCredential=") {
+			t.Errorf("as root, no warning about the root-only secret file:\n%s", out)
+		}
+	} else if strings.Contains(out, rootOnly) {
+		t.Errorf("unprivileged, a warning about root-only files:\n%s", out)
+	}
+	if strings.Contains(out, "c2VjcmV0") {
+		t.Error("a warning shows the secret")
 	}
 }

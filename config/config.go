@@ -57,6 +57,7 @@ type Target struct {
 	Settings SourceSettings
 
 	warnings []string // deprecated forms found while decoding
+	line     int      // of the target in its file; 0 if not decoded from one
 }
 
 // deprecator is implemented by settings that still read a deprecated
@@ -115,7 +116,23 @@ var commonKeys = map[string]bool{"name": true, "source": true, "poll_interval": 
 
 // UnmarshalYAML splits a target into its common keys and its source's keys,
 // and decodes the latter strictly into the type the source registered.
+//
+// Its errors are *yaml.TypeError: yaml.v3 then goes on with the next
+// target and reports every target's error at once, instead of stopping at
+// the first (an operator fixing a file should not need a run per error).
 func (t *Target) UnmarshalYAML(node *yaml.Node) error {
+	if err := t.unmarshalYAML(node); err != nil {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			return err
+		}
+		return &yaml.TypeError{Errors: []string{err.Error()}}
+	}
+	return nil
+}
+
+func (t *Target) unmarshalYAML(node *yaml.Node) error {
+	t.line = node.Line
 	if node.Kind != yaml.MappingNode {
 		return fmt.Errorf("line %d: a target must be a mapping", node.Line)
 	}
@@ -213,9 +230,35 @@ func Load(path string) (*Config, error) {
 	}
 	c, err := Parse(b)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, prefixErrors(path, err)
 	}
 	return c, nil
+}
+
+// prefixErrors puts the file's name before each of the errors err joins
+// (one per target at fault), so that every printed line names the file.
+func prefixErrors(path string, err error) error {
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	var errs []error
+	for _, e := range j.Unwrap() {
+		errs = append(errs, fmt.Errorf("%s: %w", path, e))
+	}
+	return errors.Join(errs...)
+}
+
+// ErrorList returns the errors that err joins (those of Load, Parse and
+// Validate: one per fault found), or err alone.
+func ErrorList(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }
 
 // Parse decodes and validates a configuration held in memory.
@@ -223,11 +266,21 @@ func Parse(b []byte) (*Config, error) {
 	c := &Config{}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
+	var errs []error
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, plainYAMLError(err)
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			return nil, plainYAMLError(err) // a syntax error: nothing more to check
+		}
+		// The targets that decoded are still validated, for their
+		// errors to be reported at once with the decoding errors.
+		for _, m := range plainTypeErrors(te) {
+			errs = append(errs, errors.New(m))
+		}
 	}
-	if err := c.Validate(); err != nil {
-		return nil, err
+	errs = append(errs, ErrorList(c.Validate())...)
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	return c, nil
 }
@@ -299,20 +352,33 @@ func plainGoType(t string) string {
 	return "of type " + t
 }
 
-// Validate fills defaults and checks every target.
+// Validate fills defaults and checks every target; the error joins one
+// error per target at fault (ErrorList splits them), each naming the
+// target and, for a target read from a file, its line.
 func (c *Config) Validate() error {
 	seen := map[string]bool{}
+	var errs []error
 	for i := range c.Targets {
 		t := &c.Targets[i]
-		if err := t.Validate(); err != nil {
-			return err
+		for _, err := range ErrorList(t.Validate()) {
+			errs = append(errs, t.withLine(err))
 		}
 		if seen[t.Name] {
-			return fmt.Errorf("target %q: field name: duplicate target name", t.Name)
+			errs = append(errs, t.withLine(fmt.Errorf("target %q: field name: duplicate target name", t.Name)))
 		}
 		seen[t.Name] = true
 	}
-	return nil
+	return errors.Join(errs...)
+}
+
+// withLine adds the target's line to an error that names no line yet,
+// at its end (`target "a": field x: ... (line 3)`), so that the message
+// still begins with the target and the field.
+func (t *Target) withLine(err error) error {
+	if t.line == 0 || strings.Contains(err.Error(), "line ") {
+		return err
+	}
+	return fmt.Errorf("%w (line %d)", err, t.line)
 }
 
 // Validate fills a target's defaults and checks it, naming target and field.
@@ -356,8 +422,17 @@ func (t *Target) Validate() error {
 	if d, ok := t.Settings.(SourceSettingsDefaulter); ok {
 		d.SetDefaults()
 	}
-	if err := t.Settings.Validate(); err != nil {
+	if err := expandCredentialPaths(t.Settings); err != nil {
 		return fmt.Errorf("target %q: %w", t.Name, err)
+	}
+	if err := t.Settings.Validate(); err != nil {
+		// A source may report several faults at once (each missing
+		// file): each becomes an error of its own, naming the target.
+		var errs []error
+		for _, e := range ErrorList(err) {
+			errs = append(errs, fmt.Errorf("target %q: %w", t.Name, e))
+		}
+		return errors.Join(errs...)
 	}
 	return nil
 }

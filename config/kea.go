@@ -173,21 +173,30 @@ func (k *Kea) Validate() error {
 	if k.TLS != nil && k.TLSConfig != nil {
 		return errors.New("fields tls and tls_config: give only one (tls is the former name of tls_config)")
 	}
+	// The files are all checked before returning, so that one run of
+	// --config.check names every missing one.
+	var fileErrs []error
 	if k.BasicAuth != nil {
 		if err := k.BasicAuth.validate(); err != nil {
-			return fmt.Errorf("field basic_auth: %w", err)
+			fileErrs = append(fileErrs, fmt.Errorf("field basic_auth: %w", err))
 		}
 	}
 	if k.Authorization != nil && k.Authorization.Credentials == "" && k.Authorization.CredentialsFile == "" && k.Authorization.CredentialsRef == "" {
-		return errors.New("field authorization: one of credentials and credentials_file is required")
+		fileErrs = append(fileErrs, errors.New("field authorization: one of credentials and credentials_file is required"))
 	}
-	for field, t := range map[string]*KeaTLSConfig{"tls": k.TLS, "tls_config": k.TLSConfig} {
-		if t == nil {
+	for _, f := range []struct {
+		field string
+		t     *KeaTLSConfig
+	}{{"tls", k.TLS}, {"tls_config", k.TLSConfig}} {
+		if f.t == nil {
 			continue
 		}
-		if err := t.validate(); err != nil {
-			return fmt.Errorf("field %s: %w", field, err)
+		for _, err := range ErrorList(f.t.validate()) {
+			fileErrs = append(fileErrs, fmt.Errorf("field %s: %w", f.field, err))
 		}
+	}
+	if len(fileErrs) > 0 {
+		return errors.Join(fileErrs...)
 	}
 	if k.URL != "" {
 		// common's own checks (one of password and password_file, ...);
@@ -301,13 +310,14 @@ func (t *KeaTLSConfig) validate() error {
 	if (t.CertFile == "") != (t.KeyFile == "") && t.Cert == "" && t.Key == "" {
 		return errors.New("fields cert_file and key_file: give both or neither")
 	}
+	var errs []error
 	for _, f := range []struct{ field, path string }{{"ca_file", t.CAFile}, {"cert_file", t.CertFile}, {"key_file", t.KeyFile}} {
 		if f.path == "" {
 			continue
 		}
 		if _, err := os.Stat(f.path); err != nil {
-			return fmt.Errorf("field %s: %w", f.field, err)
+			errs = append(errs, fmt.Errorf("field %s: %w", f.field, err))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }

@@ -41,17 +41,17 @@ targets:
 
 func TestWindowsConfigInvalid(t *testing.T) {
 	for _, c := range []struct{ yaml, want string }{
-		{"server: 2001:db8::1", `target "w": field server: "2001:db8::1": the DHCP management API takes a host name or an IPv4 address`},
-		{"server: 192.0.2", `target "w": field server: "192.0.2" is not a valid IPv4 address`},
-		{"server: 192.0.2.300", `target "w": field server: "192.0.2.300" is not a valid IPv4 address`},
-		{`server: '\\dhcp-a'`, `target "w": field server: "\\\\dhcp-a" is not a host name or an IPv4 address`},
-		{"server: dhcp a", `target "w": field server: "dhcp a" is not a host name or an IPv4 address`},
-		{"server: -dhcp", `target "w": field server: "-dhcp" is not a host name or an IPv4 address`},
-		{"server: dhcp..example", `target "w": field server: "dhcp..example" is not a host name or an IPv4 address`},
-		{"server: " + strings.Repeat("a", 254), `target "w": field server: host name longer than 253 characters`},
-		{`relationships: [""]`, `target "w": field relationships: empty relationship name`},
-		{`relationships: [a, a]`, `target "w": field relationships: "a" listed twice`},
-		{`relationships: ["a\tb"]`, `target "w": field relationships: "a\tb" contains a control character`},
+		{"server: 2001:db8::1", `target "w": field server: "2001:db8::1": the DHCP management API takes a host name or an IPv4 address (line 2)`},
+		{"server: 192.0.2", `target "w": field server: "192.0.2" is not a valid IPv4 address (line 2)`},
+		{"server: 192.0.2.300", `target "w": field server: "192.0.2.300" is not a valid IPv4 address (line 2)`},
+		{`server: '\\dhcp-a'`, `target "w": field server: "\\\\dhcp-a" is not a host name or an IPv4 address (line 2)`},
+		{"server: dhcp a", `target "w": field server: "dhcp a" is not a host name or an IPv4 address (line 2)`},
+		{"server: -dhcp", `target "w": field server: "-dhcp" is not a host name or an IPv4 address (line 2)`},
+		{"server: dhcp..example", `target "w": field server: "dhcp..example" is not a host name or an IPv4 address (line 2)`},
+		{"server: " + strings.Repeat("a", 254), `target "w": field server: host name longer than 253 characters (line 2)`},
+		{`relationships: [""]`, `target "w": field relationships: empty relationship name (line 2)`},
+		{`relationships: [a, a]`, `target "w": field relationships: "a" listed twice (line 2)`},
+		{`relationships: ["a\tb"]`, `target "w": field relationships: "a\tb" contains a control character (line 2)`},
 		{"relationship: fo-lab", `target "w": line 5: unknown field "relationship" (source windows)`},
 		{"key: {name: k}", `target "w": line 5: unknown field "key" (source windows)`},
 	} {

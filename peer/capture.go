@@ -19,7 +19,7 @@ import (
 var (
 	ErrNotCapture    = errors.New("peer: not a pcap or pcapng file")
 	ErrCaptureTrunc  = errors.New("peer: capture file ends inside a packet")
-	ErrNeedCapNetRaw = errors.New("peer: live capture needs the CAP_NET_RAW capability (run as root, or grant it: systemd AmbientCapabilities=CAP_NET_RAW, or setcap cap_net_raw+ep on the binary)")
+	ErrNeedCapNetRaw = errors.New("peer: live capture needs the CAP_NET_RAW capability (run as root, or grant it: systemd AmbientCapabilities=CAP_NET_RAW, or setcap cap_net_raw+ep on the binary; in a container: --cap-add=NET_RAW)")
 	// ErrNoInterface: the capture interface does not exist (a VLAN or
 	// bond not created yet, one deleted), or was deleted and created
 	// again (a socket stays bound to the old interface index and sees
