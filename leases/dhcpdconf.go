@@ -150,7 +150,7 @@ func (sc confScope) place(pl *Pool) {
 		pl.Subnet = sc.subnet.String()
 		if pl.SharedNetwork == "" {
 			// A subnet outside every shared network is a network of its
-			// own, named by its prefix (docs/leases.md).
+			// own, named by its prefix (docs/isc-leases.md).
 			pl.SharedNetwork = pl.Subnet
 		}
 	}

@@ -56,7 +56,7 @@ func TestReadDHCPDConf(t *testing.T) {
 }
 
 // TestReadDHCPDConfPlaces: each pool's subnet and shared network, as
-// docs/leases.md defines them.
+// docs/isc-leases.md defines them.
 func TestReadDHCPDConfPlaces(t *testing.T) {
 	pools, err := ReadDHCPDConf(filepath.Join("testdata", "conf", "shared-network.conf"))
 	if err != nil {

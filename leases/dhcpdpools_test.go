@@ -11,7 +11,7 @@ import (
 // TestDHCPDPoolsRecorded: per range and per shared network the leases
 // package counts what dhcpd-pools 2.29 printed (`-A -f c`, recorded in
 // testdata/pools) on the same dhcpd.conf and leases file, by the mapping
-// of docs/leases.md. integration/isc_dhcpdpools_test.go compares on files
+// of docs/isc-leases.md. integration/isc_dhcpdpools_test.go compares on files
 // of a real pair.
 func TestDHCPDPoolsRecorded(t *testing.T) {
 	dir := filepath.Join("testdata", "pools")

@@ -67,7 +67,7 @@ type Pool struct {
 	Subnet string
 	// SharedNetwork is the shared network clients draw the pool from:
 	// the name of its `shared-network`, or the Subnet of a subnet outside
-	// every shared network (docs/leases.md); empty where unknown.
+	// every shared network (docs/isc-leases.md); empty where unknown.
 	SharedNetwork string
 }
 

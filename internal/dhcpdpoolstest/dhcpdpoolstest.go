@@ -1,6 +1,6 @@
 // Package dhcpdpoolstest compares the leases package's counts with those
 // of dhcpd-pools(1) on the same dhcpd.conf and leases file, by the mapping
-// docs/leases.md defines ("The numbers of dhcpd-pools").
+// docs/isc-leases.md defines ("The numbers of dhcpd-pools").
 package dhcpdpoolstest
 
 import (
@@ -31,7 +31,7 @@ func (r Row) String() string {
 type Report struct{ Ranges, Networks []Row }
 
 // Run runs dhcpd-pools with -A (a subnet outside every shared network is a
-// network named by its prefix, as docs/leases.md names it) and CSV output,
+// network named by its prefix, as docs/isc-leases.md names it) and CSV output,
 // the one format that has the backup count.
 func Run(conf, leasesFile string) ([]byte, error) {
 	out, err := exec.Command("dhcpd-pools", "-A", "-f", "c", "-c", conf, "-l", leasesFile).Output()
@@ -89,7 +89,7 @@ func Parse(b []byte) (Report, error) {
 }
 
 // Touched is dhcpd-pools' "touch": addresses in the leases file that are
-// neither active, free nor backup (docs/leases.md).
+// neither active, free nor backup (docs/isc-leases.md).
 func Touched(c [leases.NumBindingStates]int) int {
 	return c[leases.BindingFree] + c[leases.BindingExpired] + c[leases.BindingReleased] + c[leases.BindingAbandoned] +
 		c[leases.BindingReset] + c[leases.BindingReserved] + c[leases.BindingBootp]
