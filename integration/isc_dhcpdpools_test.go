@@ -1,0 +1,95 @@
+package integration
+
+// The pools of a shared network, as the leases package counts them and as
+// dhcpd-pools(1) counts them, on the files of a real dhcpd failover pair
+// with real clients (docs/isc-leases.md, "The numbers of dhcpd-pools").
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/dhcpfailover/dhcp_failover_exporter/internal/dhcpdpoolstest"
+	"github.com/dhcpfailover/dhcp_failover_exporter/internal/netnstest"
+)
+
+// A shared network of three subnets (a pool of each failover peer, a
+// range directly in a subnet, a dynamic-bootp range) and, through an
+// include, a lone subnet with a pool of the second peer.
+var dhcpdPoolsOptions = iscOptions{
+	Prefix:        "dfeiscnp",
+	Addr2:         true,
+	Range:         [2]string{"10.251.7.100", "10.251.7.105"},
+	SharedNetwork: "campus",
+	NetworkExtra: `subnet 10.251.8.0 netmask 255.255.255.0 {
+    pool { failover peer "fo-two"; range 10.251.8.10 10.251.8.19; }
+    range 10.251.8.50 10.251.8.54;
+}
+subnet 10.251.9.0 netmask 255.255.255.0 {
+    range dynamic-bootp 10.251.9.5 10.251.9.9;
+}`,
+	ConfExtra: `failover peer "fo-two" {
+    {{.Role}};
+    address {{.Addr2}};
+    port {{.Port2}};
+    peer address {{.PeerAddr2}};
+    peer port {{.PeerPort2}};
+    max-response-delay 5;
+    max-unacked-updates 10;
+{{- if .Primary}}
+    mclt 60;
+    split 128;
+{{- end}}
+    load balance max seconds 3;
+}
+include "{{.Dir}}/lone.conf";`,
+	Files: map[string]string{"lone.conf": `subnet 10.252.0.0 netmask 255.255.255.0 {
+    pool { failover peer "fo-two"; range 10.252.0.100 10.252.0.115; }
+}
+`},
+}
+
+func TestISCDHCPDPools(t *testing.T) {
+	netnstest.Require(t, "dhcpd-pools")
+	p := startISCPair(t, dhcpdPoolsOptions)
+	c := newClients(t, p.Lab, "10.251.7.250/24")
+	got := 0
+	for range 3 {
+		if c.lease() != "" {
+			got++
+		}
+	}
+	if got == 0 {
+		t.Fatal("no client got an address")
+	}
+	for _, n := range []*iscNode{p.Primary, p.Secondary} {
+		var last string
+		// dhcpd may append to the file between the two reads: compare
+		// until both read the same state.
+		waitFor(t, 20*time.Second, n.Host.NS+": leases package equal to dhcpd-pools", func() error {
+			out, err := dhcpdpoolstest.Run(n.ConfPath, n.LeasesPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := dhcpdpoolstest.Parse(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			have, err := dhcpdpoolstest.Count(n.ConfPath, n.LeasesPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(want.Networks) != 2 || len(want.Ranges) != 5 {
+				t.Fatalf("dhcpd-pools saw %+v", want)
+			}
+			last = dhcpdpoolstest.Diff(have, want)
+			if last != "" {
+				return errors.New(last)
+			}
+			for _, r := range have.Networks {
+				t.Logf("%s: %s", n.Host.NS, r)
+			}
+			return nil
+		})
+	}
+}
