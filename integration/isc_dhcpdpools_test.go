@@ -6,6 +6,8 @@ package integration
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,7 +64,14 @@ func TestISCDHCPDPools(t *testing.T) {
 	if got == 0 {
 		t.Fatal("no client got an address")
 	}
+	extra := ""
 	for _, n := range []*iscNode{p.Primary, p.Secondary} {
+		extra += fmt.Sprintf("  - name: %s\n    source: leases\n    path: %s\n    config_file: %s\n    poll_interval: 1s\n    timeout: 800ms\n",
+			n.Host.NS, n.LeasesPath, n.ConfPath)
+	}
+	e := p.StartExporter(p.ExporterConfig(extra))
+	for _, n := range []*iscNode{p.Primary, p.Secondary} {
+		var want dhcpdpoolstest.Report
 		var last string
 		// dhcpd may append to the file between the two reads: compare
 		// until both read the same state.
@@ -71,7 +80,7 @@ func TestISCDHCPDPools(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want, err := dhcpdpoolstest.Parse(out)
+			want, err = dhcpdpoolstest.Parse(out)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -91,5 +100,40 @@ func TestISCDHCPDPools(t *testing.T) {
 			}
 			return nil
 		})
+		// The exporter's network totals, summed over relationships (pools
+		// of two peers, and pools outside failover with the first).
+		e.Wait(20*time.Second, n.Host.NS+": exporter's shared networks equal to dhcpd-pools", func(m metrics) error {
+			for _, w := range want.Networks {
+				size := sumSeries(m, "dhcp_failover_shared_network_size", w.Network, n.Host.NS, "")
+				cur := sumSeries(m, "dhcp_failover_shared_network_addresses", w.Network, n.Host.NS, "active")
+				bu := sumSeries(m, "dhcp_failover_shared_network_addresses", w.Network, n.Host.NS, "backup")
+				if size != float64(w.Max) || cur != float64(w.Cur) || bu != float64(w.Backup) {
+					return fmt.Errorf("%s: exporter size %v active %v backup %v, dhcpd-pools %s", w.Network, size, cur, bu, w)
+				}
+			}
+			return nil
+		})
 	}
+	_, text, err := e.scrape()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(text, "\n") {
+		if strings.HasPrefix(line, "dhcp_failover_shared_network_") || strings.HasPrefix(line, "dhcp_failover_pool_info") {
+			t.Log(line)
+		}
+	}
+}
+
+// sumSeries sums a family's series of one shared network and target (and
+// state, if not empty) over every relationship.
+func sumSeries(m metrics, family, network, target, state string) float64 {
+	sum := 0.0
+	for s, v := range m {
+		if strings.HasPrefix(s, family+"{") && strings.Contains(s, `shared_network="`+network+`"`) &&
+			strings.Contains(s, `target="`+target+`"`) && (state == "" || strings.Contains(s, `state="`+state+`"`)) {
+			sum += v
+		}
+	}
+	return sum
 }
