@@ -164,6 +164,8 @@ func TestReadDHCPDConfErrors(t *testing.T) {
 // or an error that says why.
 func FuzzDHCPDConf(f *testing.F) {
 	files, _ := filepath.Glob("testdata/conf/*.conf")
+	more, _ := filepath.Glob("testdata/pools/*.conf")
+	files = append(files, more...)
 	for _, name := range files {
 		b, err := os.ReadFile(name)
 		if err != nil {
@@ -172,6 +174,7 @@ func FuzzDHCPDConf(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte("pool { failover peer \"p\"; range 10.0.0.2 10.0.0.1; } range 10.0.0.1;"))
+	f.Add([]byte("shared-network n { subnet 10.0.0.0 netmask 255.255.255.0 { } pool { range 10.0.0.5; } }"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		pools, err := ParseDHCPDConf(b)
 		if err != nil {
@@ -184,7 +187,8 @@ func FuzzDHCPDConf(f *testing.F) {
 			t.Fatalf("%d pools", len(pools))
 		}
 		for _, p := range pools {
-			if len(p.Ranges) == 0 || len(p.Peer) > failover.MaxNameLen {
+			if len(p.Ranges) == 0 || len(p.Peer) > failover.MaxNameLen || len(p.SharedNetwork) > failover.MaxNameLen ||
+				(p.Subnet != "" && p.SharedNetwork == "") {
 				t.Fatalf("pool %+v", p)
 			}
 			for _, r := range p.Ranges {
