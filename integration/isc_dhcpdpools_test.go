@@ -7,6 +7,10 @@ package integration
 import (
 	"errors"
 	"fmt"
+	"os"
+	osexec "os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -98,6 +102,9 @@ func TestISCDHCPDPools(t *testing.T) {
 			for _, r := range have.Networks {
 				t.Logf("%s: %s", n.Host.NS, r)
 			}
+			if dir := os.Getenv("DFE_RECORD_DHCPDPOOLS"); dir != "" {
+				recordDHCPDPools(t, p, n, filepath.Join(dir, strings.TrimPrefix(n.Host.NS, p.Lab.Prefix+"-")))
+			}
 			return nil
 		})
 		// The exporter's network totals, summed over relationships (pools
@@ -136,4 +143,35 @@ func sumSeries(m metrics, family, network, target, state string) float64 {
 		}
 	}
 	return sum
+}
+
+// recordDHCPDPools copies a node's dhcpd.conf (OMAPI secret replaced, the
+// include made relative), lone.conf and leases file into dir and records
+// dhcpd-pools' output on the copies, for leases/testdata/pair
+// (DFE_RECORD_DHCPDPOOLS=DIR go test ./integration -run TestISCDHCPDPools).
+func recordDHCPDPools(t *testing.T, p *iscPair, n *iscNode, dir string) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	read := func(path string) string {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	conf := strings.ReplaceAll(read(n.ConfPath), p.Secret, "not-the-secret")
+	conf = regexp.MustCompile(`include "[^"]*/lone.conf"`).ReplaceAllString(conf, `include "lone.conf"`)
+	writeFile(t, filepath.Join(dir, "dhcpd.conf"), conf, 0o644)
+	writeFile(t, filepath.Join(dir, "lone.conf"), read(filepath.Join(n.Dir, "lone.conf")), 0o644)
+	writeFile(t, filepath.Join(dir, "dhcpd.leases"), read(n.LeasesPath), 0o644)
+	// dhcpd-pools opens a relative include from its working directory.
+	cmd := osexec.Command("dhcpd-pools", "-A", "-f", "c", "-c", "dhcpd.conf", "-l", "dhcpd.leases")
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "dhcpd-pools.csv"), string(out), 0o644)
 }
