@@ -53,6 +53,20 @@ type iscOptions struct {
 	// peer declarations (e.g. "max-balance 3;").
 	Range     [2]string
 	PeerExtra string
+	// SharedNetwork, if set, puts the pool's subnet in a shared network of
+	// that name, with NetworkExtra (declarations) after it; ConfExtra is
+	// added before the subnet and Files are written beside dhcpd.conf (for
+	// `include`: dhcpd opens a relative name from its working directory,
+	// so give {{.Dir}}/NAME). The three are templates with the node's
+	// values, plus Dir, Port2 and PeerPort2 for a second failover peer.
+	SharedNetwork, NetworkExtra, ConfExtra string
+	// Addr2 gives each server a second address for a second failover
+	// peer, Addr2 and PeerAddr2 in the templates: dhcpd tells the peers
+	// of incoming connections apart by their address.
+	Addr2 bool
+	// Prefix of the lab's namespaces (default dfeisc).
+	Prefix string
+	Files  map[string]string
 }
 
 // iscNode is one dhcpd.
@@ -86,6 +100,9 @@ func (o *iscOptions) defaults() {
 	if o.Algorithm == "" {
 		o.Algorithm = "hmac-sha256"
 	}
+	if o.Prefix == "" {
+		o.Prefix = iscPrefix
+	}
 	if o.Range[0] == "" {
 		o.Range = [2]string{"10.251.7.100", "10.251.7.199"}
 	}
@@ -97,7 +114,7 @@ func startISCPair(t testing.TB, opts iscOptions) *iscPair {
 	t.Helper()
 	netnstest.Require(t, "dhcpd")
 	opts.defaults()
-	lab := netnstest.NewLab(t, iscPrefix)
+	lab := netnstest.NewLab(t, opts.Prefix)
 	p := &iscPair{t: t, Lab: lab, Opts: opts, KeyAlgorithm: opts.Algorithm, Secret: randomSecret(t)}
 	dir := t.TempDir()
 	p.Primary = p.newNode(lab.AddHost("a", "10.251.7.1/24"), filepath.Join(dir, "a"), true)
@@ -148,6 +165,9 @@ failover peer "{{.Relationship}}" {
 {{- end}}
 }
 
+{{.ConfExtra}}
+{{if .SharedNetwork}}shared-network "{{.SharedNetwork}}" {
+{{end -}}
 subnet 10.251.7.0 netmask 255.255.255.0 {
     option subnet-mask 255.255.255.0;
     pool {
@@ -155,7 +175,21 @@ subnet 10.251.7.0 netmask 255.255.255.0 {
         range {{.RangeFirst}} {{.RangeLast}};
     }
 }
+{{- if .SharedNetwork}}
+{{.NetworkExtra}}
+}
+{{- end}}
 `))
+
+// render executes one of iscOptions' template fields with the node's values.
+func render(t testing.TB, text string, v map[string]any) string {
+	t.Helper()
+	var b strings.Builder
+	if err := template.Must(template.New("extra").Parse(text)).Execute(&b, v); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
 
 func (p *iscPair) newNode(h *netnstest.Host, dir string, primary bool) *iscNode {
 	p.t.Helper()
@@ -171,9 +205,22 @@ func (p *iscPair) newNode(h *netnstest.Host, dir string, primary bool) *iscNode 
 		"Addr": "10.251.7.2", "Port": 847, "PeerAddr": "10.251.7.1", "PeerPort": 647,
 		"MCLT": int(p.Opts.MCLT / time.Second), "AutoPartnerDown": int(p.Opts.AutoPartnerDown / time.Second),
 		"RangeFirst": p.Opts.Range[0], "RangeLast": p.Opts.Range[1], "PeerExtra": p.Opts.PeerExtra,
+		"Port2": 848, "PeerPort2": 648, "SharedNetwork": p.Opts.SharedNetwork, "Dir": dir,
+		"Addr2": "10.251.7.12", "PeerAddr2": "10.251.7.11",
 	}
 	if primary {
 		v["Role"], v["Addr"], v["Port"], v["PeerAddr"], v["PeerPort"] = "primary", "10.251.7.1", 647, "10.251.7.2", 847
+		v["Port2"], v["PeerPort2"] = 648, 848
+		v["Addr2"], v["PeerAddr2"] = "10.251.7.11", "10.251.7.12"
+	}
+	if p.Opts.Addr2 {
+		if out, err := h.Run(p.t, "ip", "addr", "add", v["Addr2"].(string)+"/24", "dev", "eth0"); err != nil {
+			p.t.Fatalf("second address: %v\n%s", err, out)
+		}
+	}
+	v["NetworkExtra"], v["ConfExtra"] = render(p.t, p.Opts.NetworkExtra, v), render(p.t, p.Opts.ConfExtra, v)
+	for name, text := range p.Opts.Files {
+		writeFile(p.t, filepath.Join(dir, name), render(p.t, text, v), 0o644)
 	}
 	f, err := os.Create(n.ConfPath)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -38,9 +39,10 @@ var ErrConf = errors.New("leases: dhcpd.conf")
 // directory of the file that includes it.
 func ReadDHCPDConf(path string) ([]Pool, error) {
 	c := &confReader{open: readBounded}
-	if err := c.file(path, 0); err != nil {
+	if err := c.file(path, 0, confScope{}, nil); err != nil {
 		return nil, err
 	}
+	c.placePools()
 	return c.pools, nil
 }
 
@@ -50,9 +52,10 @@ func ParseDHCPDConf(b []byte) ([]Pool, error) {
 	c := &confReader{open: func(string, int64) ([]byte, error) {
 		return nil, errors.New("include not followed")
 	}}
-	if err := c.parse("dhcpd.conf", b, 0); err != nil {
+	if err := c.parse("dhcpd.conf", b, 0, confScope{}, nil); err != nil {
 		return nil, err
 	}
+	c.placePools()
 	return c.pools, nil
 }
 
@@ -73,24 +76,84 @@ func readBounded(path string, limit int64) ([]byte, error) {
 }
 
 type confReader struct {
-	open  func(path string, limit int64) ([]byte, error)
-	total int64
-	pools []Pool
+	open    func(path string, limit int64) ([]byte, error)
+	total   int64
+	pools   []Pool
+	subnets []confSubnet
+	reading []string // the files being read, outermost first
 }
 
-func (c *confReader) file(path string, depth int) error {
+// confScope is where a statement stands: the shared network and the
+// subnet around it.
+type confScope struct {
+	shared string
+	subnet netip.Prefix
+}
+
+type confSubnet struct {
+	prefix netip.Prefix
+	shared string
+}
+
+// maxSubnets bounds the subnets ReadDHCPDConf keeps to place pools.
+const maxSubnets = MaxPools
+
+func (c *confReader) file(path string, depth int, sc confScope, pool *Pool) error {
+	clean := filepath.Clean(path)
+	for _, r := range c.reading {
+		if r == clean {
+			return fmt.Errorf("%w: %s: include cycle refused", ErrConf, path)
+		}
+	}
 	limit := min(int64(MaxConfSize), MaxConfTotal-c.total)
 	b, err := c.open(path, limit)
 	if err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrConf, path, err)
 	}
 	c.total += int64(len(b))
-	return c.parse(path, b, depth)
+	c.reading = append(c.reading, clean)
+	defer func() { c.reading = c.reading[:len(c.reading)-1] }()
+	return c.parse(path, b, depth, sc, pool)
 }
 
-func (c *confReader) parse(path string, b []byte, depth int) error {
+func (c *confReader) parse(path string, b []byte, depth int, sc confScope, pool *Pool) error {
 	p := &confParser{c: c, path: path, depth: depth, lx: confLexer{b: b, line: 1}}
-	return p.block(0, nil)
+	return p.block(0, sc, pool)
+}
+
+// placePools gives a pool declared directly in a shared network (outside
+// its subnets) the subnet of that network that holds its first address,
+// as dhcpd does (dhcpd.conf(5), "The pool declaration": a pool in a
+// shared network draws its ranges from the network's subnets).
+func (c *confReader) placePools() {
+	for i := range c.pools {
+		pl := &c.pools[i]
+		if pl.Subnet != "" || len(pl.Ranges) == 0 {
+			continue
+		}
+		for _, sn := range c.subnets {
+			if sn.shared == pl.SharedNetwork && sn.prefix.Contains(pl.Ranges[0].First) {
+				pl.Subnet = sn.prefix.String()
+				if pl.SharedNetwork == "" {
+					pl.SharedNetwork = pl.Subnet
+				}
+				break
+			}
+		}
+	}
+}
+
+// place sets the subnet and shared network of a pool declared in sc.
+func (sc confScope) place(pl *Pool) {
+	pl.SharedNetwork = sc.shared
+	if sc.subnet.IsValid() {
+		pl.Subnet = sc.subnet.String()
+		if pl.SharedNetwork == "" {
+			// A subnet outside every shared network is a network of its
+			// own, named by its prefix (docs/isc-leases.md).
+			pl.SharedNetwork = pl.Subnet
+		}
+	}
 }
 
 // confParser reads one file's statements.
@@ -107,7 +170,7 @@ func (p *confParser) errorf(format string, a ...any) error {
 
 // block reads statements up to the `}` that closes the block (nesting >
 // 0) or the end of the file; pool is the pool being read, if any.
-func (p *confParser) block(nesting int, pool *Pool) error {
+func (p *confParser) block(nesting int, sc confScope, pool *Pool) error {
 	if nesting > maxConfNesting {
 		return p.errorf("blocks nested more than %d deep", maxConfNesting)
 	}
@@ -134,16 +197,20 @@ func (p *confParser) block(nesting int, pool *Pool) error {
 		}
 		var err error
 		switch string(t.text) {
-		case "subnet", "shared-network", "group":
-			err = p.scope(nesting)
+		case "subnet":
+			err = p.subnet(nesting, sc, pool)
+		case "shared-network":
+			err = p.sharedNetwork(nesting, sc, pool)
+		case "group":
+			err = p.scope(nesting, sc, pool)
 		case "pool":
-			err = p.pool(nesting)
+			err = p.pool(nesting, sc)
 		case "range":
-			err = p.rangeStatement(pool)
+			err = p.rangeStatement(sc, pool)
 		case "failover":
 			err = p.failover(pool, nesting)
 		case "include":
-			err = p.include()
+			err = p.include(sc, pool)
 		default:
 			err = p.skip(t, nesting)
 		}
@@ -193,29 +260,64 @@ func (p *confParser) skipBlock(nesting int) error {
 	return nil
 }
 
-// scope reads `subnet A netmask M {`, `shared-network NAME {`, `group {`
-// up to the brace, then the block. A subnet6 or shared-network without a
-// block is skipped.
-func (p *confParser) scope(nesting int) error {
+// scope reads a `group {` (or what is left of another declaration) up to
+// the brace, then the block. A declaration without a block is skipped.
+func (p *confParser) scope(nesting int, sc confScope, pool *Pool) error {
 	for {
 		t := p.lx.next()
 		switch {
 		case t.is('{'):
-			return p.block(nesting+1, nil)
+			return p.block(nesting+1, sc, pool)
 		case t.kind == ctEOF, t.is(';'), t.is('}'):
 			return p.skip(t, nesting)
 		}
 	}
 }
 
+// subnet reads `subnet A netmask M {` and its block (dhcpd.conf(5), "The
+// subnet statement").
+func (p *confParser) subnet(nesting int, sc confScope, pool *Pool) error {
+	a, kw, m := p.lx.next(), p.lx.next(), p.lx.next()
+	addr, err1 := netip.ParseAddr(string(a.text))
+	mask, err2 := netip.ParseAddr(string(m.text))
+	if a.kind != ctWord || kw.kind != ctWord || string(kw.text) != "netmask" || m.kind != ctWord ||
+		err1 != nil || err2 != nil || !addr.Is4() || !mask.Is4() {
+		return p.errorf("subnet: expected A netmask M with IPv4 addresses")
+	}
+	ones, bits := net.IPMask(mask.AsSlice()).Size()
+	if bits == 0 {
+		return p.errorf("subnet: netmask is not contiguous")
+	}
+	sc.subnet = netip.PrefixFrom(addr, ones).Masked()
+	if len(p.c.subnets) < maxSubnets {
+		p.c.subnets = append(p.c.subnets, confSubnet{sc.subnet, sc.shared})
+	}
+	return p.scope(nesting, sc, pool)
+}
+
+// sharedNetwork reads `shared-network NAME {` and its block, NAME quoted
+// or not (dhcpd.conf(5), "The shared-network statement").
+func (p *confParser) sharedNetwork(nesting int, sc confScope, pool *Pool) error {
+	t := p.lx.next()
+	if t.kind != ctWord && t.kind != ctString {
+		return p.errorf("shared-network: expected a name")
+	}
+	if len(t.text) == 0 || len(t.text) > failover.MaxNameLen || !utf8.Valid(t.text) {
+		return p.errorf("shared-network: name empty, longer than %d bytes or not UTF-8", failover.MaxNameLen)
+	}
+	sc.shared, sc.subnet = string(t.text), netip.Prefix{}
+	return p.scope(nesting, sc, pool)
+}
+
 // pool reads `pool { ... }`.
-func (p *confParser) pool(nesting int) error {
+func (p *confParser) pool(nesting int, sc confScope) error {
 	t := p.lx.next()
 	if !t.is('{') {
 		return p.skip(t, nesting)
 	}
 	var pl Pool
-	if err := p.block(nesting+1, &pl); err != nil {
+	sc.place(&pl)
+	if err := p.block(nesting+1, sc, &pl); err != nil {
 		return err
 	}
 	if len(pl.Ranges) > 0 {
@@ -229,7 +331,7 @@ func (p *confParser) pool(nesting int) error {
 
 // rangeStatement reads `range [dynamic-bootp] A [B];`. Outside a pool the
 // range is a pool of its own, as dhcpd makes it.
-func (p *confParser) rangeStatement(pool *Pool) error {
+func (p *confParser) rangeStatement(sc confScope, pool *Pool) error {
 	var addrs []netip.Addr
 	for {
 		t := p.lx.next()
@@ -266,7 +368,9 @@ func (p *confParser) rangeStatement(pool *Pool) error {
 	if len(p.c.pools) >= MaxPools {
 		return p.errorf("more than %d pools", MaxPools)
 	}
-	p.c.pools = append(p.c.pools, Pool{Ranges: []Range{r}})
+	pl := Pool{Ranges: []Range{r}}
+	sc.place(&pl)
+	p.c.pools = append(p.c.pools, pl)
 	return nil
 }
 
@@ -297,7 +401,7 @@ func (p *confParser) failover(pool *Pool, nesting int) error {
 }
 
 // include reads `include "FILE";` and reads FILE.
-func (p *confParser) include() error {
+func (p *confParser) include(sc confScope, pool *Pool) error {
 	t := p.lx.next()
 	if t.kind != ctString {
 		return p.errorf("include: expected a quoted file name")
@@ -312,5 +416,7 @@ func (p *confParser) include() error {
 	if !filepath.IsAbs(name) {
 		name = filepath.Join(filepath.Dir(p.path), name)
 	}
-	return p.c.file(name, p.depth+1)
+	// dhcpd reads an included file in place (common/conflex.c), so its
+	// statements stand in the scope of the include.
+	return p.c.file(name, p.depth+1, sc, pool)
 }

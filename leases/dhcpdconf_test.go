@@ -2,6 +2,7 @@ package leases
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,6 +55,43 @@ func TestReadDHCPDConf(t *testing.T) {
 	}
 }
 
+// TestReadDHCPDConfPlaces: each pool's subnet and shared network, as
+// docs/isc-leases.md defines them.
+func TestReadDHCPDConfPlaces(t *testing.T) {
+	pools, err := ReadDHCPDConf(filepath.Join("testdata", "conf", "shared-network.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"campus 198.51.100.0/24",
+		"campus 198.51.100.0/24",
+		"campus 203.0.113.0/25",         // a range directly in a subnet, dynamic-bootp
+		"192.0.2.128/25 192.0.2.128/25", // a subnet in a group, outside every shared network
+		"10.9.0.0/16 10.9.0.0/16",       // through the include
+	}
+	for i := range pools {
+		if got := pools[i].SharedNetwork + " " + pools[i].Subnet; i >= len(want) || got != want[i] {
+			t.Errorf("pool %d %s: %q", i, pools[i].Name(), got)
+		}
+	}
+	conf := `
+shared-network lab { # unquoted
+  subnet 10.0.0.0 netmask 255.255.255.0 { }
+  subnet 10.0.1.0 netmask 255.255.255.0 { }
+  pool { range 10.0.1.10 10.0.1.20; }  # in the network, not in a subnet
+}
+shared-network "x y" { subnet 10.0.2.0 netmask 255.255.255.0 { pool { range 10.0.2.5; } } }
+`
+	pools, err = ParseDHCPDConf([]byte(conf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pools) != 2 || pools[0].SharedNetwork != "lab" || pools[0].Subnet != "10.0.1.0/24" ||
+		pools[1].SharedNetwork != "x y" || pools[1].Subnet != "10.0.2.0/24" {
+		t.Errorf("pools %+v", pools)
+	}
+}
+
 func TestReadDHCPDConfErrors(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, s string) string {
@@ -73,6 +111,10 @@ func TestReadDHCPDConfErrors(t *testing.T) {
 		{"include foo;", "include: expected a quoted file name"},
 		{"include \"missing.conf\";", "missing.conf: open"},
 		{"pool { failover peer \"\"; range 10.0.0.1; }", "failover peer: name empty"},
+		{"subnet 10.0.0.0 { }", "subnet: expected A netmask M"},
+		{"subnet 10.0.0.0 netmask 255.0.255.0 { }", "subnet: netmask is not contiguous"},
+		{"shared-network \"\" { }", "shared-network: name empty"},
+		{"shared-network { }", "shared-network: expected a name"},
 		{strings.Repeat("group {", 70), "blocks nested more than 64 deep"},
 		{"x {" + strings.Repeat("{", 70), "blocks nested more than 64 deep"},
 	} {
@@ -81,8 +123,25 @@ func TestReadDHCPDConfErrors(t *testing.T) {
 			t.Errorf("%.40q: error %v, want %q", tc.conf, err, tc.err)
 		}
 	}
-	if _, err := ReadDHCPDConf(self); err == nil || !strings.Contains(err.Error(), "includes nested more than 8 deep") {
+	if _, err := ReadDHCPDConf(self); err == nil || !strings.Contains(err.Error(), "include cycle refused") {
 		t.Errorf("self include: %v", err)
+	}
+	write("a.conf", "include \"b.conf\";\n")
+	if _, err := ReadDHCPDConf(write("b.conf", "include \"a.conf\";\n")); err == nil || !strings.Contains(err.Error(), "include cycle refused") {
+		t.Errorf("include cycle: %v", err)
+	}
+	// A chain of distinct files deeper than MaxIncludeDepth.
+	for i := range MaxIncludeDepth + 1 {
+		write(fmt.Sprintf("d%d.conf", i), fmt.Sprintf("include \"d%d.conf\";\n", i+1))
+	}
+	write(fmt.Sprintf("d%d.conf", MaxIncludeDepth+1), "")
+	if _, err := ReadDHCPDConf(filepath.Join(dir, "d0.conf")); err == nil || !strings.Contains(err.Error(), "includes nested more than 8 deep") {
+		t.Errorf("deep includes: %v", err)
+	}
+	// The same file included twice side by side is no cycle.
+	write("r.conf", "range 10.1.0.1 10.1.0.2;\n")
+	if pools, err := ReadDHCPDConf(write("twice.conf", "include \"r.conf\"; include \"r.conf\";\n")); err != nil || len(pools) != 2 {
+		t.Errorf("include twice: %v %v", pools, err)
 	}
 	if _, err := ReadDHCPDConf(filepath.Join(dir, "none.conf")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: %v", err)
@@ -105,6 +164,8 @@ func TestReadDHCPDConfErrors(t *testing.T) {
 // or an error that says why.
 func FuzzDHCPDConf(f *testing.F) {
 	files, _ := filepath.Glob("testdata/conf/*.conf")
+	more, _ := filepath.Glob("testdata/pools/*.conf")
+	files = append(files, more...)
 	for _, name := range files {
 		b, err := os.ReadFile(name)
 		if err != nil {
@@ -113,6 +174,7 @@ func FuzzDHCPDConf(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte("pool { failover peer \"p\"; range 10.0.0.2 10.0.0.1; } range 10.0.0.1;"))
+	f.Add([]byte("shared-network n { subnet 10.0.0.0 netmask 255.255.255.0 { } pool { range 10.0.0.5; } }"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		pools, err := ParseDHCPDConf(b)
 		if err != nil {
@@ -125,7 +187,8 @@ func FuzzDHCPDConf(f *testing.F) {
 			t.Fatalf("%d pools", len(pools))
 		}
 		for _, p := range pools {
-			if len(p.Ranges) == 0 || len(p.Peer) > failover.MaxNameLen {
+			if len(p.Ranges) == 0 || len(p.Peer) > failover.MaxNameLen || len(p.SharedNetwork) > failover.MaxNameLen ||
+				(p.Subnet != "" && p.SharedNetwork == "") {
 				t.Fatalf("pool %+v", p)
 			}
 			for _, r := range p.Ranges {

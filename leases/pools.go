@@ -17,6 +17,7 @@ func (c PoolCounts) Observation(secondary bool) failover.Pool {
 		return p
 	}
 	p.Name = c.Pool.Name()
+	p.Subnet, p.SharedNetwork = c.Pool.Subnet, c.Pool.SharedNetwork
 	p.Size = failover.Some(c.Pool.Size())
 	if c.Pool.Peer != "" {
 		if secondary {

@@ -62,6 +62,13 @@ type Pool struct {
 	// Peer is the `failover peer` the pool names; empty outside failover.
 	Peer   string
 	Ranges []Range
+	// Subnet is the prefix of the subnet that holds the pool
+	// ("192.0.2.0/24"); empty where unknown.
+	Subnet string
+	// SharedNetwork is the shared network clients draw the pool from:
+	// the name of its `shared-network`, or the Subnet of a subnet outside
+	// every shared network (docs/isc-leases.md); empty where unknown.
+	SharedNetwork string
 }
 
 // Name is the pool's ranges as "A-B", joined with ",".

@@ -105,7 +105,8 @@ func TestTableOtherAndNewest(t *testing.T) {
 	if o := c[0].Observation(true); o.Name != "10.0.0.10-10.0.0.19" || o.LocalFree != failover.Some(1) || o.Size != failover.Some(10) {
 		t.Errorf("secondary observation %+v", o)
 	}
-	if o := c[0].Observation(false); o.LocalFree != failover.Some(0) {
+	tab.pools[0].Subnet, tab.pools[0].SharedNetwork = "10.0.0.0/24", "lab"
+	if o := c[0].Observation(false); o.LocalFree != failover.Some(0) || o.Subnet != "10.0.0.0/24" || o.SharedNetwork != "lab" {
 		t.Errorf("primary observation %+v", o)
 	}
 	if o := c[1].Observation(false); o.Name != "other" || o.LocalFree.OK() || o.Size.OK() {
