@@ -44,6 +44,8 @@ var wantAlerts = map[string]string{
 	"DHCPFailoverFreeShareRunningOut":             "warning", // leases.rules.yml, and the two below
 	"DHCPFailoverFreeShareExhausted":              "critical",
 	"DHCPFailoverPoolNearlyFull":                  "warning",
+	"DHCPFailoverClientsRefusedOutOfContact":      "critical",
+	"DHCPFailoverClientsRefused":                  "warning",
 }
 
 // jobSelector is the mixin's default dhcpFailoverSelector; every selector
