@@ -127,8 +127,8 @@ local util = import '../lib/util.libsonnet';
           f.clientsRefusedOutOfContact,
           'DHCP failover server {{ $labels.target }} refuses clients while out of contact with its partner.',
           |||
-            {{ $labels.target }} could not give an address to clients of shared network
-            {{ $labels.shared_network }}{{ if $labels.subnet }} (subnet {{ $labels.subnet }}){{ end }}
+            {{ $labels.target }} could not give an address to clients{{ if $labels.shared_network }} of shared network
+            {{ $labels.shared_network }}{{ end }}{{ if $labels.subnet }} (subnet {{ $labels.subnet }}){{ end }}
             within the last %s while out of contact with its partner in failover relationship
             {{ $labels.relationship }}. Restore the connection, or put the server into
             PARTNER_DOWN once the partner is known to be down and mind the MCLT before
@@ -144,8 +144,8 @@ local util = import '../lib/util.libsonnet';
           f.clientsRefused,
           'DHCP server {{ $labels.target }} refuses clients.',
           |||
-            {{ $labels.target }} could not give an address to clients of shared network
-            {{ $labels.shared_network }}{{ if $labels.subnet }} (subnet {{ $labels.subnet }}){{ end }}
+            {{ $labels.target }} could not give an address to clients{{ if $labels.shared_network }} of shared network
+            {{ $labels.shared_network }}{{ end }}{{ if $labels.subnet }} (subnet {{ $labels.subnet }}){{ end }}
             within the last %s (failover relationship {{ $labels.relationship }}).
           ||| % util.words(t.refusedWindow),
         ),
