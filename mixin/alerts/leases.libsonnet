@@ -1,5 +1,6 @@
-// Rule group dhcp-failover-leases: will clients still get addresses? Over
-// the pool families of docs/metrics.md ("Pools"), in
+// Rule group dhcp-failover-leases: will clients still get addresses, and are
+// they turned away now? Over the pool families and the refusal counter of
+// docs/metrics.md ("Pools", "Shared networks and refusals"), in
 // alerts/leases.rules.yml. Conventions as in failover.libsonnet: every
 // instant selector through the job selector and the scrape-gap tolerance;
 // the range of predict_linear takes the job selector alone (a range
