@@ -202,6 +202,20 @@ func TestCommunicationInterruptedExprsEqual(t *testing.T) {
 	}
 }
 
+// The paging refusal alert is the warning's condition restricted to pairs
+// out of contact: the refusals it counts (window, reasons) must be the
+// same, so that the page never fires where the warning does not.
+func TestClientsRefusedExprsNested(t *testing.T) {
+	exprs := map[string]string{}
+	for _, r := range loadRules(t) {
+		exprs[r.Alert] = r.Expr
+	}
+	warn, page := strings.TrimSpace(exprs["DHCPFailoverClientsRefused"]), exprs["DHCPFailoverClientsRefusedOutOfContact"]
+	if warn == "" || !strings.Contains(page, warn) || !strings.Contains(page, `reason!="nak"`) {
+		t.Errorf("DHCPFailoverClientsRefusedOutOfContact does not contain DHCPFailoverClientsRefused's condition:\n%s\n---\n%s", warn, page)
+	}
+}
+
 // Every alert has a unit test in which it fires and one in which it does
 // not.
 func TestEveryAlertIsTested(t *testing.T) {
