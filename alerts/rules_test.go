@@ -44,6 +44,8 @@ var wantAlerts = map[string]string{
 	"DHCPFailoverFreeShareRunningOut":             "warning", // leases.rules.yml, and the two below
 	"DHCPFailoverFreeShareExhausted":              "critical",
 	"DHCPFailoverPoolNearlyFull":                  "warning",
+	"DHCPFailoverClientsRefusedOutOfContact":      "critical",
+	"DHCPFailoverClientsRefused":                  "warning",
 }
 
 // jobSelector is the mixin's default dhcpFailoverSelector; every selector
@@ -197,6 +199,20 @@ func TestCommunicationInterruptedExprsEqual(t *testing.T) {
 	a, b := exprs["DHCPFailoverCommunicationInterrupted"], exprs["DHCPFailoverCommunicationInterruptedTooLong"]
 	if a == "" || a != b {
 		t.Errorf("expressions differ:\n%s\n---\n%s", a, b)
+	}
+}
+
+// The paging refusal alert is the warning's condition restricted to pairs
+// out of contact: the refusals it counts (window, reasons) must be the
+// same, so that the page never fires where the warning does not.
+func TestClientsRefusedExprsNested(t *testing.T) {
+	exprs := map[string]string{}
+	for _, r := range loadRules(t) {
+		exprs[r.Alert] = r.Expr
+	}
+	warn, page := strings.TrimSpace(exprs["DHCPFailoverClientsRefused"]), exprs["DHCPFailoverClientsRefusedOutOfContact"]
+	if warn == "" || !strings.Contains(page, warn) || !strings.Contains(page, `reason!="nak"`) {
+		t.Errorf("DHCPFailoverClientsRefusedOutOfContact does not contain DHCPFailoverClientsRefused's condition:\n%s\n---\n%s", warn, page)
 	}
 }
 

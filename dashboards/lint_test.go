@@ -49,6 +49,15 @@ var metricLabels = map[string][]string{
 	"dhcp_failover_pool_addresses":                         {"job", "relationship"},
 	"dhcp_failover_pool_size":                              {"job", "relationship"},
 	"dhcp_failover_pool_local_free_addresses":              {"job", "relationship"},
+
+	// Shared networks and refusals.
+	"dhcp_failover_pool_info":                               {"job", "relationship"},
+	"dhcp_failover_shared_network_size":                     {"job", "relationship"},
+	"dhcp_failover_shared_network_addresses":                {"job", "relationship"},
+	"dhcp_failover_shared_network_local_free_addresses":     {"job", "relationship"},
+	"dhcp_failover_clients_refused_total":                   {"job", "relationship"},
+	"dhcp_failover_partner_down_takeover_timestamp_seconds": {"job", "relationship"},
+
 	"ALERTS": {"job"},
 }
 

@@ -42,6 +42,10 @@
       freeShareRunningOut: '15m',
       freeShareExhausted: '2m',
       poolNearlyFull: '15m',
+      // Refusal alerts: short, because a refusal is a client without an
+      // address; the window below, not for:, keeps bursts from flapping.
+      clientsRefusedOutOfContact: '1m',
+      clientsRefused: '1m',
     },
 
     thresholds: {
@@ -67,6 +71,11 @@
       freeShareHorizon: '1h',
       // DHCPFailoverPoolNearlyFull: share of the pool bound to clients.
       poolFullRatio: 0.9,
+      // DHCPFailoverClientsRefused*: range of increase() over the refusal
+      // counter. A client retries every few seconds to minutes, so one
+      // refused client is a burst with gaps; the alert holds for this long
+      // after the last refusal and so does not flap between bursts.
+      refusedWindow: '15m',
     },
 
     // runbook_url of an alert: this base and the alert's name in lower case

@@ -1,5 +1,6 @@
-// Rule group dhcp-failover-leases: will clients still get addresses? Over
-// the pool families of docs/metrics.md ("Pools"), in
+// Rule group dhcp-failover-leases: will clients still get addresses, and are
+// they turned away now? Over the pool families and the refusal counter of
+// docs/metrics.md ("Pools", "Shared networks and refusals"), in
 // alerts/leases.rules.yml. Conventions as in failover.libsonnet: every
 // instant selector through the job selector and the scrape-gap tolerance;
 // the range of predict_linear takes the job selector alone (a range
@@ -17,6 +18,27 @@ local util = import '../lib/util.libsonnet';
 
     local localFree = s('dhcp_failover_pool_local_free_addresses'),
     local commInt = s('dhcp_failover_communication_interrupted'),
+
+    // Refusals at one place (shared network, subnet) within the window,
+    // over every reason that is a lack of addresses: `nak` is left out, a
+    // client asking for an address of another network is NAKed too
+    // (docs/metrics.md, "Shared networks and refusals"). A range function
+    // rides over scrape gaps by itself and increase() over counter resets
+    // (a restarted server or log follower), so the job selector alone.
+    local refused = |||
+      sum without (reason) (
+        increase(dhcp_failover_clients_refused_total{%(sel)s, reason!="nak"}[%(w)s])
+      ) > 0
+    ||| % { sel: c.dhcpFailoverSelector, w: t.refusedWindow },
+
+    // Out of contact: the local side in any state but NORMAL (state_code 3,
+    // docs/metrics.md), or the communication_interrupted flag (Kea reports
+    // NORMAL-like states with the flag set).
+    local outOfContact = |||
+      (%(code)s != 3)
+      or on (job, instance, target, relationship)
+      (%(commInt)s == 1)
+    ||| % { code: s('dhcp_failover_state_code', 'side="local"'), commInt: commInt },
 
     groups+: [{
       name: 'dhcp-failover-leases',
@@ -94,6 +116,39 @@ local util = import '../lib/util.libsonnet';
             {{ $value | humanizePercentage }} of pool {{ $labels.pool }} in failover relationship
             {{ $labels.relationship }} is bound to clients, as {{ $labels.target }} sees it.
           |||,
+        ),
+
+        // Clients turned away while the pair is out of contact: each server
+        // serves only its own share (or, in PARTNER_DOWN, its partner's only
+        // after the MCLT), so refusals now mean clients without an address
+        // until someone acts. Value: refusals in the window.
+        alert(
+          'DHCPFailoverClientsRefusedOutOfContact', 'critical',
+          '(\n%s)\nand on (job, instance, target, relationship)\n(\n%s)\n' % [refused, outOfContact],
+          f.clientsRefusedOutOfContact,
+          'DHCP failover server {{ $labels.target }} refuses clients while out of contact with its partner.',
+          |||
+            {{ $labels.target }} could not give an address to clients{{ if $labels.shared_network }} of shared network
+            {{ $labels.shared_network }}{{ end }}{{ if $labels.subnet }} (subnet {{ $labels.subnet }}){{ end }}
+            within the last %s while out of contact with its partner in failover relationship
+            {{ $labels.relationship }}. Restore the connection, or put the server into
+            PARTNER_DOWN once the partner is known to be down and mind the MCLT before
+            the partner's addresses become usable.
+          ||| % util.words(t.refusedWindow),
+        ),
+
+        // Clients turned away in any state: a pool that is too small, a
+        // class that excludes clients, a shared network without pools.
+        alert(
+          'DHCPFailoverClientsRefused', 'warning',
+          refused,
+          f.clientsRefused,
+          'DHCP server {{ $labels.target }} refuses clients.',
+          |||
+            {{ $labels.target }} could not give an address to clients{{ if $labels.shared_network }} of shared network
+            {{ $labels.shared_network }}{{ end }}{{ if $labels.subnet }} (subnet {{ $labels.subnet }}){{ end }}
+            within the last %s (failover relationship {{ $labels.relationship }}).
+          ||| % util.words(t.refusedWindow),
         ),
       ],
     }],
