@@ -18,6 +18,7 @@ import (
 	"github.com/dhcpfailover/dhcp_failover_exporter/collector"
 	"github.com/dhcpfailover/dhcp_failover_exporter/config"
 	"github.com/go-kit/log/level"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
@@ -81,7 +82,7 @@ func runUntil(args []string, stdout, stderr io.Writer, stop <-chan struct{}) (co
 		metricsPath   = app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
 		adhocProbes   = app.Flag("web.probe-adhoc", "Allow /probe?source=KIND&... for servers that are not configured targets (off: anyone who can reach the exporter could make it connect anywhere).").Default("false").Bool()
 		demo          = app.Flag("demo", "Serve two embedded simulated failover pairs (no configuration file needed).").Bool()
-		demoCycle     = app.Flag("demo.cycle", "Duration of one whole fault cycle of the demo.").Default("2m").Duration()
+		demoCycle     = app.Flag("demo.cycle", "Duration of one whole fault cycle of the demo.").Default("10m").Duration()
 		logLevel      = app.Flag("log.level", "Only log messages with the given severity or above. One of: [debug, info, warn, error]").Default("info").Enum("debug", "info", "warn", "error")
 		logFormat     = app.Flag("log.format", "Output format of log messages. One of: [logfmt, json]").Default("logfmt").Enum("logfmt", "json")
 		toolkitFlags  = kingpinflag.AddFlags(app, ":9647")
@@ -138,12 +139,14 @@ func runUntil(args []string, stdout, stderr io.Writer, stop <-chan struct{}) (co
 	level.Info(logger).Log("msg", "Starting "+exporterName, "version", version.Info(), "build_context", version.BuildContext())
 	var loader func() (*config.Config, error)
 	if *demo {
-		if *demoCycle < 10*time.Second {
-			fmt.Fprintf(stderr, "%s: --demo.cycle must be at least 10s\n", exporterName)
+		if *demoCycle < config.MinSimulatedCycle {
+			fmt.Fprintf(stderr, "%s: --demo.cycle must be at least %s\n", exporterName, model.Duration(config.MinSimulatedCycle))
 			return 2
 		}
 		level.Info(logger).Log("msg", "Demo mode: serving two simulated failover pairs, not real DHCP servers", "cycle", *demoCycle)
-		loader = func() (*config.Config, error) { return config.DemoConfig(*demoCycle), nil }
+		// Anchored once: a reload (SIGHUP) keeps the pairs' phases.
+		demoStart := time.Now()
+		loader = func() (*config.Config, error) { return config.DemoConfigFrom(*demoCycle, demoStart), nil }
 	} else {
 		path := *configFile
 		loader = func() (*config.Config, error) { return config.Load(path) }

@@ -25,24 +25,27 @@ func init() {
 var errSimulatedDown = errors.New("simulated: server is down (crashed, not restarted yet)")
 
 // The fault script, as fractions of the cycle. Server b fails; server a
-// survives. The fractions keep every phase at least 6% of the cycle (1.2 s
-// with --demo.cycle=20s) so that a 1 s poll sees each.
+// survives. Every phase lasts at least 5% of the cycle (1 s with the
+// shortest cycle, config.MinSimulatedCycle) so that a 1 s poll sees each.
+// With the default 10 minute cycle the survivor is in COMMUNICATION_INT
+// for 3.5 min and in PARTNER_DOWN for 3 min or more: longer than the
+// shipped alerts' for: (2m and 1m), as a real outage would be.
 const (
 	// Both NORMAL until the network between a and b fails: both
 	// COMMUNICATION_INT, each still reporting the partner's last state.
-	simPartition = 0.20
+	simPartition = 0.05
 	// b crashes (and loses its lease file): its polls fail with connect.
-	simCrash = 0.28
-	// a's auto-partner-down delay: PARTNER_DOWN at 0.38.
-	simAutoPartnerDown = 0.18
+	simCrash = 0.10
+	// a's auto-partner-down delay: PARTNER_DOWN at 0.40.
+	simAutoPartnerDown = 0.35
 	// b starts again with no saved state: STARTUP (saved RECOVER).
-	simRestart = 0.48
+	simRestart = 0.50
 	// No partner within the startup period: b enters RECOVER.
 	simStartupTimeout = 0.55
 	// The network is back: b sends UPDREQALL, a answers BNDUPDs and
 	// UPDDONE, b waits in RECOVER_WAIT until its restart + MCLT, then
-	// RECOVER_DONE and both NORMAL (0.73 for -lb, 0.78 for -hs).
-	simHeal = 0.63
+	// RECOVER_DONE and both NORMAL (0.70 for -lb, 0.74 for -hs).
+	simHeal = 0.62
 )
 
 // simRelationship describes one simulated relationship of a pair.
@@ -59,9 +62,9 @@ type simRelationship struct {
 // standby b is the active primary and the standby a takes over.
 var simRelationships = []simRelationship{
 	{suffix: "-lb", mode: failover.ModeLoadBalance, roles: [2]failover.Role{failover.RolePrimary, failover.RoleSecondary},
-		mclt: 0.25, maxResponseDelay: 5 * time.Second, maxUnacked: 10},
+		mclt: 0.20, maxResponseDelay: 5 * time.Second, maxUnacked: 10},
 	{suffix: "-hs", mode: failover.ModeHotStandby, roles: [2]failover.Role{failover.RoleStandby, failover.RolePrimary},
-		mclt: 0.30, maxResponseDelay: 6 * time.Second, maxUnacked: 20},
+		mclt: 0.24, maxResponseDelay: 6 * time.Second, maxUnacked: 20},
 }
 
 type simulatedSource struct {

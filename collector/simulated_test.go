@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
 	"testing"
 	"time"
 
@@ -67,18 +70,18 @@ func TestSimulatedStatesAtChosenTimes(t *testing.T) {
 		bStart     float64
 		checkStart bool
 	}{
-		{f: 0.10, lbA: view{N, N}, lbB: view{N, N}, hsA: view{N, N}, hsB: view{N, N}, aStart: -0.27, bStart: -0.27, checkStart: true},
-		{f: 0.24, lbA: view{CI, N}, lbB: view{CI, N}, hsA: view{CI, N}, hsB: view{CI, N}, aStart: 0.20, bStart: 0.20, checkStart: true},
-		{f: 0.30, lbA: view{CI, N}, lbB: view{X, X}, hsA: view{CI, N}, hsB: view{X, X}},
-		{f: 0.40, lbA: view{PD, N}, lbB: view{X, X}, hsA: view{PD, N}, hsB: view{X, X}},
+		{f: 0.03, lbA: view{N, N}, lbB: view{N, N}, hsA: view{N, N}, hsB: view{N, N}, aStart: -0.30, bStart: -0.30, checkStart: true},
+		{f: 0.07, lbA: view{CI, N}, lbB: view{CI, N}, hsA: view{CI, N}, hsB: view{CI, N}, aStart: 0.05, bStart: 0.05, checkStart: true},
+		{f: 0.20, lbA: view{CI, N}, lbB: view{X, X}, hsA: view{CI, N}, hsB: view{X, X}},
+		{f: 0.45, lbA: view{PD, N}, lbB: view{X, X}, hsA: view{PD, N}, hsB: view{X, X}},
 		// b is back with an empty lease file: STARTUP, its partner unknown.
-		{f: 0.50, lbA: view{PD, N}, lbB: view{SU, NS}, hsA: view{PD, N}, hsB: view{SU, NS}, aStart: 0.38, bStart: 0.48, checkStart: true},
-		{f: 0.58, lbA: view{PD, N}, lbB: view{R, NS}, hsA: view{PD, N}, hsB: view{R, NS}, aStart: 0.38, bStart: 0.48, checkStart: true},
+		{f: 0.52, lbA: view{PD, N}, lbB: view{SU, NS}, hsA: view{PD, N}, hsB: view{SU, NS}, aStart: 0.40, bStart: 0.50, checkStart: true},
+		{f: 0.58, lbA: view{PD, N}, lbB: view{R, NS}, hsA: view{PD, N}, hsB: view{R, NS}, aStart: 0.40, bStart: 0.50, checkStart: true},
 		// connected again: b waits MCLT since its restart (STOS kept).
-		{f: 0.65, lbA: view{PD, RW}, lbB: view{RW, PD}, hsA: view{PD, RW}, hsB: view{RW, PD}, aStart: 0.38, bStart: 0.48, checkStart: true},
-		// -lb MCLT is 0.25 of the cycle, -hs 0.30.
-		{f: 0.76, lbA: view{N, N}, lbB: view{N, N}, hsA: view{PD, RW}, hsB: view{RW, PD}, aStart: 0.73, bStart: 0.73, checkStart: true},
-		{f: 0.90, lbA: view{N, N}, lbB: view{N, N}, hsA: view{N, N}, hsB: view{N, N}, aStart: 0.73, bStart: 0.73, checkStart: true},
+		{f: 0.65, lbA: view{PD, RW}, lbB: view{RW, PD}, hsA: view{PD, RW}, hsB: view{RW, PD}, aStart: 0.40, bStart: 0.50, checkStart: true},
+		// -lb MCLT is 0.20 of the cycle, -hs 0.24.
+		{f: 0.72, lbA: view{N, N}, lbB: view{N, N}, hsA: view{PD, RW}, hsB: view{RW, PD}, aStart: 0.70, bStart: 0.70, checkStart: true},
+		{f: 0.90, lbA: view{N, N}, lbB: view{N, N}, hsA: view{N, N}, hsB: view{N, N}, aStart: 0.70, bStart: 0.70, checkStart: true},
 	}
 	for _, tc := range tests {
 		t.Run(fmt.Sprintf("%.2f", tc.f), func(t *testing.T) {
@@ -121,7 +124,7 @@ func TestSimulatedStatesAtChosenTimes(t *testing.T) {
 }
 
 func TestSimulatedRelationshipFields(t *testing.T) {
-	now := simAt(0.10)
+	now := simAt(0.03)
 	rels, err := newSim(t, "p", "b", simCycle, 0, &now).Poll(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -134,10 +137,10 @@ func TestSimulatedRelationshipFields(t *testing.T) {
 	if hs.Role != failover.RolePrimary || hs.Mode != failover.ModeHotStandby {
 		t.Errorf("hs: %s %s", hs.Role, hs.Mode)
 	}
-	if v, _ := lb.MCLT.Get(); v != 5*time.Second {
-		t.Errorf("lb MCLT %v, want 5s (0.25 of 20s)", v)
+	if v, _ := lb.MCLT.Get(); v != 4*time.Second {
+		t.Errorf("lb MCLT %v, want 4s (0.20 of 20s)", v)
 	}
-	if v, _ := hs.MCLT.Get(); v != 6*time.Second {
+	if v, _ := hs.MCLT.Get(); v != 4800*time.Millisecond {
 		t.Errorf("hs MCLT %v", v)
 	}
 	u, _ := lb.UnackedUpdates.Get()
@@ -156,7 +159,7 @@ func TestSimulatedRelationshipFields(t *testing.T) {
 	}
 
 	// In COMMUNICATION_INT: flag set, no unacked updates, last contact at the partition.
-	now = simAt(0.25)
+	now = simAt(0.08)
 	rels, err = newSim(t, "p", "a", simCycle, 0, &now).Poll(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -168,8 +171,8 @@ func TestSimulatedRelationshipFields(t *testing.T) {
 	if u, _ := lb.UnackedUpdates.Get(); u != 0 {
 		t.Errorf("unacked %d while disconnected", u)
 	}
-	if c, _ := lb.PartnerLastContact.Get(); !c.Equal(simAt(0.20)) {
-		t.Errorf("last contact %v, want the partition %v", c, simAt(0.20))
+	if c, _ := lb.PartnerLastContact.Get(); !c.Equal(simAt(0.05)) {
+		t.Errorf("last contact %v, want the partition %v", c, simAt(0.05))
 	}
 }
 
@@ -351,5 +354,75 @@ func BenchmarkSimulatedPoll(b *testing.B) {
 		if _, err := src.Poll(context.Background()); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// The default demo, anchored at the exporter's start, pages with the
+// shipped rules: the survivor stays in COMMUNICATION_INT and PARTNER_DOWN,
+// from the first poll on, longer than those alerts' for: plus a margin for
+// scrape and rule evaluation intervals (e2e/e2e_test.go runs the real
+// thing). The for: durations are read from the shipped rule file.
+func TestDemoOutlastsShippedFor(t *testing.T) {
+	rules, err := os.ReadFile(filepath.Join("..", "alerts", "dhcp-failover.rules.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	forOf := func(alert string) time.Duration {
+		m := regexp.MustCompile(`(?s)- alert: ` + alert + `\n.*?\n\s+for: (\S+)`).FindSubmatch(rules)
+		if m == nil {
+			t.Fatalf("no for: for %s in the rule file", alert)
+		}
+		d, err := model.ParseDuration(string(m[1]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return time.Duration(d)
+	}
+	const margin = 45 * time.Second // two 15 s scrapes and an evaluation
+	start := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	c := config.DemoConfigFrom(0, start)
+	sources := map[string]*simulatedSource{}
+	now := start
+	for _, tgt := range c.Targets {
+		src, err := NewSource(tgt, log.NewNopLogger())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ss := src.(*simulatedSource)
+		ss.now = func() time.Time { return now }
+		sources[tgt.Name] = ss
+	}
+	// longest is the longest run of the state on target's -lb and -hs
+	// relationships within the first cycle, polled every second.
+	longest := func(target string, st failover.State) (first time.Duration, run time.Duration) {
+		var cur time.Duration
+		first = -1
+		for d := time.Duration(0); d < config.DefaultSimulatedCycle; d += time.Second {
+			now = start.Add(d)
+			rels, err := sources[target].Poll(context.Background())
+			in := err == nil
+			for _, r := range rels {
+				in = in && r.Local.State == st
+			}
+			if !in {
+				cur = 0
+				continue
+			}
+			if first < 0 {
+				first = d
+			}
+			cur += time.Second
+			run = max(run, cur)
+		}
+		return first, run
+	}
+	if first, run := longest("demo-1-a", failover.CommunicationInt); first > 10*time.Second || run < forOf("DHCPFailoverCommunicationInterrupted")+margin {
+		t.Errorf("demo-1-a: COMMUNICATION_INT from %s after start for %s; want within 10 s, for longer than the alert's for: + %s", first, run, margin)
+	}
+	if first, run := longest("demo-2-a", failover.PartnerDown); first != 0 || run < forOf("DHCPFailoverPartnerDown")+margin {
+		t.Errorf("demo-2-a: PARTNER_DOWN from %s after start for %s; want at start, for longer than the alert's for: + %s", first, run, margin)
+	}
+	if first, _ := longest("demo-1-a", failover.Normal); first != 0 {
+		t.Errorf("demo-1-a is not NORMAL at start (first NORMAL poll %s after start)", first)
 	}
 }

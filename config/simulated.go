@@ -10,11 +10,14 @@ import (
 
 // Simulated source defaults and bounds (docs/simulated.md).
 const (
-	// DefaultSimulatedCycle is the length of one whole fault cycle.
-	DefaultSimulatedCycle = 2 * time.Minute
-	// MinSimulatedCycle keeps every phase of the cycle long enough for a
-	// 1 s poll to see it.
-	MinSimulatedCycle = 10 * time.Second
+	// DefaultSimulatedCycle is the length of one whole fault cycle: long
+	// enough that the survivor stays in COMMUNICATION_INT (3.5 min) and
+	// in PARTNER_DOWN (3 min) beyond the shipped alerts' for: (2m and 1m),
+	// so that the default demo pages as a real fault would.
+	DefaultSimulatedCycle = 10 * time.Minute
+	// MinSimulatedCycle keeps every phase of the cycle (at least 5% of
+	// it) long enough for a 1 s poll to see it.
+	MinSimulatedCycle = 20 * time.Second
 )
 
 // Simulated is one server of an in-process failover pair that plays a
@@ -26,7 +29,7 @@ type Simulated struct {
 	Pair string `yaml:"pair"`
 	// Server is which end of the pair this target is: "a" or "b".
 	Server string `yaml:"server"`
-	// Cycle is the length of one whole fault cycle (default 2m, at least 10s).
+	// Cycle is the length of one whole fault cycle (default 10m, at least 20s).
 	Cycle model.Duration `yaml:"cycle"`
 	// Offset shifts the pair's cycle, so that several pairs are not in
 	// the same phase at once.

@@ -40,7 +40,7 @@ func TestSimulatedInvalid(t *testing.T) {
 		{"pair: lab\n    server: c", `target "s": field server: must be "a" or "b"`},
 		{"pair: lab\n    server: A", `target "s": field server: must be "a" or "b"`},
 		{"pair: 'two words'\n    server: a", `target "s": field pair: must be printable ASCII without spaces`},
-		{"pair: lab\n    server: a\n    cycle: 9s", `target "s": field cycle: must be at least 10s`},
+		{"pair: lab\n    server: a\n    cycle: 19s", `target "s": field cycle: must be at least 20s`},
 		{"pair: lab\n    server: a\n    offset: -1s", `not a valid duration string: "-1s"`},
 		{"pair: lab\n    server: a\n    cycle: soon", `not a valid duration string: "soon"`},
 		{"pair: lab\n    server: a\n    mclt: 1s", `unknown field "mclt" (source simulated)`},
@@ -60,7 +60,7 @@ func TestSimulatedValidateInCode(t *testing.T) {
 		t.Errorf("error %v", err)
 	}
 	s = &Simulated{Pair: "lab", Server: "b", Cycle: -1}
-	if err := s.Validate(); err == nil || err.Error() != "field cycle: must be at least 10s" {
+	if err := s.Validate(); err == nil || err.Error() != "field cycle: must be at least 20s" {
 		t.Errorf("error %v", err)
 	}
 }
@@ -94,5 +94,29 @@ func TestDemoConfig(t *testing.T) {
 	}
 	if got := time.Duration(DemoConfig(time.Second).Targets[0].Settings.(*Simulated).Cycle); got != MinSimulatedCycle {
 		t.Errorf("cycle 1s -> %v", got)
+	}
+}
+
+// Anchored at a start time, each demo pair is at its start phase then,
+// whatever the start; a zero start keeps the epoch-based offsets.
+func TestDemoConfigFrom(t *testing.T) {
+	const cycle = 10 * time.Minute
+	for _, start := range []time.Time{time.Unix(0, 0), time.Unix(1_795_713_600, 0), time.Date(2026, 12, 6, 11, 59, 7, 123, time.UTC)} {
+		c := DemoConfigFrom(cycle, start)
+		for i, tg := range []Target{c.Targets[0], c.Targets[2]} {
+			s := tg.Settings.(*Simulated)
+			if s.Offset < 0 || time.Duration(s.Offset) >= cycle {
+				t.Errorf("%v: %s offset %v out of [0, cycle)", start, tg.Name, s.Offset)
+			}
+			// The phase at start, as collector/simulated.go counts cycles.
+			since := start.Sub(time.Unix(0, 0)) - time.Duration(s.Offset)
+			phase := float64(((since%cycle)+cycle)%cycle) / float64(cycle)
+			if d := phase - DemoStartPhases[i]; d < -1e-6 || d > 1e-6 {
+				t.Errorf("%v: %s at phase %.6f, want %.2f", start, tg.Name, phase, DemoStartPhases[i])
+			}
+		}
+	}
+	if a, b := DemoConfigFrom(cycle, time.Time{}), DemoConfig(cycle); a.Targets[2].Settings.(*Simulated).Offset != b.Targets[2].Settings.(*Simulated).Offset {
+		t.Error("a zero start is not the epoch anchoring")
 	}
 }

@@ -27,8 +27,10 @@ import (
 
 const (
 	// demoCycle is the demo's whole fault cycle. At 40 s, server a of each
-	// pair is in COMMUNICATION_INT for about 7 s and in PARTNER_DOWN for
-	// about 14 s, and the two pairs fault half a cycle apart.
+	// pair is in COMMUNICATION_INT for 14 s and in PARTNER_DOWN for about
+	// 12 s (docs/simulated.md). This test shortens the rules' for: to see
+	// whole fire-and-resolve cycles quickly; demo_pages_test.go runs the
+	// default demo with the rules as shipped.
 	demoCycle = "40s"
 	// job is the scrape job's name, the `job` label of every series.
 	job = "dhcp_failover"
