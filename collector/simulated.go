@@ -73,6 +73,9 @@ type simulatedSource struct {
 	cycle  time.Duration
 	offset time.Duration
 	now    func() time.Time
+	// created is the first poll's time: the refusal counters count
+	// from it, as a log follower counts from its start.
+	created time.Time
 }
 
 func newSimulatedSource(t config.Target, _ log.Logger) (Source, error) {
@@ -101,6 +104,9 @@ func (s *simulatedSource) Poll(ctx context.Context) ([]failover.Relationship, er
 		return nil, err
 	}
 	now := s.now()
+	if s.created.IsZero() {
+		s.created = now
+	}
 	var rels []failover.Relationship
 	for _, rel := range simRelationships {
 		p := simulate(rel, s.cycle, s.offset, now)
@@ -199,6 +205,9 @@ func (s *simulatedSource) observe(rel simRelationship, p *failover.Pair, now tim
 		UnackedUpdates:           failover.Some(s.unacked(rel, m, now)),
 		CommunicationInterrupted: failover.Some(failover.CommunicationInterruptedFromState(m.State)),
 	}
+	_, f := s.cycleOf(now)
+	r.Pools = s.pools(rel, m, f)
+	r.Refusals = s.refusals(rel, now)
 	switch {
 	case m.Connected:
 		// CONTACT every max-response-delay/3 or less: just now.

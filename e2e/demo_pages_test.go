@@ -27,7 +27,8 @@ const pagesBudget = 5 * time.Minute
 // the shipped rule files loaded byte for byte and the example
 // configuration's intervals (examples/prometheus.yml: 15 s), pages
 // DHCPFailoverPartnerDown and DHCPFailoverCommunicationInterrupted through
-// a real Alertmanager. Both stacks run at once: the wait is the rules'
+// a real Alertmanager, and DHCPFailoverClientsRefusedOutOfContact for the
+// survivor whose shared network ran dry (demo-2-a refuses from the start). Both stacks run at once: the wait is the rules'
 // for:, not the machine.
 func TestDemoPagesWithShippedRules(t *testing.T) {
 	if testing.Short() {
@@ -114,18 +115,37 @@ scrape_configs:
 		if err != nil {
 			t.Fatal(err)
 		}
-		if commInt != "" && partnerDown != "" {
-			t.Logf("paged by the shipped rules: PartnerDown %s, CommunicationInterrupted %s after the exporter started", partnerDown, commInt)
+		refused, err := hook.firedSeen("DHCPFailoverClientsRefusedOutOfContact", wantRefusedOutOfContact)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if commInt != "" && partnerDown != "" && refused != "" {
+			t.Logf("paged by the shipped rules: PartnerDown %s, ClientsRefusedOutOfContact %s, CommunicationInterrupted %s after the exporter started", partnerDown, refused, commInt)
 			break
 		}
 		if time.Since(began) > pagesBudget {
 			t.Logf("webhook notifications:\n%s", hook.timeline())
-			t.Fatalf("in %s: DHCPFailoverPartnerDown fired %t, DHCPFailoverCommunicationInterrupted fired %t (for server a of a demo pair)",
-				pagesBudget, partnerDown != "", commInt != "")
+			t.Fatalf("in %s: DHCPFailoverPartnerDown fired %t, DHCPFailoverCommunicationInterrupted fired %t, DHCPFailoverClientsRefusedOutOfContact fired %t (for server a of a demo pair)",
+				pagesBudget, partnerDown != "", commInt != "", refused != "")
 		}
 		time.Sleep(time.Second)
 	}
 	t.Logf("webhook notifications:\n%s", hook.timeline())
+}
+
+// wantRefusedOutOfContact: the survivor (a) of a demo pair refuses the
+// clients of a dry shared network while out of contact, as critical.
+func wantRefusedOutOfContact(l, _ map[string]string) error {
+	server, err := pairOf(l)
+	switch {
+	case err != nil:
+		return err
+	case server != "a":
+		return fmt.Errorf("target %q refused clients; only the demo's survivor, server a, does", l["target"])
+	case l["severity"] != "critical" || l["shared_network"] == "":
+		return fmt.Errorf("severity %q, shared_network %q: want critical and a network", l["severity"], l["shared_network"])
+	}
+	return nil
 }
 
 // firedSeen returns, for the first notification of alertname firing with

@@ -48,10 +48,10 @@ const (
 )
 
 // notSimulated lists the panels whose metrics come from sources the demo
-// does not simulate (Kea status-get counters, the peer-protocol tap, the
-// pools of the leases and Kea sources; e2e/leases_test.go covers those;
-// the shared networks and refusals):
+// does not simulate (Kea status-get counters, the peer-protocol tap):
 // their queries must be accepted by Prometheus but may return nothing.
+// The pools, shared networks, refusals and the PARTNER_DOWN takeover are
+// simulated (docs/simulated.md): their panels must return data.
 var notSimulated = map[string]string{
 	"Kea clients while the partner is unreachable": "dhcp_failover_kea_",
 	"Kea analyzed packets":                         "dhcp_failover_kea_",
@@ -62,16 +62,6 @@ var notSimulated = map[string]string{
 	"Binding update backlog":                       "dhcp_failover_peer_",
 	"Rejects":                                      "dhcp_failover_peer_",
 	"Clock offset":                                 "dhcp_failover_peer_",
-	"Own free share":                               "dhcp_failover_pool_",
-	"Pool use":                                     "dhcp_failover_pool_",
-	"Addresses by state":                           "dhcp_failover_pool_",
-	"Out of contact: time to exhaustion":           "dhcp_failover_pool_",
-	// Shared networks and refusals: not simulated by the demo either.
-	"Clients refused":                                 "dhcp_failover_clients_refused_total",
-	"Own free share per shared network":               "dhcp_failover_shared_network_",
-	"Partner's pool usable in":                        "dhcp_failover_partner_down_takeover_",
-	"Own share per shared network: how long it lasts": "dhcp_failover_shared_network_",
-	"Shared network addresses by state":               "dhcp_failover_shared_network_",
 }
 
 // TestDemoEndToEnd runs the exporter's demo, a real Prometheus with the
