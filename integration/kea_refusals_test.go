@@ -53,9 +53,9 @@ func keaStatisticGet(n *keaNode, name string) (int64, error) {
 		return 0, err
 	}
 	var a struct {
-		Result    int                       `json:"result"`
-		Text      string                    `json:"text"`
-		Arguments map[string][][]json.Number `json:"arguments"`
+		Result    int                            `json:"result"`
+		Text      string                         `json:"text"`
+		Arguments map[string][][]json.RawMessage `json:"arguments"`
 	}
 	if err := json.Unmarshal(raw, &a); err != nil {
 		return 0, err
@@ -67,7 +67,9 @@ func keaStatisticGet(n *keaNode, name string) (int64, error) {
 	if len(s) == 0 || len(s[0]) == 0 {
 		return 0, nil
 	}
-	return s[0][0].Int64()
+	var v int64
+	err = json.Unmarshal(s[0][0], &v)
+	return v, err
 }
 
 func TestKeaRefusals(t *testing.T) {
@@ -156,7 +158,7 @@ func testKeaRefusals(t *testing.T, rt *keaRuntime) {
 
 	type stat struct {
 		subnet, reason, name string
-		want              map[string]int64 // by node
+		want                 map[string]int64 // by node
 	}
 	stats := []stat{
 		{"subnet-1", "pool_exhausted", "subnet[1].v4-allocation-fail", map[string]int64{"kea-a": dry}},
