@@ -144,3 +144,30 @@ func TestKeaSourceRefusalsPartial(t *testing.T) {
 		t.Errorf("%d warnings:\n%s", n, logs.String())
 	}
 }
+
+// The real statistic-get-all of a Kea 3.0 primary after refusals
+// (kea/testdata/README.md), through the source.
+func TestKeaSourceRefusalsRecorded(t *testing.T) {
+	srv := httptest.NewServer(keaServer(map[string][]byte{
+		"status-get":        keaFixture(t, "status-get-2.2-ca-primary.json"),
+		"statistic-get-all": keaFixture(t, "kea-3.0-statistic-get-all-refusals.json"),
+	}))
+	defer srv.Close()
+	s := newKeaTestSource(t, "- {name: a, source: kea, url: '"+srv.URL+"', relationship: pair}\n", nil)
+	rels, err := pollKea(t, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []failover.Refusal{
+		{Reason: failover.RefusedNAK, Count: 2},
+		{Reason: failover.RefusedNoPools},
+		{Reason: failover.RefusedPoolExhausted},
+		{Subnet: "subnet-1", Reason: failover.RefusedNoPools},
+		{Subnet: "subnet-1", Reason: failover.RefusedPoolExhausted, Count: 6},
+		{Subnet: "subnet-2", Reason: failover.RefusedNoPools, Count: 3},
+		{Subnet: "subnet-2", Reason: failover.RefusedPoolExhausted},
+	}
+	if !reflect.DeepEqual(rels[0].Refusals, want) {
+		t.Fatalf("refusals %+v\nwant %+v", rels[0].Refusals, want)
+	}
+}

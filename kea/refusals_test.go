@@ -72,6 +72,32 @@ func TestParseRefusalsRecorded(t *testing.T) {
 	if want := (Refusals{Subnets: []SubnetRefusals{{SubnetID: 1}}}); !reflect.DeepEqual(r, want) {
 		t.Errorf("2.2: %+v, want %+v", r, want)
 	}
+	// The primaries of integration/kea_refusals_test.go after 6 relayed
+	// DISCOVERs to subnet 1 (its pool all leased), 3 to subnet 2 (no pool)
+	// and 2 DHCPREQUESTs NAKed. Kea counts the 9 failures again under the
+	// scope pair (-subnet 9, -shared-network 0) and under -classes (9:
+	// every packet is in ALL), which is why neither is read.
+	for _, line := range []string{"2.6", "3.0"} {
+		name := "kea-" + line + "-statistic-get-all-refusals.json"
+		b := statisticGetAllCaptures(t)[name]
+		r, err := ParseRefusals(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := Refusals{Subnets: []SubnetRefusals{{1, 6, 0}, {2, 0, 3}}, NAKs: 2}
+		if !reflect.DeepEqual(r, want) {
+			t.Errorf("%s: %+v, want %+v", name, r, want)
+		}
+		all, _ := decodeStatisticGetAll(b)
+		for stat, want := range map[string]int64{
+			"v4-allocation-fail": 6, "v4-allocation-fail-no-pools": 3,
+			"v4-allocation-fail-subnet": 9, "v4-allocation-fail-shared-network": 0, "v4-allocation-fail-classes": 9,
+		} {
+			if got, _, _ := latest(all, stat); got != want {
+				t.Errorf("%s: %s = %d, want %d", name, stat, got, want)
+			}
+		}
+	}
 }
 
 func TestParseRefusals(t *testing.T) {
