@@ -111,14 +111,14 @@ var statName = regexp.MustCompile(`^subnet\[([0-9]{1,10})\]\.(?:pool\[([0-9]{1,6
 // statistic-get-all answer: each statistic is a list of [value, time]
 // samples, the newest first (Kea ARM, "Statistics").
 func ParseStatisticGetAll(b []byte) ([]AddressStats, error) {
-	args, err := parseAnswer("statistic-get-all", b)
+	all, err := decodeStatisticGetAll(b)
 	if err != nil {
 		return nil, err
 	}
-	var all map[string][][]json.RawMessage
-	if err := json.Unmarshal(args, &all); err != nil {
-		return nil, fmt.Errorf("%w: statistic-get-all: %v", ErrProtocol, cleanText(err.Error()))
-	}
+	return addressStatsFrom(all)
+}
+
+func addressStatsFrom(all map[string][][]json.RawMessage) ([]AddressStats, error) {
 	type key struct {
 		subnet int64
 		pool   int
