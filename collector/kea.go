@@ -46,6 +46,8 @@ type keaSource struct {
 
 	mu     sync.Mutex
 	warned map[string]bool
+
+	subnets keaNames // polls are serial (agent.go): no lock
 }
 
 func newKeaSource(t config.Target, logger log.Logger) (Source, error) {

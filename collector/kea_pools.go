@@ -34,33 +34,56 @@ func (s *keaSource) addKeaPools(ctx context.Context, rels []failover.Relationshi
 			first = i
 		}
 	}
+	var ids []int64
+	if st.AddressesErr == nil {
+		for _, a := range st.Addresses {
+			ids = append(ids, a.SubnetID)
+		}
+	}
+	if st.RefusalsErr == nil {
+		for _, r := range st.Refusals.Subnets {
+			ids = append(ids, r.SubnetID)
+		}
+	}
+	var names kea.Names
+	if len(ids) > 0 {
+		names = s.subnetNames(ctx, ids)
+	}
 	if st.AddressesErr != nil {
 		s.warnOnce("lease-stats", "Kea address statistics not read: no pool series", "err", st.AddressesErr)
 	} else {
 		for _, a := range st.Addresses {
-			rels[first].Pools = append(rels[first].Pools, keaPool(a))
+			rels[first].Pools = append(rels[first].Pools, keaPool(a, names))
 		}
 	}
 	if st.RefusalsErr != nil {
 		s.warnOnce("refusal-stats", "Kea allocation statistics not read: no refusal series", "err", st.RefusalsErr)
 	} else {
-		rels[first].Refusals = keaRefusals(st.Refusals)
+		rels[first].Refusals = keaRefusals(st.Refusals, names)
 	}
 }
 
-// keaSubnetName names a subnet as the pool series name it, "subnet-ID":
-// Kea's statistics do not carry the prefix, and the source reads nothing
-// else (kea/doc.go: never config-get).
-func keaSubnetName(id int64) string { return "subnet-" + strconv.FormatInt(id, 10) }
-
-// keaPool maps one subnet's (or pool's) statistics: pool="subnet-ID" or
-// "subnet-ID-pool-N".
-func keaPool(st kea.AddressStats) failover.Pool {
-	name := keaSubnetName(st.SubnetID)
-	if st.Pool >= 0 {
-		name += "-pool-" + strconv.Itoa(st.Pool)
+// keaSubnet names a subnet: its prefix and shared network where the
+// source knows them (collector/kea_names.go; a subnet on its own is its
+// own network, named by its prefix), else "subnet-ID" and no network.
+func keaSubnet(id int64, names kea.Names) (subnet, network string) {
+	if n, ok := names[id]; ok {
+		if n.SharedNetwork == "" {
+			return n.Prefix, n.Prefix
+		}
+		return n.Prefix, n.SharedNetwork
 	}
-	return failover.Pool{
+	return "subnet-" + strconv.FormatInt(id, 10), ""
+}
+
+// keaPool maps one subnet's (or pool's) statistics: pool is the subnet's
+// prefix (or "subnet-ID"), "PREFIX-pool-N" for a pool where Kea reports
+// pools. Only the subnet's own series carries its subnet and network
+// (pool_info, the network totals): its pools are parts of it, and a
+// network summed over both would count every address twice.
+func keaPool(st kea.AddressStats, names kea.Names) failover.Pool {
+	name, network := keaSubnet(st.SubnetID, names)
+	p := failover.Pool{
 		Name: name,
 		Size: failover.Some(int(st.Total)),
 		Addresses: []failover.PoolAddresses{
@@ -68,16 +91,22 @@ func keaPool(st kea.AddressStats) failover.Pool {
 			{State: "declined", Count: int(st.Declined)},
 		},
 	}
+	if st.Pool >= 0 {
+		p.Name += "-pool-" + strconv.Itoa(st.Pool)
+	} else if network != "" {
+		p.Subnet, p.SharedNetwork = name, network
+	}
+	return p
 }
 
 // keaRefusals maps the refusal counts (kea/refusals.go says which Kea
 // statistics they are): for every subnet the statistics name, from 0,
-// pool_exhausted and no_pools with subnet="subnet-ID" (the shared
-// network is not in the statistics: empty); server-wide (both labels
+// pool_exhausted and no_pools with the subnet's prefix and network where
+// known, else subnet="subnet-ID" and no network; server-wide (both labels
 // empty) what Kea counts beyond its subnets, and the DHCPNAKs. Kea has
 // no split pool, so never partner_holds_free; its -classes statistic
 // counts the same failures again, so never classes.
-func keaRefusals(r kea.Refusals) []failover.Refusal {
+func keaRefusals(r kea.Refusals, names kea.Names) []failover.Refusal {
 	out := make([]failover.Refusal, 0, 2*len(r.Subnets)+3)
 	out = append(out,
 		failover.Refusal{Reason: failover.RefusedNAK, Count: float64(r.NAKs)},
@@ -85,10 +114,10 @@ func keaRefusals(r kea.Refusals) []failover.Refusal {
 		failover.Refusal{Reason: failover.RefusedPoolExhausted, Count: float64(r.PoolExhausted)},
 	)
 	for _, sn := range r.Subnets {
-		name := keaSubnetName(sn.SubnetID)
+		name, network := keaSubnet(sn.SubnetID, names)
 		out = append(out,
-			failover.Refusal{Subnet: name, Reason: failover.RefusedNoPools, Count: float64(sn.NoPools)},
-			failover.Refusal{Subnet: name, Reason: failover.RefusedPoolExhausted, Count: float64(sn.PoolExhausted)},
+			failover.Refusal{SharedNetwork: network, Subnet: name, Reason: failover.RefusedNoPools, Count: float64(sn.NoPools)},
+			failover.Refusal{SharedNetwork: network, Subnet: name, Reason: failover.RefusedPoolExhausted, Count: float64(sn.PoolExhausted)},
 		)
 	}
 	return out

@@ -72,12 +72,12 @@ func TestKeaSourceRefusals(t *testing.T) {
 	if sum != 6 {
 		t.Errorf("the allocation failures sum to %v, Kea counts 6 (v4-allocation-fail + -no-pools)", sum)
 	}
-	// One statistic-get-all per poll, then stat-lease4-get.
+	// One statistic-get-all per poll, then stat-lease4-get; subnet4-list for the names (not loaded here).
 	var cmds []string
 	for _, r := range ks.Requests() {
 		cmds = append(cmds, r["command"].(string))
 	}
-	if got := strings.Join(cmds, ","); got != "status-get,statistic-get-all,stat-lease4-get" {
+	if got := strings.Join(cmds, ","); got != "status-get,statistic-get-all,stat-lease4-get,subnet4-list" {
 		t.Errorf("commands %s", got)
 	}
 

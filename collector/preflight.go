@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/dhcpfailover/dhcp_failover_exporter/config"
+	"github.com/dhcpfailover/dhcp_failover_exporter/kea"
 	"github.com/dhcpfailover/dhcp_failover_exporter/peer"
 )
 
@@ -34,6 +35,14 @@ func Preflight(cfg *config.Config) []string {
 			}
 		case *config.Leases:
 			files = append(files, s.Path)
+		case *config.Kea:
+			if s.ConfigFile != "" {
+				if w := preflightFile(s.ConfigFile, root); w != "" {
+					out = append(out, where+": config_file: "+w)
+				} else if _, err := kea.ReadConfigFile(s.ConfigFile); err != nil {
+					out = append(out, where+": config_file: "+err.Error()+" (subnets are named by ID)")
+				}
+			}
 		}
 		if fr, ok := t.Settings.(config.FileReferrer); ok {
 			files = append(files, fr.ReferencedFiles()...)

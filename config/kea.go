@@ -52,6 +52,11 @@ type Kea struct {
 	// HAHeartbeat also sends ha-heartbeat each poll, for Kea's
 	// unsent-update-count.
 	HAHeartbeat bool `yaml:"ha_heartbeat,omitempty"`
+	// ConfigFile is Kea's own configuration file (kea-dhcp4.conf) on the
+	// exporter's host, read for the subnets' prefixes and shared networks
+	// where the subnet_cmds hook is not loaded (docs/kea.md, "Subnet
+	// names"); nothing else of it is kept.
+	ConfigFile string `yaml:"config_file,omitempty"`
 }
 
 // KeaService is a Control Agent service name; KeaServiceNone sends none.
@@ -164,6 +169,9 @@ func (k *Kea) Validate() error {
 		case k.Service != "" && k.Service != KeaServiceNone:
 			return errors.New("field service: applies to url only")
 		}
+	}
+	if strings.ContainsRune(k.ConfigFile, 0) {
+		return errors.New("field config_file: contains a NUL byte")
 	}
 	switch k.Service {
 	case "", KeaServiceDHCP4, KeaServiceDHCP6, KeaServiceNone:

@@ -43,6 +43,16 @@ func (p *keaPair) writeKeaConfig(n *keaNode, rels []map[string]any, subnets []ma
 		"subnet4": subnets,
 		"loggers": []any{map[string]any{"name": "kea-dhcp4", "output_options": []any{map[string]any{"output": "stdout"}}, "severity": "INFO"}},
 	}
+	if p.sharedNetworks != nil {
+		d["shared-networks"] = p.sharedNetworks
+	}
+	if len(p.hooks) > 0 {
+		var hooks []any
+		for _, h := range p.hooks {
+			hooks = append(hooks, map[string]any{"library": p.rt.hooks + "/" + h})
+		}
+		d["hooks-libraries"] = append(hooks, d["hooks-libraries"].([]any)...)
+	}
 	unix := map[string]any{"socket-type": "unix", "socket-name": n.SocketIn}
 	if p.rt.HTTPSocket {
 		httpSock := map[string]any{"socket-type": "http", "socket-address": n.Host.Addr.String(), "socket-port": keaHTTPPort, "authentication": auth}

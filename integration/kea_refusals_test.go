@@ -87,9 +87,16 @@ func testKeaRefusals(t *testing.T, rt *keaRuntime) {
 	const poolSize = 4
 	// Subnet 1's pool is exactly the leases written below (all active for
 	// an hour); subnet 2 has no pool at all.
-	subnets := []map[string]any{
-		{"id": 1, "subnet": "10.251.0.0/16", "pools": []any{map[string]any{"pool": "10.251.100.1 - 10.251.100.4"}}},
-		{"id": 2, "subnet": "10.252.0.0/16"},
+	// Subnet 1 is in shared network "campus", subnet 2 on its own. Their
+	// names come from subnet4-list where the version ships subnet_cmds
+	// (Debian's Kea 3.0), else from Kea's configuration file (2.6).
+	p.sharedNetworks = []map[string]any{{"name": "campus", "subnet4": []any{
+		map[string]any{"id": 1, "subnet": "10.251.0.0/16", "pools": []any{map[string]any{"pool": "10.251.100.1 - 10.251.100.4"}}},
+	}}}
+	subnets := []map[string]any{{"id": 2, "subnet": "10.252.0.0/16"}}
+	withSubnetCmds := len(rt.root.Glob(rt.hooks+"/libdhcp_subnet_cmds.so")) > 0
+	if withSubnetCmds {
+		p.hooks = []string{"libdhcp_subnet_cmds.so"}
 	}
 	peers := []haPeer{{"kea-a", "10.251.9.1", "primary"}, {"kea-b", "10.251.9.2", "standby"}}
 	for _, n := range []*keaNode{p.A, p.B} {
@@ -101,16 +108,30 @@ func testKeaRefusals(t *testing.T, rt *keaRuntime) {
 	p.Start(p.B)
 	p.WaitOperational(30 * time.Second)
 	pw := p.passwordFile()
-	rel := "relationship: " + keaRelationship
-	e := startExporter(t, p.Mon, "targets:\n"+p.keaURLTarget("kea-a", p.A, rel, pw)+p.keaURLTarget("kea-b", p.B, rel, pw))
+	rel := func(n *keaNode) string {
+		r := "relationship: " + keaRelationship
+		if !withSubnetCmds {
+			r += ", config_file: " + filepath.Join(n.Dir, "kea-dhcp4.conf")
+		}
+		return r
+	}
+	e := startExporter(t, p.Mon, "targets:\n"+p.keaURLTarget("kea-a", p.A, rel(p.A), pw)+p.keaURLTarget("kea-b", p.B, rel(p.B), pw))
 
+	// The subnets as the series name them: prefix and shared network (a
+	// subnet on its own is its own network, named by its prefix).
+	label := map[string][2]string{"subnet-1": {"10.251.0.0/16", "campus"}, "subnet-2": {"10.252.0.0/16", "10.252.0.0/16"}, "": {"", ""}}
 	refused := func(m metrics, target, subnet, reason string) float64 {
+		l := label[subnet]
 		return m.Get("dhcp_failover_clients_refused_total", "reason", reason, "relationship", keaRelationship,
-			"shared_network", "", "subnet", subnet, "target", target)
+			"shared_network", l[1], "subnet", l[0], "target", target)
 	}
 	// Every series from the start, at 0.
-	e.Wait(20*time.Second, "refusal series at 0 on both targets", func(m metrics) error {
+	e.Wait(20*time.Second, "refusal series at 0 and named pools on both targets", func(m metrics) error {
 		for _, target := range []string{"kea-a", "kea-b"} {
+			if v := m.Get("dhcp_failover_pool_info", "pool", "10.251.0.0/16", "relationship", keaRelationship,
+				"shared_network", "campus", "subnet", "10.251.0.0/16", "target", target); v != 1 {
+				return fmt.Errorf("%s: no pool_info for 10.251.0.0/16 in campus", target)
+			}
 			for _, s := range []struct{ subnet, reason string }{
 				{"subnet-1", "pool_exhausted"}, {"subnet-1", "no_pools"}, {"subnet-2", "pool_exhausted"}, {"subnet-2", "no_pools"},
 				{"", "pool_exhausted"}, {"", "no_pools"}, {"", "nak"},
@@ -212,7 +233,11 @@ func testKeaRefusals(t *testing.T, rt *keaRuntime) {
 	if scope != dry+noPools {
 		t.Errorf("kea-a: the scope pair counts %d failures, want %d", scope, dry+noPools)
 	}
-	t.Logf("kea %s: %d failures in the dry pool, %d without pools, %d DHCPNAKs: equal on both servers", rt.Version, dry, noPools, naks)
+	from := "config_file"
+	if withSubnetCmds {
+		from = "subnet4-list"
+	}
+	t.Logf("kea %s: %d failures in the dry pool, %d without pools, %d DHCPNAKs: equal on both servers; subnets named from %s", rt.Version, dry, noPools, naks, from)
 	// DFE_RECORD_KEA_STATS=DIR writes the primary's real answer, as
 	// kea/testdata holds it.
 	if dir := os.Getenv("DFE_RECORD_KEA_STATS"); dir != "" {

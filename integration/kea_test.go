@@ -61,6 +61,11 @@ type keaPair struct {
 	tls map[string]any
 	// mt: multi-threading, HA on its own dedicated listener.
 	mt bool
+	// sharedNetworks, when set, is the Dhcp4 shared-networks list;
+	// hooks are further hook libraries (file names in the hooks
+	// directory), loaded before lease_cmds and ha.
+	sharedNetworks []map[string]any
+	hooks          []string
 }
 
 // startKeaPair builds the lab and starts both servers in mode
