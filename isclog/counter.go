@@ -1,0 +1,158 @@
+package isclog
+
+import (
+	"net/netip"
+	"sort"
+
+	"github.com/dhcpfailover/dhcp_failover_exporter/failover"
+	"github.com/dhcpfailover/dhcp_failover_exporter/leases"
+)
+
+// Reasons are the refusal reasons dhcpd's log tells (docs/isc-log.md).
+var Reasons = []failover.RefusalReason{failover.RefusedPoolExhausted, failover.RefusedPartnerHoldsFree, failover.RefusedNAK}
+
+// Place is where a refusal is counted: a subnet of a shared network, a
+// shared network (Subnet empty) or the whole server (both empty).
+type Place struct {
+	SharedNetwork, Subnet string
+}
+
+// Networks places refusals in the subnets and shared networks of a
+// dhcpd.conf (leases.ReadDHCPDConfSubnets). Only places of the
+// configuration are ever returned, so the label values are bounded by it.
+type Networks struct {
+	names   map[string]bool
+	subnets []leases.Subnet // longest prefix first
+	// only is the one shared network of a configuration that has one.
+	only string
+}
+
+// NewNetworks places refusals in subnets (which may be empty: every
+// refusal is then the whole server's).
+func NewNetworks(subnets []leases.Subnet) *Networks {
+	n := &Networks{names: map[string]bool{}}
+	for _, s := range subnets {
+		if !s.Prefix.IsValid() || s.SharedNetwork == "" {
+			continue
+		}
+		n.names[s.SharedNetwork] = true
+		n.subnets = append(n.subnets, s)
+	}
+	sort.SliceStable(n.subnets, func(i, j int) bool { return n.subnets[i].Prefix.Bits() > n.subnets[j].Prefix.Bits() })
+	if len(n.names) == 1 {
+		n.only = n.subnets[0].SharedNetwork
+	}
+	return n
+}
+
+// Places lists every place a refusal of reason r may be counted at, the
+// whole server's first.
+func (n *Networks) Places(r failover.RefusalReason) []Place {
+	out := []Place{{}}
+	if r == failover.RefusedNAK {
+		for _, s := range n.subnets {
+			out = append(out, Place{s.SharedNetwork, s.Prefix.String()})
+		}
+	} else {
+		for name := range n.names {
+			out = append(out, Place{SharedNetwork: name})
+		}
+	}
+	return out
+}
+
+// subnet is the configured subnet that holds a, if any.
+func (n *Networks) subnet(a netip.Addr) (leases.Subnet, bool) {
+	for _, s := range n.subnets {
+		if s.Prefix.Contains(a) {
+			return s, true
+		}
+	}
+	return leases.Subnet{}, false
+}
+
+// Place says where ev is counted:
+//   - `no free leases`: the shared network dhcpd named, if configured;
+//   - `peer holds all free leases` names no network: the network of the
+//     relay's address when the request was relayed (dhcpd finds the
+//     shared network from giaddr, server/dhcp.c), else the one network of
+//     a configuration that has a single one (dhcpd logs the line only for
+//     a packet it placed in a network);
+//   - DHCPNAK: the subnet that holds the address and its network;
+//
+// and the whole server otherwise.
+func (n *Networks) Place(ev Event) Place {
+	switch ev.Reason {
+	case failover.RefusedPoolExhausted:
+		if n.names[ev.Network] {
+			return Place{SharedNetwork: ev.Network}
+		}
+	case failover.RefusedPartnerHoldsFree:
+		if a, err := netip.ParseAddr(ev.Via); err == nil {
+			if s, ok := n.subnet(a); ok {
+				return Place{SharedNetwork: s.SharedNetwork}
+			}
+		} else if n.only != "" {
+			return Place{SharedNetwork: n.only}
+		}
+	case failover.RefusedNAK:
+		if s, ok := n.subnet(ev.Addr); ok {
+			return Place{s.SharedNetwork, s.Prefix.String()}
+		}
+	}
+	return Place{}
+}
+
+type countKey struct {
+	Place
+	reason failover.RefusalReason
+}
+
+// Counter counts refusals per place and reason. Every place of its
+// Networks has its counters from the start, at 0. Not safe for
+// concurrent use.
+type Counter struct {
+	nets   *Networks
+	counts map[countKey]uint64
+}
+
+// NewCounter counts over nets.
+func NewCounter(nets *Networks) *Counter {
+	c := &Counter{nets: nets, counts: map[countKey]uint64{}}
+	for _, r := range Reasons {
+		for _, p := range nets.Places(r) {
+			c.counts[countKey{p, r}] = 0
+		}
+	}
+	return c
+}
+
+// Line counts the refusal of one log line, if it is one.
+func (c *Counter) Line(line []byte) bool {
+	ev, ok := ParseLine(line)
+	if !ok {
+		return false
+	}
+	c.counts[countKey{c.nets.Place(ev), ev.Reason}]++
+	return true
+}
+
+// Refusals returns the counts, sorted by shared network, subnet and
+// reason.
+func (c *Counter) Refusals() []failover.Refusal {
+	out := make([]failover.Refusal, 0, len(c.counts))
+	for k, v := range c.counts {
+		out = append(out, failover.Refusal{SharedNetwork: k.SharedNetwork, Subnet: k.Subnet, Reason: k.reason, Count: float64(v)})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := &out[i], &out[j]
+		if a.SharedNetwork != b.SharedNetwork {
+			return a.SharedNetwork < b.SharedNetwork
+		}
+		if a.Subnet != b.Subnet {
+			return a.Subnet < b.Subnet
+		}
+		return a.Reason < b.Reason
+	})
+	return out
+}
