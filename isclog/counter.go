@@ -20,9 +20,15 @@ type Place struct {
 // Networks places refusals in the subnets and shared networks of a
 // dhcpd.conf (leases.ReadDHCPDConfSubnets). Only places of the
 // configuration are ever returned, so the label values are bounded by it.
+type subnet struct {
+	prefix netip.Prefix
+	name   string // prefix.String()
+	shared string
+}
+
 type Networks struct {
-	names   map[string]bool
-	subnets []leases.Subnet // longest prefix first
+	names   map[string]string // each name to itself, the configuration's string
+	subnets []subnet          // longest prefix first
 	// only is the one shared network of a configuration that has one.
 	only string
 }
@@ -30,17 +36,17 @@ type Networks struct {
 // NewNetworks places refusals in subnets (which may be empty: every
 // refusal is then the whole server's).
 func NewNetworks(subnets []leases.Subnet) *Networks {
-	n := &Networks{names: map[string]bool{}}
+	n := &Networks{names: map[string]string{}}
 	for _, s := range subnets {
 		if !s.Prefix.IsValid() || s.SharedNetwork == "" {
 			continue
 		}
-		n.names[s.SharedNetwork] = true
-		n.subnets = append(n.subnets, s)
+		n.names[s.SharedNetwork] = s.SharedNetwork
+		n.subnets = append(n.subnets, subnet{s.Prefix.Masked(), s.Prefix.Masked().String(), s.SharedNetwork})
 	}
-	sort.SliceStable(n.subnets, func(i, j int) bool { return n.subnets[i].Prefix.Bits() > n.subnets[j].Prefix.Bits() })
+	sort.SliceStable(n.subnets, func(i, j int) bool { return n.subnets[i].prefix.Bits() > n.subnets[j].prefix.Bits() })
 	if len(n.names) == 1 {
-		n.only = n.subnets[0].SharedNetwork
+		n.only = n.subnets[0].shared
 	}
 	return n
 }
@@ -51,7 +57,7 @@ func (n *Networks) Places(r failover.RefusalReason) []Place {
 	out := []Place{{}}
 	if r == failover.RefusedNAK {
 		for _, s := range n.subnets {
-			out = append(out, Place{s.SharedNetwork, s.Prefix.String()})
+			out = append(out, Place{s.shared, s.name})
 		}
 	} else {
 		for name := range n.names {
@@ -62,13 +68,13 @@ func (n *Networks) Places(r failover.RefusalReason) []Place {
 }
 
 // subnet is the configured subnet that holds a, if any.
-func (n *Networks) subnet(a netip.Addr) (leases.Subnet, bool) {
+func (n *Networks) subnet(a netip.Addr) (subnet, bool) {
 	for _, s := range n.subnets {
-		if s.Prefix.Contains(a) {
+		if s.prefix.Contains(a) {
 			return s, true
 		}
 	}
-	return leases.Subnet{}, false
+	return subnet{}, false
 }
 
 // Place says where ev is counted:
@@ -82,22 +88,26 @@ func (n *Networks) subnet(a netip.Addr) (leases.Subnet, bool) {
 //
 // and the whole server otherwise.
 func (n *Networks) Place(ev Event) Place {
-	switch ev.Reason {
+	return n.place(event{reason: ev.Reason, network: []byte(ev.Network), via: []byte(ev.Via), addr: ev.Addr})
+}
+
+func (n *Networks) place(ev event) Place {
+	switch ev.reason {
 	case failover.RefusedPoolExhausted:
-		if n.names[ev.Network] {
-			return Place{SharedNetwork: ev.Network}
+		if name, ok := n.names[string(ev.network)]; ok {
+			return Place{SharedNetwork: name}
 		}
 	case failover.RefusedPartnerHoldsFree:
-		if a, err := netip.ParseAddr(ev.Via); err == nil {
+		if a, err := netip.ParseAddr(string(ev.via)); err == nil {
 			if s, ok := n.subnet(a); ok {
-				return Place{SharedNetwork: s.SharedNetwork}
+				return Place{SharedNetwork: s.shared}
 			}
 		} else if n.only != "" {
 			return Place{SharedNetwork: n.only}
 		}
 	case failover.RefusedNAK:
-		if s, ok := n.subnet(ev.Addr); ok {
-			return Place{s.SharedNetwork, s.Prefix.String()}
+		if s, ok := n.subnet(ev.addr); ok {
+			return Place{s.shared, s.name}
 		}
 	}
 	return Place{}
@@ -129,11 +139,11 @@ func NewCounter(nets *Networks) *Counter {
 
 // Line counts the refusal of one log line, if it is one.
 func (c *Counter) Line(line []byte) bool {
-	ev, ok := ParseLine(line)
+	ev, ok := parse(line)
 	if !ok {
 		return false
 	}
-	c.counts[countKey{c.nets.Place(ev), ev.Reason}]++
+	c.counts[countKey{c.nets.place(ev), ev.reason}]++
 	return true
 }
 

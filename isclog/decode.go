@@ -53,15 +53,30 @@ var (
 // its newline) and reports whether it is a refusal. It never panics and
 // reads lines up to MaxLine bytes (longer ones are not refusals).
 func ParseLine(line []byte) (Event, bool) {
-	if len(line) > MaxLine {
+	ev, ok := parse(line)
+	if !ok {
 		return Event{}, false
+	}
+	return Event{Reason: ev.reason, Network: string(ev.network), Via: string(ev.via), Addr: ev.addr}, true
+}
+
+// event is an Event whose text aliases the line (no allocation).
+type event struct {
+	reason       failover.RefusalReason
+	network, via []byte
+	addr         netip.Addr
+}
+
+func parse(line []byte) (event, bool) {
+	if len(line) > MaxLine {
+		return event{}, false
 	}
 	line = bytes.TrimRight(line, " \t\r\n")
 	switch {
 	case bytes.HasSuffix(line, suffixNoFree):
 		msg, ok := message(line, markDiscover)
 		if !ok {
-			return Event{}, false
+			return event{}, false
 		}
 		msg = msg[:len(msg)-len(suffixNoFree)]
 		// The network name is last (it is the configuration's); the
@@ -69,43 +84,43 @@ func ParseLine(line []byte) (Event, bool) {
 		// printable, so the last separator is the one dhcpd wrote.
 		i := bytes.LastIndex(msg, sepNetwork)
 		if i < 0 {
-			return Event{}, false
+			return event{}, false
 		}
 		name := msg[i+len(sepNetwork):]
 		via, ok := viaOf(msg[:i])
 		if !ok || len(name) == 0 {
-			return Event{}, false
+			return event{}, false
 		}
-		return Event{Reason: failover.RefusedPoolExhausted, Network: string(name), Via: via}, true
+		return event{reason: failover.RefusedPoolExhausted, network: name, via: via}, true
 	case bytes.HasSuffix(line, suffixPeerHolds):
 		msg, ok := message(line, markDiscover)
 		if !ok {
-			return Event{}, false
+			return event{}, false
 		}
 		via, ok := viaOf(msg[:len(msg)-len(suffixPeerHolds)])
 		if !ok {
-			return Event{}, false
+			return event{}, false
 		}
-		return Event{Reason: failover.RefusedPartnerHoldsFree, Via: via}, true
+		return event{reason: failover.RefusedPartnerHoldsFree, via: via}, true
 	}
 	msg, ok := message(line, markNAK)
 	if !ok {
-		return Event{}, false
+		return event{}, false
 	}
 	rest := msg[len(markNAK):]
 	sp := bytes.Index(rest, sepTo)
 	if sp <= 0 {
-		return Event{}, false
+		return event{}, false
 	}
 	addr, err := netip.ParseAddr(string(rest[:sp]))
 	if err != nil || !addr.Is4() {
-		return Event{}, false
+		return event{}, false
 	}
 	via, ok := viaOf(rest[sp:])
 	if !ok {
-		return Event{}, false
+		return event{}, false
 	}
-	return Event{Reason: failover.RefusedNAK, Addr: addr, Via: via}, true
+	return event{reason: failover.RefusedNAK, addr: addr, via: via}, true
 }
 
 // message finds dhcpd's message that starts with mark in line: at the
@@ -126,14 +141,14 @@ func message(line, mark []byte) ([]byte, bool) {
 
 // viaOf returns what follows the last ` via ` of b: the relay's address or
 // an interface name, one word.
-func viaOf(b []byte) (string, bool) {
+func viaOf(b []byte) ([]byte, bool) {
 	i := bytes.LastIndex(b, sepVia)
 	if i < 0 {
-		return "", false
+		return nil, false
 	}
 	v := b[i+len(sepVia):]
 	if len(v) == 0 || bytes.IndexByte(v, ' ') >= 0 {
-		return "", false
+		return nil, false
 	}
-	return string(v), true
+	return v, true
 }
