@@ -98,11 +98,11 @@ func (n *Networks) place(ev event) Place {
 			return Place{SharedNetwork: name}
 		}
 	case failover.RefusedPartnerHoldsFree:
-		if a, err := netip.ParseAddr(string(ev.via)); err == nil {
+		if a, ok := parseIPv4(ev.via); ok {
 			if s, ok := n.subnet(a); ok {
 				return Place{SharedNetwork: s.shared}
 			}
-		} else if n.only != "" {
+		} else if n.only != "" && !isAddr(ev.via) {
 			return Place{SharedNetwork: n.only}
 		}
 	case failover.RefusedNAK:
@@ -165,4 +165,11 @@ func (c *Counter) Refusals() []failover.Refusal {
 		return a.Reason < b.Reason
 	})
 	return out
+}
+
+// isAddr says whether via is an address (DHCPv4 over DHCPv6 writes the
+// client's IPv6 address) rather than an interface name.
+func isAddr(via []byte) bool {
+	_, err := netip.ParseAddr(string(via))
+	return err == nil
 }

@@ -112,8 +112,8 @@ func parse(line []byte) (event, bool) {
 	if sp <= 0 {
 		return event{}, false
 	}
-	addr, err := netip.ParseAddr(string(rest[:sp]))
-	if err != nil || !addr.Is4() {
+	addr, ok := parseIPv4(rest[:sp])
+	if !ok {
 		return event{}, false
 	}
 	via, ok := viaOf(rest[sp:])
@@ -151,4 +151,32 @@ func viaOf(b []byte) ([]byte, bool) {
 		return nil, false
 	}
 	return v, true
+}
+
+// parseIPv4 reads a dotted quad as inet_ntoa and piaddr write it (no
+// leading zeros), without the allocation of netip.ParseAddr's string.
+func parseIPv4(b []byte) (netip.Addr, bool) {
+	var a [4]byte
+	i := 0
+	for k := range 4 {
+		if k > 0 {
+			if i >= len(b) || b[i] != '.' {
+				return netip.Addr{}, false
+			}
+			i++
+		}
+		start, v := i, 0
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' && i-start < 3 {
+			v = v*10 + int(b[i]-'0')
+			i++
+		}
+		if i == start || v > 255 || (i-start > 1 && b[start] == '0') {
+			return netip.Addr{}, false
+		}
+		a[k] = byte(v)
+	}
+	if i != len(b) {
+		return netip.Addr{}, false
+	}
+	return netip.AddrFrom4(a), true
 }

@@ -52,6 +52,22 @@ func TestParseLine(t *testing.T) {
 	}
 }
 
+func TestParseIPv4(t *testing.T) {
+	for _, tc := range []struct {
+		in string
+		ok bool
+	}{
+		{"10.20.2.9", true}, {"0.0.0.0", true}, {"255.255.255.255", true},
+		{"256.1.1.1", false}, {"01.1.1.1", false}, {"1.1.1", false}, {"1.1.1.1.", false},
+		{"1.1.1.1.1", false}, {"", false}, {"1..1.1", false}, {"1.1.1.1234", false}, {"a.b.c.d", false},
+	} {
+		a, ok := parseIPv4([]byte(tc.in))
+		if ok != tc.ok || ok && a.String() != tc.in {
+			t.Errorf("parseIPv4(%q) = %v, %v", tc.in, a, ok)
+		}
+	}
+}
+
 func testNetworks(t testing.TB) *Networks {
 	t.Helper()
 	b, err := os.ReadFile("testdata/dhcpd.conf")
