@@ -19,6 +19,9 @@ func TestLeasesSettings(t *testing.T) {
 		{"  path: a\n  relationships: [x, x]\n", `target "isc-a": field relationships: "x" listed twice`},
 		{"  path: a\n  relationships: ['']\n", `target "isc-a": field relationships: empty relationship name`},
 		{"  path: a\n  address: 10.0.0.1:7911\n", `unknown field "address"`},
+		{"  path: a\n  log_file: a\n", `target "isc-a": field log_file: is the leases file (field path)`},
+		{"  path: a\n  log_file: \"b\\0\"\n", `target "isc-a": field log_file: contains a NUL byte`},
+		{"  path: a\n  journal: true\n", `unknown field "journal"`},
 	} {
 		_, err := Parse([]byte("targets:\n- name: isc-a\n  source: leases\n" + tc.yaml))
 		if err == nil || !strings.Contains(err.Error(), tc.err) {

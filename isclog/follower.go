@@ -161,7 +161,7 @@ func (f *Follower) seekEnd() {
 	}
 	f.off = size
 	if size >= tailSize {
-		f.tail = f.tail[:tailSize]
+		f.tail = append(f.tail[:0], make([]byte, tailSize)...)
 		if n, _ := f.f.ReadAt(f.tail, size-tailSize); n != tailSize {
 			f.tail = f.tail[:0]
 		}

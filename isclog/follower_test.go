@@ -51,7 +51,7 @@ func eq(a, b []string) bool {
 // newline.
 func TestFollowerFromEnd(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "dhcpd.log")
-	appendFile(t, path, "old 1\nold 2\nhalf of a li")
+	appendFile(t, path, strings.Repeat("old history\n", 10)+"half of a li")
 	f := NewFollower(path)
 	defer f.Close()
 	var h lines
