@@ -203,10 +203,16 @@ func TestISCPoolShareExhaustedInPartition(t *testing.T) {
 		name string
 		n    *iscNode
 	}{{"leases-a", p.Primary}, {"leases-b", p.Secondary}} {
-		extra += fmt.Sprintf("  - name: %s\n    source: leases\n    path: %s\n    config_file: %s\n    poll_interval: 1s\n    timeout: 800ms\n",
-			tg.name, tg.n.LeasesPath, tg.n.ConfPath)
+		extra += fmt.Sprintf("  - name: %s\n    source: leases\n    path: %s\n    config_file: %s\n    log_file: %s\n    poll_interval: 1s\n    timeout: 800ms\n",
+			tg.name, tg.n.LeasesPath, tg.n.ConfPath, tg.n.Proc.LogPath)
 	}
+	// dhcpd -d logs to its stderr, the Proc's log file: the exporter
+	// counts the refusals written after it started (docs/isc-log.md).
+	refusedBefore := strings.Count(p.Secondary.Proc.Log(), ": peer holds all free leases\n")
 	e := p.StartExporter(p.ExporterConfig(extra))
+	refusedSeries := series("dhcp_failover_clients_refused_total", "reason", "partner_holds_free", "relationship", iscRelationship,
+		"shared_network", "10.251.7.0/24", "subnet", "", "target", "leases-b")
+	e.WaitMetric(refusedSeries, 0, 30*time.Second)
 
 	// NORMAL: the primary gives the secondary its BACKUP share.
 	e.Wait(60*time.Second, "the secondary holds a backup share", func(m metrics) error {
@@ -265,6 +271,22 @@ func TestISCPoolShareExhaustedInPartition(t *testing.T) {
 	if !strings.Contains(p.Secondary.Proc.Log(), "peer holds all free leases") {
 		t.Errorf("dhcpd did not log `peer holds all free leases` for the refused client")
 	}
+	// The refusal counter matches dhcpd's log line for line, in the lone
+	// subnet's network (named by its prefix, as dhcpd names it); the
+	// primary, which served nobody in the partition, refused nobody.
+	e.Wait(30*time.Second, "the refusals counted as dhcpd logged them", func(m metrics) error {
+		logged := strings.Count(p.Secondary.Proc.Log(), ": peer holds all free leases\n") - refusedBefore
+		if got := m.Get(refusedSeries); logged == 0 || got != float64(logged) {
+			return fmt.Errorf("%s = %v, dhcpd logged %d", refusedSeries, got, logged)
+		}
+		if all := m.Sum("dhcp_failover_clients_refused_total", "target", "leases-b", "reason", "partner_holds_free"); all != float64(logged) {
+			return fmt.Errorf("partner_holds_free sums to %v over leases-b, want %d", all, logged)
+		}
+		if a := m.Sum("dhcp_failover_clients_refused_total", "target", "leases-a"); a != 0 {
+			return fmt.Errorf("the primary's refusals sum to %v", a)
+		}
+		return nil
+	})
 	// Heal: back in NORMAL the pair exchanges what it did apart and the
 	// primary balances again; both files, the exporter and dhcpd agree.
 	p.Lab.SetLink(p.Primary.Host, true)
