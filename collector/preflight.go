@@ -34,6 +34,9 @@ func Preflight(cfg *config.Config) []string {
 			}
 		case *config.Leases:
 			files = append(files, s.Path)
+			if s.LogFile != "" {
+				files = append(files, s.LogFile)
+			}
 		}
 		if fr, ok := t.Settings.(config.FileReferrer); ok {
 			files = append(files, fr.ReferencedFiles()...)
