@@ -285,8 +285,14 @@ func TestISCPoolShareExhaustedInPartition(t *testing.T) {
 		if a := m.Sum("dhcp_failover_clients_refused_total", "target", "leases-a"); a != 0 {
 			return fmt.Errorf("the primary's refusals sum to %v", a)
 		}
+		t.Logf("%s = %v, as dhcpd logged", refusedSeries, logged)
 		return nil
 	})
+	for _, l := range strings.Split(p.Secondary.Proc.Log(), "\n") {
+		if strings.Contains(l, "free leases") || strings.Contains(l, "DHCPNAK") {
+			t.Logf("dhcpd: %s", l)
+		}
+	}
 	// Heal: back in NORMAL the pair exchanges what it did apart and the
 	// primary balances again; both files, the exporter and dhcpd agree.
 	p.Lab.SetLink(p.Primary.Host, true)
