@@ -152,6 +152,24 @@ func (c *clients) lease() string {
 	return addr
 }
 
+// loggedRefusals counts the refusal lines of a dhcpd -d log (stderr, no
+// syslog header) by reason, as server/dhcp.c writes them
+// (docs/isc-log.md), independently of the exporter's decoder.
+func loggedRefusals(log string) map[string]int {
+	out := map[string]int{}
+	for _, l := range strings.Split(log, "\n") {
+		switch {
+		case strings.HasPrefix(l, "DHCPDISCOVER from ") && strings.Contains(l, ": network ") && strings.HasSuffix(l, ": no free leases"):
+			out["pool_exhausted"]++
+		case strings.HasPrefix(l, "DHCPDISCOVER from ") && strings.HasSuffix(l, ": peer holds all free leases"):
+			out["partner_holds_free"]++
+		case strings.HasPrefix(l, "DHCPNAK on "):
+			out["nak"]++
+		}
+	}
+	return out
+}
+
 // checkPools waits until the exporter's counts of target equal a count
 // over node's leases file at the same moment, and returns them.
 func checkPools(t *testing.T, e *exporter, target string, n *iscNode, secondary bool, step string) map[string]int {
@@ -209,6 +227,7 @@ func TestISCPoolShareExhaustedInPartition(t *testing.T) {
 	// dhcpd -d logs to its stderr, the Proc's log file: the exporter
 	// counts the refusals written after it started (docs/isc-log.md).
 	refusedBefore := strings.Count(p.Secondary.Proc.Log(), ": peer holds all free leases\n")
+	loggedBefore := map[string]map[string]int{"leases-a": loggedRefusals(p.Primary.Proc.Log()), "leases-b": loggedRefusals(p.Secondary.Proc.Log())}
 	e := p.StartExporter(p.ExporterConfig(extra))
 	refusedSeries := series("dhcp_failover_clients_refused_total", "reason", "partner_holds_free", "relationship", iscRelationship,
 		"shared_network", "10.251.7.0/24", "subnet", "", "target", "leases-b")
@@ -288,11 +307,6 @@ func TestISCPoolShareExhaustedInPartition(t *testing.T) {
 		t.Logf("%s = %v, as dhcpd logged", refusedSeries, logged)
 		return nil
 	})
-	for _, l := range strings.Split(p.Secondary.Proc.Log(), "\n") {
-		if strings.Contains(l, "free leases") || strings.Contains(l, "DHCPNAK") {
-			t.Logf("dhcpd: %s", l)
-		}
-	}
 	// Heal: back in NORMAL the pair exchanges what it did apart and the
 	// primary balances again; both files, the exporter and dhcpd agree.
 	p.Lab.SetLink(p.Primary.Host, true)
@@ -303,6 +317,42 @@ func TestISCPoolShareExhaustedInPartition(t *testing.T) {
 	checkBalancing(t, e, p, "healed")
 	if a["active"] != 3+share || b["active"] != 3+share {
 		t.Errorf("after the heal: primary %v, secondary %v: want %d active on both", a, b, 3+share)
+	}
+
+	// The whole pool: clients until one gets nothing from either server;
+	// then dhcpd logs `network 10.251.7.0/24: no free leases` (the lone
+	// subnet's network, named by its prefix). Every refusal counter of
+	// both servers equals the lines of its own log, reason by reason.
+	for i := 0; i < 20; i++ {
+		if c.lease() == "" {
+			break
+		}
+	}
+	e.Wait(30*time.Second, "every refusal counted as each dhcpd logged it", func(m metrics) error {
+		for _, tg := range []struct {
+			name string
+			n    *iscNode
+		}{{"leases-a", p.Primary}, {"leases-b", p.Secondary}} {
+			logged := loggedRefusals(tg.n.Proc.Log())
+			for _, reason := range []string{"pool_exhausted", "partner_holds_free", "nak"} {
+				want := logged[reason] - loggedBefore[tg.name][reason]
+				if got := m.Sum("dhcp_failover_clients_refused_total", "target", tg.name, "reason", reason); got != float64(want) {
+					return fmt.Errorf("%s: %s counted %v, dhcpd logged %d", tg.name, reason, got, want)
+				}
+			}
+		}
+		exhausted := series("dhcp_failover_clients_refused_total", "reason", "pool_exhausted", "relationship", iscRelationship,
+			"shared_network", "10.251.7.0/24", "subnet", "", "target", "leases-b")
+		if m.Get(exhausted) == 0 && m.Get(strings.Replace(exhausted, "leases-b", "leases-a", 1)) == 0 {
+			return fmt.Errorf("no pool_exhausted refusal in 10.251.7.0/24 on either server")
+		}
+		return nil
+	})
+	for _, tg := range []struct {
+		name string
+		n    *iscNode
+	}{{"leases-a", p.Primary}, {"leases-b", p.Secondary}} {
+		t.Logf("%s: dhcpd logged %v since the exporter started (before: %v)", tg.name, loggedRefusals(tg.n.Proc.Log()), loggedBefore[tg.name])
 	}
 
 	var excerpt []string
