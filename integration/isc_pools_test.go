@@ -353,6 +353,11 @@ func TestISCPoolShareExhaustedInPartition(t *testing.T) {
 		n    *iscNode
 	}{{"leases-a", p.Primary}, {"leases-b", p.Secondary}} {
 		t.Logf("%s: dhcpd logged %v since the exporter started (before: %v)", tg.name, loggedRefusals(tg.n.Proc.Log()), loggedBefore[tg.name])
+		for _, l := range strings.Split(tg.n.Proc.Log(), "\n") {
+			if strings.HasSuffix(l, "free leases") || strings.HasPrefix(l, "DHCPNAK on ") {
+				t.Logf("%s: dhcpd: %s", tg.name, l)
+			}
+		}
 	}
 
 	var excerpt []string
