@@ -68,6 +68,26 @@ func TestParseIPv4(t *testing.T) {
 	}
 }
 
+// TestRealPairLines: the refusal lines a real dhcpd 4.4 pair wrote in the
+// integration test (testdata/dhcpd-4.4-pair.log) all parse.
+func TestRealPairLines(t *testing.T) {
+	b, err := os.ReadFile("testdata/dhcpd-4.4-pair.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := NewNetworks([]leases.Subnet{{Prefix: netip.MustParsePrefix("10.251.7.0/24"), SharedNetwork: "10.251.7.0/24"}})
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		ev, ok := ParseLine([]byte(l))
+		if !ok || ev.Via != "eth0" {
+			t.Errorf("%q: %+v, %v", l, ev, ok)
+			continue
+		}
+		if p := n.Place(ev); p != (Place{SharedNetwork: "10.251.7.0/24"}) {
+			t.Errorf("%q placed at %+v", l, p)
+		}
+	}
+}
+
 func testNetworks(t testing.TB) *Networks {
 	t.Helper()
 	b, err := os.ReadFile("testdata/dhcpd.conf")
