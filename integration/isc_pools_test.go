@@ -125,8 +125,21 @@ func ipCmd(t *testing.T, args ...string) {
 // address or "".
 func (c *clients) lease() string {
 	c.t.Helper()
+	return c.leaseAsking("")
+}
+
+// leaseAsking runs one new client that remembers a lease of asked (if not
+// empty) and so starts in INIT-REBOOT with a DHCPREQUEST for it
+// (RFC 2131 §3.2), as a client moved from elsewhere does.
+func (c *clients) leaseAsking(asked string) string {
+	c.t.Helper()
 	c.n++
 	ifname := fmt.Sprintf("q%d", c.n)
+	if asked != "" {
+		writeFile(c.t, filepath.Join(c.dir, ifname+".leases"), fmt.Sprintf("lease {\n  interface %q;\n  fixed-address %s;\n"+
+			"  option subnet-mask 255.255.255.0;\n  renew 4 2037/01/01 00:00:01;\n  rebind 4 2037/01/01 00:00:01;\n  expire 4 2037/01/01 00:00:01;\n}\n",
+			ifname, asked), 0o644)
+	}
 	port := fmt.Sprintf("%s-q%d", c.lab.Prefix, c.n)
 	ipCmd(c.t, "-n", c.lab.Switch, "link", "add", "name", port, "type", "veth", "peer", "name", ifname, "netns", c.host.NS)
 	ipCmd(c.t, "-n", c.lab.Switch, "link", "set", port, "master", "br0", "up")
@@ -328,6 +341,10 @@ func TestISCPoolShareExhaustedInPartition(t *testing.T) {
 			break
 		}
 	}
+	// A client asking for an address of the subnet that is no lease of
+	// its own: dhcpd NAKs it (server/dhcp.c, dhcprequest: "lease %s
+	// unavailable"), counted at the subnet that holds the address.
+	c.leaseAsking("10.251.7.50")
 	e.Wait(30*time.Second, "every refusal counted as each dhcpd logged it", func(m metrics) error {
 		for _, tg := range []struct {
 			name string
@@ -345,6 +362,11 @@ func TestISCPoolShareExhaustedInPartition(t *testing.T) {
 			"shared_network", "10.251.7.0/24", "subnet", "", "target", "leases-b")
 		if m.Get(exhausted) == 0 && m.Get(strings.Replace(exhausted, "leases-b", "leases-a", 1)) == 0 {
 			return fmt.Errorf("no pool_exhausted refusal in 10.251.7.0/24 on either server")
+		}
+		nak := series("dhcp_failover_clients_refused_total", "reason", "nak", "relationship", iscRelationship,
+			"shared_network", "10.251.7.0/24", "subnet", "10.251.7.0/24", "target", "leases-b")
+		if m.Get(nak) == 0 && m.Get(strings.Replace(nak, "leases-b", "leases-a", 1)) == 0 {
+			return fmt.Errorf("no nak in subnet 10.251.7.0/24 on either server")
 		}
 		return nil
 	})
