@@ -341,10 +341,11 @@ func TestISCPoolShareExhaustedInPartition(t *testing.T) {
 			break
 		}
 	}
-	// A client asking for an address of the subnet that is no lease of
-	// its own: dhcpd NAKs it (server/dhcp.c, dhcprequest: "lease %s
-	// unavailable"), counted at the subnet that holds the address.
-	c.leaseAsking("10.251.7.50")
+	// A client asking for an address of the pool that is another
+	// client's lease (all of them are now): dhcpd NAKs it (server/dhcp.c,
+	// dhcprequest: "lease %s unavailable"), counted at the subnet that
+	// holds the address.
+	c.leaseAsking(poolFirst)
 	e.Wait(30*time.Second, "every refusal counted as each dhcpd logged it", func(m metrics) error {
 		for _, tg := range []struct {
 			name string
