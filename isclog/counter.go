@@ -17,15 +17,17 @@ type Place struct {
 	SharedNetwork, Subnet string
 }
 
-// Networks places refusals in the subnets and shared networks of a
-// dhcpd.conf (leases.ReadDHCPDConfSubnets). Only places of the
-// configuration are ever returned, so the label values are bounded by it.
+// subnet is a configured subnet, its prefix written once.
 type subnet struct {
 	prefix netip.Prefix
 	name   string // prefix.String()
 	shared string
 }
 
+// Networks places refusals in the subnets and shared networks of a
+// dhcpd.conf (leases.ReadDHCPDConfSubnets). Only places of the
+// configuration are ever returned, so the label values are bounded by
+// it: at most leases.MaxPools subnets, as ReadDHCPDConfSubnets keeps.
 type Networks struct {
 	names   map[string]string // each name to itself, the configuration's string
 	subnets []subnet          // longest prefix first
