@@ -205,3 +205,31 @@ func unwrapAll(err error) error {
 		err = u.Unwrap()
 	}
 }
+
+// TestFeedSplits: the lines are the same wherever reads cut the file.
+func TestFeedSplits(t *testing.T) {
+	b, err := os.ReadFile("testdata/syslog.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var whole lines
+	(&Follower{}).feed(b, &whole)
+	if len(whole.got) != strings.Count(string(b), "\n") {
+		t.Fatalf("%d lines of %d", len(whole.got), strings.Count(string(b), "\n"))
+	}
+	for cut := 0; cut <= len(b); cut++ {
+		for _, step := range []int{1, 7, 100} {
+			var h lines
+			f := &Follower{}
+			f.feed(b[:cut], &h)
+			for rest := b[cut:]; len(rest) > 0; {
+				n := min(step, len(rest))
+				f.feed(rest[:n], &h)
+				rest = rest[n:]
+			}
+			if !eq(h.got, whole.got) {
+				t.Fatalf("cut %d step %d: %d lines, want %d", cut, step, len(h.got), len(whole.got))
+			}
+		}
+	}
+}
