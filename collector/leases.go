@@ -19,6 +19,7 @@ import (
 
 	"github.com/dhcpfailover/dhcp_failover_exporter/config"
 	"github.com/dhcpfailover/dhcp_failover_exporter/failover"
+	"github.com/dhcpfailover/dhcp_failover_exporter/isclog"
 	"github.com/dhcpfailover/dhcp_failover_exporter/leases"
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
@@ -55,6 +56,14 @@ type leasesSource struct {
 	rels     map[string]*leaseRel
 	// warnedDropped: the Table's address bound was logged.
 	warnedDropped bool
+
+	// The log follower (log_file), if any, and its refusal counts per
+	// network of dhcpd.conf (docs/isc-log.md).
+	log      *isclog.Follower
+	refused  *isclog.Counter
+	nets     map[string][]string // shared network: the failover peers of its pools, sorted
+	logErr   string              // the log follower's last error, logged once
+	warnLong bool                // a line past isclog.MaxLine was logged
 }
 
 // leaseRel is what the source knows of one relationship.
@@ -70,11 +79,33 @@ func newLeasesSource(t config.Target, logger log.Logger) (Source, error) {
 	if !ok {
 		return nil, fmt.Errorf("leases: settings of type %T", t.Settings)
 	}
-	pools, err := c.LeasePools()
+	pools, subnets, err := c.LeaseConf()
 	if err != nil {
 		return nil, fmt.Errorf("leases: %w", err)
 	}
-	return newLeasesSourceWith(c.Path, c.Relationships, pools, logger)
+	s, err := newLeasesSourceWith(c.Path, c.Relationships, pools, logger)
+	if err != nil {
+		return nil, err
+	}
+	if c.LogFile != "" {
+		s.followLog(c.LogFile, pools, subnets)
+	}
+	return s, nil
+}
+
+// followLog counts the refusals of dhcpd's log file over the networks of
+// its configuration.
+func (s *leasesSource) followLog(path string, pools []leases.Pool, subnets []leases.Subnet) {
+	s.log = isclog.NewFollower(path)
+	s.refused = isclog.NewCounter(isclog.NewNetworks(subnets))
+	s.nets = map[string][]string{}
+	for _, p := range pools {
+		if p.SharedNetwork == "" || p.Peer == "" || slices.Contains(s.nets[p.SharedNetwork], p.Peer) {
+			continue
+		}
+		s.nets[p.SharedNetwork] = append(s.nets[p.SharedNetwork], p.Peer)
+		slices.Sort(s.nets[p.SharedNetwork])
+	}
 }
 
 func newLeasesSourceWith(path string, relationships []string, pools []leases.Pool, logger log.Logger) (*leasesSource, error) {
@@ -106,6 +137,11 @@ func (s *leasesSource) Poll(ctx context.Context) ([]failover.Relationship, error
 		now := time.Now()
 		stop = now.Add(d.Sub(now) * 3 / 4)
 	}
+	if s.log != nil {
+		// First: the log's first Follow marks the point counting starts
+		// from, whatever becomes of the leases file's first read.
+		s.readLog(ctx, stop)
+	}
 	if err := s.follow.Follow(ctx, stop, s); err != nil && !(errors.Is(err, leases.ErrStopped) && !s.initial) {
 		// (A huge append read in part still gives the state as of the
 		// records read so far; the rest comes with the next poll.)
@@ -118,7 +154,41 @@ func (s *leasesSource) Poll(ctx context.Context) ([]failover.Relationship, error
 func (s *leasesSource) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.log != nil {
+		s.log.Close()
+	}
 	return s.follow.Close()
+}
+
+// readLog counts the refusals logged since the last poll. Its failures
+// (a log file missing or unreadable) do not fail the poll, which is about
+// the leases file: they are logged once per change, and the counts stay.
+func (s *leasesSource) readLog(ctx context.Context, stop time.Time) {
+	err := s.log.Follow(ctx, stop, logLines{s})
+	if errors.Is(err, isclog.ErrStopped) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		err = nil // the rest comes with the next poll
+	}
+	switch {
+	case err != nil && err.Error() != s.logErr:
+		s.logErr = err.Error()
+		level.Warn(s.logger).Log("msg", "Cannot read dhcpd's log file; refusal counters stand still", "path", s.log.Path(), "err", err)
+	case err == nil && s.logErr != "":
+		s.logErr = ""
+		level.Info(s.logger).Log("msg", "dhcpd's log file read again", "path", s.log.Path())
+	}
+	if s.log.Long > 0 && !s.warnLong {
+		s.warnLong = true
+		level.Warn(s.logger).Log("msg", "Lines longer than the exporter reads skipped in dhcpd's log file", "path", s.log.Path(), "max", isclog.MaxLine)
+	}
+}
+
+// logLines hands the log follower's lines to the refusal counter.
+type logLines struct{ s *leasesSource }
+
+func (l logLines) Line(b []byte) { l.s.refused.Line(b) }
+
+func (l logLines) Restart(why isclog.Restart) {
+	level.Debug(l.s.logger).Log("msg", "dhcpd's log file read from its start", "path", l.s.log.Path(), "why", why.String())
 }
 
 func classifyLeasesError(err error) error {
@@ -248,7 +318,38 @@ func (s *leasesSource) observation(ctx context.Context) ([]failover.Relationship
 		r.pending = nil
 	}
 	s.addPools(out)
+	s.addRefusals(out)
 	return out, nil
+}
+
+// addRefusals gives each relationship the refusals of the shared networks
+// whose pools name it as their failover peer (the first by name if they
+// name several, so that each refusal is counted once); those of networks
+// outside failover and the whole server's go with the first relationship
+// by name, as the pools outside failover do.
+func (s *leasesSource) addRefusals(rels []failover.Relationship) {
+	if s.refused == nil || len(rels) == 0 {
+		return
+	}
+	at := make(map[string]int, len(rels))
+	for i := range rels {
+		at[rels[i].Name] = i
+	}
+	for _, r := range s.refused.Refusals() {
+		i, ok := 0, true
+		if peers := s.nets[r.SharedNetwork]; len(peers) > 0 {
+			ok = false
+			for _, peer := range peers {
+				if i, ok = at[peer]; ok {
+					break
+				}
+			}
+		}
+		if !ok {
+			continue // the network's relationships are not reported (filtered out, or no state record yet)
+		}
+		rels[i].Refusals = append(rels[i].Refusals, r)
+	}
 }
 
 // addPools gives each relationship the counts of its pools (the pools

@@ -35,6 +35,9 @@ func Preflight(cfg *config.Config) []string {
 			}
 		case *config.Leases:
 			files = append(files, s.Path)
+			if s.LogFile != "" {
+				files = append(files, s.LogFile)
+			}
 		case *config.Kea:
 			if s.ConfigFile != "" {
 				if w := preflightFile(s.ConfigFile, root); w != "" {

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/dhcpfailover/dhcp_failover_exporter/leases"
@@ -22,6 +23,10 @@ type Leases struct {
 	ConfigFile string `yaml:"config_file"`
 	// Pools lists the pools instead of ConfigFile.
 	Pools []LeasesPool `yaml:"pools"`
+	// LogFile is the file dhcpd logs to through syslog (or its stderr
+	// redirected), followed from its end for the clients dhcpd refused
+	// (docs/isc-log.md); empty: no refusal counters.
+	LogFile string `yaml:"log_file"`
 }
 
 // LeasesPool is one pool given in the exporter's configuration.
@@ -47,6 +52,12 @@ func (l *Leases) Validate() error {
 	}
 	if strings.ContainsRune(l.ConfigFile, 0) {
 		return errors.New("field config_file: contains a NUL byte")
+	}
+	if strings.ContainsRune(l.LogFile, 0) {
+		return errors.New("field log_file: contains a NUL byte")
+	}
+	if l.LogFile != "" && filepath.Clean(l.LogFile) == filepath.Clean(l.Path) {
+		return errors.New("field log_file: is the leases file (field path)")
 	}
 	if err := validRelationshipNames(l.Relationships); err != nil {
 		return err
@@ -90,10 +101,19 @@ func (l *Leases) explicitPools() ([]leases.Pool, error) {
 
 // LeasePools returns the pools: read from ConfigFile, or as listed.
 func (l *Leases) LeasePools() ([]leases.Pool, error) {
+	pools, _, err := l.LeaseConf()
+	return pools, err
+}
+
+// LeaseConf returns the pools and the subnets: both read from
+// ConfigFile, or the pools as listed and no subnets (refusals are then
+// counted for the whole server only).
+func (l *Leases) LeaseConf() ([]leases.Pool, []leases.Subnet, error) {
 	if l.ConfigFile != "" {
-		return leases.ReadDHCPDConf(l.ConfigFile)
+		return leases.ReadDHCPDConfSubnets(l.ConfigFile)
 	}
-	return l.explicitPools()
+	pools, err := l.explicitPools()
+	return pools, nil, err
 }
 
 // ReferencedFiles implements FileReferrer: after dhcpd.conf changes, a

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -19,6 +20,9 @@ func TestLeasesSettings(t *testing.T) {
 		{"  path: a\n  relationships: [x, x]\n", `target "isc-a": field relationships: "x" listed twice`},
 		{"  path: a\n  relationships: ['']\n", `target "isc-a": field relationships: empty relationship name`},
 		{"  path: a\n  address: 10.0.0.1:7911\n", `unknown field "address"`},
+		{"  path: a\n  log_file: a\n", `target "isc-a": field log_file: is the leases file (field path)`},
+		{"  path: a\n  log_file: \"b\\0\"\n", `target "isc-a": field log_file: contains a NUL byte`},
+		{"  path: a\n  journal: true\n", `unknown field "journal"`},
 	} {
 		_, err := Parse([]byte("targets:\n- name: isc-a\n  source: leases\n" + tc.yaml))
 		if err == nil || !strings.Contains(err.Error(), tc.err) {
@@ -47,5 +51,25 @@ func TestLeasesPools(t *testing.T) {
 	}
 	if _, err := c.Targets[0].Settings.(*Leases).LeasePools(); err == nil || !strings.Contains(err.Error(), "/nonexistent/dhcpd.conf") {
 		t.Fatalf("missing config_file: %v", err)
+	}
+}
+
+func TestLeasesLogFile(t *testing.T) {
+	dir := t.TempDir()
+	conf := dir + "/dhcpd.conf"
+	if err := os.WriteFile(conf, []byte("shared-network campus {\n subnet 10.20.1.0 netmask 255.255.255.0 { }\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Parse([]byte("targets:\n- name: isc-b\n  source: leases\n  path: /var/lib/dhcp/dhcpd.leases\n  config_file: " + conf + "\n  log_file: /var/log/dhcpd.log\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := c.Targets[0].Settings.(*Leases)
+	if l.LogFile != "/var/log/dhcpd.log" {
+		t.Fatalf("log_file %q", l.LogFile)
+	}
+	_, subnets, err := l.LeaseConf()
+	if err != nil || len(subnets) != 1 || subnets[0].SharedNetwork != "campus" {
+		t.Fatalf("subnets %+v, %v", subnets, err)
 	}
 }

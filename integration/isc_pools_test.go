@@ -125,8 +125,21 @@ func ipCmd(t *testing.T, args ...string) {
 // address or "".
 func (c *clients) lease() string {
 	c.t.Helper()
+	return c.leaseAsking("")
+}
+
+// leaseAsking runs one new client that remembers a lease of asked (if not
+// empty) and so starts in INIT-REBOOT with a DHCPREQUEST for it
+// (RFC 2131 §3.2), as a client moved from elsewhere does.
+func (c *clients) leaseAsking(asked string) string {
+	c.t.Helper()
 	c.n++
 	ifname := fmt.Sprintf("q%d", c.n)
+	if asked != "" {
+		writeFile(c.t, filepath.Join(c.dir, ifname+".leases"), fmt.Sprintf("lease {\n  interface %q;\n  fixed-address %s;\n"+
+			"  option subnet-mask 255.255.255.0;\n  renew 4 2037/01/01 00:00:01;\n  rebind 4 2037/01/01 00:00:01;\n  expire 4 2037/01/01 00:00:01;\n}\n",
+			ifname, asked), 0o644)
+	}
 	port := fmt.Sprintf("%s-q%d", c.lab.Prefix, c.n)
 	ipCmd(c.t, "-n", c.lab.Switch, "link", "add", "name", port, "type", "veth", "peer", "name", ifname, "netns", c.host.NS)
 	ipCmd(c.t, "-n", c.lab.Switch, "link", "set", port, "master", "br0", "up")
@@ -150,6 +163,24 @@ func (c *clients) lease() string {
 	_ = proc.Signal(syscall.SIGTERM)
 	_ = proc.Wait(10 * time.Second)
 	return addr
+}
+
+// loggedRefusals counts the refusal lines of a dhcpd -d log (stderr, no
+// syslog header) by reason, as server/dhcp.c writes them
+// (docs/isc-log.md), independently of the exporter's decoder.
+func loggedRefusals(log string) map[string]int {
+	out := map[string]int{}
+	for _, l := range strings.Split(log, "\n") {
+		switch {
+		case strings.HasPrefix(l, "DHCPDISCOVER from ") && strings.Contains(l, ": network ") && strings.HasSuffix(l, ": no free leases"):
+			out["pool_exhausted"]++
+		case strings.HasPrefix(l, "DHCPDISCOVER from ") && strings.HasSuffix(l, ": peer holds all free leases"):
+			out["partner_holds_free"]++
+		case strings.HasPrefix(l, "DHCPNAK on "):
+			out["nak"]++
+		}
+	}
+	return out
 }
 
 // checkPools waits until the exporter's counts of target equal a count
@@ -203,10 +234,17 @@ func TestISCPoolShareExhaustedInPartition(t *testing.T) {
 		name string
 		n    *iscNode
 	}{{"leases-a", p.Primary}, {"leases-b", p.Secondary}} {
-		extra += fmt.Sprintf("  - name: %s\n    source: leases\n    path: %s\n    config_file: %s\n    poll_interval: 1s\n    timeout: 800ms\n",
-			tg.name, tg.n.LeasesPath, tg.n.ConfPath)
+		extra += fmt.Sprintf("  - name: %s\n    source: leases\n    path: %s\n    config_file: %s\n    log_file: %s\n    poll_interval: 1s\n    timeout: 800ms\n",
+			tg.name, tg.n.LeasesPath, tg.n.ConfPath, tg.n.Proc.LogPath)
 	}
+	// dhcpd -d logs to its stderr, the Proc's log file: the exporter
+	// counts the refusals written after it started (docs/isc-log.md).
+	refusedBefore := strings.Count(p.Secondary.Proc.Log(), ": peer holds all free leases\n")
+	loggedBefore := map[string]map[string]int{"leases-a": loggedRefusals(p.Primary.Proc.Log()), "leases-b": loggedRefusals(p.Secondary.Proc.Log())}
 	e := p.StartExporter(p.ExporterConfig(extra))
+	refusedSeries := series("dhcp_failover_clients_refused_total", "reason", "partner_holds_free", "relationship", iscRelationship,
+		"shared_network", "10.251.7.0/24", "subnet", "", "target", "leases-b")
+	e.WaitMetric(refusedSeries, 0, 30*time.Second)
 
 	// NORMAL: the primary gives the secondary its BACKUP share.
 	e.Wait(60*time.Second, "the secondary holds a backup share", func(m metrics) error {
@@ -265,6 +303,23 @@ func TestISCPoolShareExhaustedInPartition(t *testing.T) {
 	if !strings.Contains(p.Secondary.Proc.Log(), "peer holds all free leases") {
 		t.Errorf("dhcpd did not log `peer holds all free leases` for the refused client")
 	}
+	// The refusal counter matches dhcpd's log line for line, in the lone
+	// subnet's network (named by its prefix, as dhcpd names it); the
+	// primary, which served nobody in the partition, refused nobody.
+	e.Wait(30*time.Second, "the refusals counted as dhcpd logged them", func(m metrics) error {
+		logged := strings.Count(p.Secondary.Proc.Log(), ": peer holds all free leases\n") - refusedBefore
+		if got := m.Get(refusedSeries); logged == 0 || got != float64(logged) {
+			return fmt.Errorf("%s = %v, dhcpd logged %d", refusedSeries, got, logged)
+		}
+		if all := m.Sum("dhcp_failover_clients_refused_total", "target", "leases-b", "reason", "partner_holds_free"); all != float64(logged) {
+			return fmt.Errorf("partner_holds_free sums to %v over leases-b, want %d", all, logged)
+		}
+		if a := m.Sum("dhcp_failover_clients_refused_total", "target", "leases-a"); a != 0 {
+			return fmt.Errorf("the primary's refusals sum to %v", a)
+		}
+		t.Logf("%s = %v, as dhcpd logged", refusedSeries, logged)
+		return nil
+	})
 	// Heal: back in NORMAL the pair exchanges what it did apart and the
 	// primary balances again; both files, the exporter and dhcpd agree.
 	p.Lab.SetLink(p.Primary.Host, true)
@@ -275,6 +330,57 @@ func TestISCPoolShareExhaustedInPartition(t *testing.T) {
 	checkBalancing(t, e, p, "healed")
 	if a["active"] != 3+share || b["active"] != 3+share {
 		t.Errorf("after the heal: primary %v, secondary %v: want %d active on both", a, b, 3+share)
+	}
+
+	// The whole pool: clients until one gets nothing from either server;
+	// then dhcpd logs `network 10.251.7.0/24: no free leases` (the lone
+	// subnet's network, named by its prefix). Every refusal counter of
+	// both servers equals the lines of its own log, reason by reason.
+	for i := 0; i < 20; i++ {
+		if c.lease() == "" {
+			break
+		}
+	}
+	// A client asking for an address of the pool that is another
+	// client's lease (all of them are now): dhcpd NAKs it (server/dhcp.c,
+	// dhcprequest: "lease %s unavailable"), counted at the subnet that
+	// holds the address.
+	c.leaseAsking(poolFirst)
+	e.Wait(30*time.Second, "every refusal counted as each dhcpd logged it", func(m metrics) error {
+		for _, tg := range []struct {
+			name string
+			n    *iscNode
+		}{{"leases-a", p.Primary}, {"leases-b", p.Secondary}} {
+			logged := loggedRefusals(tg.n.Proc.Log())
+			for _, reason := range []string{"pool_exhausted", "partner_holds_free", "nak"} {
+				want := logged[reason] - loggedBefore[tg.name][reason]
+				if got := m.Sum("dhcp_failover_clients_refused_total", "target", tg.name, "reason", reason); got != float64(want) {
+					return fmt.Errorf("%s: %s counted %v, dhcpd logged %d", tg.name, reason, got, want)
+				}
+			}
+		}
+		exhausted := series("dhcp_failover_clients_refused_total", "reason", "pool_exhausted", "relationship", iscRelationship,
+			"shared_network", "10.251.7.0/24", "subnet", "", "target", "leases-b")
+		if m.Get(exhausted) == 0 && m.Get(strings.Replace(exhausted, "leases-b", "leases-a", 1)) == 0 {
+			return fmt.Errorf("no pool_exhausted refusal in 10.251.7.0/24 on either server")
+		}
+		nak := series("dhcp_failover_clients_refused_total", "reason", "nak", "relationship", iscRelationship,
+			"shared_network", "10.251.7.0/24", "subnet", "10.251.7.0/24", "target", "leases-b")
+		if m.Get(nak) == 0 && m.Get(strings.Replace(nak, "leases-b", "leases-a", 1)) == 0 {
+			return fmt.Errorf("no nak in subnet 10.251.7.0/24 on either server")
+		}
+		return nil
+	})
+	for _, tg := range []struct {
+		name string
+		n    *iscNode
+	}{{"leases-a", p.Primary}, {"leases-b", p.Secondary}} {
+		t.Logf("%s: dhcpd logged %v since the exporter started (before: %v)", tg.name, loggedRefusals(tg.n.Proc.Log()), loggedBefore[tg.name])
+		for _, l := range strings.Split(tg.n.Proc.Log(), "\n") {
+			if strings.HasSuffix(l, "free leases") || strings.HasPrefix(l, "DHCPNAK on ") {
+				t.Logf("%s: dhcpd: %s", tg.name, l)
+			}
+		}
 	}
 
 	var excerpt []string

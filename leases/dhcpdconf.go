@@ -46,6 +46,53 @@ func ReadDHCPDConf(path string) ([]Pool, error) {
 	return c.pools, nil
 }
 
+// Subnet is a `subnet A netmask M` of dhcpd.conf and the shared network
+// that holds it: the enclosing `shared-network NAME`, or for a subnet
+// outside every shared network its own prefix, as dhcpd names the
+// implicit network it makes of it (server/confpars.c,
+// parse_subnet_declaration: "Make the shared network name from network
+// number").
+type Subnet struct {
+	Prefix        netip.Prefix
+	SharedNetwork string
+}
+
+// ReadDHCPDConfSubnets is ReadDHCPDConf that also returns the subnets, in
+// the order of the configuration (at most MaxPools of them; those past it
+// are left out).
+func ReadDHCPDConfSubnets(path string) ([]Pool, []Subnet, error) {
+	c := &confReader{open: readBounded}
+	if err := c.file(path, 0, confScope{}, nil); err != nil {
+		return nil, nil, err
+	}
+	c.placePools()
+	return c.pools, c.exportSubnets(), nil
+}
+
+// ParseDHCPDConfSubnets is ParseDHCPDConf that also returns the subnets.
+func ParseDHCPDConfSubnets(b []byte) ([]Pool, []Subnet, error) {
+	c := &confReader{open: func(string, int64) ([]byte, error) {
+		return nil, errors.New("include not followed")
+	}}
+	if err := c.parse("dhcpd.conf", b, 0, confScope{}, nil); err != nil {
+		return nil, nil, err
+	}
+	c.placePools()
+	return c.pools, c.exportSubnets(), nil
+}
+
+func (c *confReader) exportSubnets() []Subnet {
+	out := make([]Subnet, 0, len(c.subnets))
+	for _, sn := range c.subnets {
+		s := Subnet{Prefix: sn.prefix, SharedNetwork: sn.shared}
+		if s.SharedNetwork == "" {
+			s.SharedNetwork = sn.prefix.String()
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
 // ParseDHCPDConf reads the pools of one configuration held in memory;
 // includes are not followed (they are reported as errors).
 func ParseDHCPDConf(b []byte) ([]Pool, error) {

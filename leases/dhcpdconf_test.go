@@ -202,3 +202,29 @@ func FuzzDHCPDConf(f *testing.F) {
 		}
 	})
 }
+
+// The subnets with their shared networks, a lone subnet named by its
+// prefix as dhcpd names it (server/confpars.c), for isclog's placement.
+func TestReadDHCPDConfSubnets(t *testing.T) {
+	_, subnets, err := ReadDHCPDConfSubnets(filepath.Join("testdata", "conf", "shared-network.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range subnets {
+		got = append(got, s.SharedNetwork+"="+s.Prefix.String())
+	}
+	want := []string{"campus=198.51.100.0/24", "campus=203.0.113.0/25"}
+	if len(got) < len(want) || strings.Join(got[:len(want)], " ") != strings.Join(want, " ") {
+		t.Errorf("subnets %q, want %q first", got, want)
+	}
+	for _, s := range subnets[len(want):] {
+		if s.SharedNetwork != s.Prefix.String() {
+			t.Errorf("lone subnet %v named %q", s.Prefix, s.SharedNetwork)
+		}
+	}
+	_, subnets, err = ParseDHCPDConfSubnets([]byte("subnet 10.1.0.0 netmask 255.255.0.0 { }\n"))
+	if err != nil || len(subnets) != 1 || subnets[0].SharedNetwork != "10.1.0.0/16" {
+		t.Errorf("lone subnet: %+v, %v", subnets, err)
+	}
+}
