@@ -29,7 +29,7 @@ TARBALL_DIR := .tarballs
 # Fuzz targets as package:FuzzName; `make fuzz` runs each for $(FUZZTIME).
 FUZZ_TARGETS ?= failover:FuzzDecode failover:FuzzStream failover:FuzzPair \
                 omapi:FuzzReadMessage kea:FuzzParseStatusGet kea:FuzzParseLeaseStats leases:FuzzParser leases:FuzzDHCPDConf \
-                peer:FuzzReassembly peer:FuzzPacket dhcpsapi:FuzzWinDecode
+                peer:FuzzReassembly peer:FuzzPacket dhcpsapi:FuzzWinDecode dhcpsapi:FuzzWinDecodeServer
 
 .PHONY: all build build-windows test vet staticcheck windows-check unit lint-metrics fuzz bench clean mixin crossbuild tarball image packaging
 
