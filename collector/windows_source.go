@@ -431,7 +431,7 @@ func windowsPool(prefix netip.Prefix, st dhcpsapi.ScopeStatistics, network strin
 		Name:          prefix.String(),
 		Subnet:        prefix.String(),
 		SharedNetwork: network,
-		Size: failover.Some(int(st.NumAddr)),
+		Size:          failover.Some(int(st.NumAddr)),
 		Addresses: []failover.PoolAddresses{
 			{State: "in_use", Count: int(st.AddrInUse)},
 			{State: "free", Count: int(st.AddrFree)},
