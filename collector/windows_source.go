@@ -94,8 +94,12 @@ type winSnapshot struct {
 	// partnerFree: per relationship and pool, the free addresses the
 	// partner may lease (PartnerAddrFree).
 	partnerFree []winPartnerFree
-	mib         winServerCounters
+	// scopes: per relationship and pool, the scope's name.
+	scopes []winScopeName
+	mib    winServerCounters
 }
+
+type winScopeName struct{ relationship, pool, name string }
 
 type winPartnerFree struct {
 	relationship, pool string
@@ -126,6 +130,9 @@ var (
 	winPartnerFreeDesc = sourceGauge("windows_pool_partner_free_addresses",
 		"Free addresses of the failover scope that the partner may lease, as the polled Windows DHCP server sees them (DhcpV4FailoverGetScopeStatistics PartnerAddrFree).",
 		"relationship", "pool")
+	winScopeInfoDesc = sourceGauge("windows_scope_info",
+		"The name of the failover scope the pool is (DhcpGetSubnetInfo SubnetName); always 1.",
+		"relationship", "pool", "scope_name")
 	winDeclinesDesc = sourceCounter("windows_declines_total",
 		"DHCPDECLINE messages the Windows DHCP server received since it last started (DhcpGetMibInfoV5 Declines): clients that found their offered address in use.")
 	winStartTimeDesc = sourceGauge("windows_server_start_time_seconds",
@@ -152,8 +159,9 @@ type windowsSource struct {
 	// Touched only by Poll, which the agent never calls concurrently.
 	states winStates
 
-	// Touched only by call: the subnet of each scope ID, read once.
-	prefixes map[netip.Addr]netip.Prefix
+	// Touched only by call: the subnet and name of each scope ID, read
+	// once.
+	prefixes map[netip.Addr]winScope
 
 	mu   sync.Mutex
 	snap winSnapshot
@@ -168,7 +176,7 @@ func newWindowsSourceWith(api dhcpsapi.API, server string, relationships []strin
 		busy:   make(chan struct{}, 1),
 		states: winStates{},
 
-		prefixes: map[netip.Addr]netip.Prefix{},
+		prefixes: map[netip.Addr]winScope{},
 	}
 	s.want, s.names = relationshipFilter(relationships)
 	return s
@@ -282,6 +290,9 @@ func (s *windowsSource) observe(res winPollResult) ([]failover.Relationship, err
 		for _, p := range res.pools[rels[i].Name] {
 			rels[i].Pools = append(rels[i].Pools, p.pool)
 			snap.partnerFree = append(snap.partnerFree, winPartnerFree{rels[i].Name, p.pool.Name, float64(p.partnerFree)})
+			if p.scopeName != "" {
+				snap.scopes = append(snap.scopes, winScopeName{rels[i].Name, p.pool.Name, p.scopeName})
+			}
 		}
 	}
 	if res.mibErr == nil {
@@ -343,6 +354,7 @@ func winAttachRefusals(rels []failover.Relationship, mib dhcpsapi.MibInfo) {
 // winPool is one failover scope's pool and what the partner may lease.
 type winPool struct {
 	pool        failover.Pool
+	scopeName   string // SubnetName; "" if the scope has none
 	partnerFree uint32
 }
 
@@ -384,29 +396,37 @@ func (s *windowsSource) readNetworks() (map[netip.Addr]string, error) {
 	out := make(map[netip.Addr]string, len(entries))
 	for _, e := range entries {
 		if e.Name != "" && e.Subnet.IsValid() {
-			out[e.Subnet] = e.Name
+			out[e.Subnet] = failover.Cut(e.Name, failover.MaxNameLen)
 		}
 	}
 	return out, nil
 }
 
+// winScope is what DhcpGetSubnetInfo says of a scope: its subnet and its
+// name (cut as every name from a server is).
+type winScope struct {
+	prefix netip.Prefix
+	name   string
+}
+
 func (s *windowsSource) readPool(scope netip.Addr, networks map[netip.Addr]string) (winPool, error) {
-	prefix, ok := s.prefixes[scope]
+	sc, ok := s.prefixes[scope]
 	if !ok {
-		var err error
-		if prefix, err = dhcpsapi.SubnetPrefix(s.api, scope); err != nil {
+		prefix, name, err := dhcpsapi.Subnet(s.api, scope)
+		if err != nil {
 			return winPool{}, winError(s.server, err)
 		}
 		if len(s.prefixes) > maxWinScopesPolled {
 			clear(s.prefixes)
 		}
-		s.prefixes[scope] = prefix
+		sc = winScope{prefix: prefix, name: failover.Cut(name, failover.MaxNameLen)}
+		s.prefixes[scope] = sc
 	}
 	st, err := dhcpsapi.Statistics(s.api, scope)
 	if err != nil {
 		return winPool{}, winError(s.server, err)
 	}
-	return winPool{pool: windowsPool(prefix, st, winNetwork(scope, prefix, networks)), partnerFree: st.PartnerAddrFree}, nil
+	return winPool{pool: windowsPool(sc.prefix, st, winNetwork(scope, sc.prefix, networks)), scopeName: sc.name, partnerFree: st.PartnerAddrFree}, nil
 }
 
 // winNetwork is the shared network of a scope: its superscope's name, else
@@ -458,6 +478,9 @@ func (s *windowsSource) WriteMetrics(w *MetricWriter) {
 	}
 	for _, p := range snap.partnerFree {
 		_ = w.Gauge(winPartnerFreeDesc, p.free, p.relationship, p.pool)
+	}
+	for _, sc := range snap.scopes {
+		_ = w.Gauge(winScopeInfoDesc, 1, sc.relationship, sc.pool, sc.name)
 	}
 	if snap.mib.ok {
 		_ = w.Counter(winDeclinesDesc, snap.mib.declines)

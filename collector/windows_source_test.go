@@ -154,6 +154,9 @@ dhcp_failover_windows_pool_pending_offers{pool="198.51.100.0/23",relationship="f
 # TYPE dhcp_failover_windows_pool_partner_free_addresses gauge
 dhcp_failover_windows_pool_partner_free_addresses{pool="192.0.2.0/24",relationship="fo-lab",target="win"} 75
 dhcp_failover_windows_pool_partner_free_addresses{pool="198.51.100.0/23",relationship="fo-lab",target="win"} 8
+# HELP dhcp_failover_windows_scope_info The name of the failover scope the pool is (DhcpGetSubnetInfo SubnetName); always 1.
+# TYPE dhcp_failover_windows_scope_info gauge
+dhcp_failover_windows_scope_info{pool="192.0.2.0/24",relationship="fo-lab",scope_name="lab",target="win"} 1
 # HELP dhcp_failover_windows_server_start_time_seconds When the Windows DHCP server last started, Unix time (DhcpGetMibInfoV5 ServerStartTime); its MIB counters, the NAK refusals included, count from then.
 # TYPE dhcp_failover_windows_server_start_time_seconds gauge
 dhcp_failover_windows_server_start_time_seconds{target="win"} 1.7999900005e+09

@@ -6,6 +6,7 @@ var (
 	DecodeRelationshipArray = decodeRelationshipArray
 	DecodeStatistics        = decodeStatistics
 	DecodeSubnetMask        = decodeSubnetMask
+	DecodeSubnetInfo        = decodeSubnetInfo
 	IPAddressToAddr         = ipAddress
 	PrefixOfMask            = subnetPrefix
 	DecodeSuperScopeTable   = decodeSuperScopeTable

@@ -98,17 +98,24 @@ func Statistics(api API, scope netip.Addr) (ScopeStatistics, error) {
 // with its mask's length, 192.0.2.0/24; a mask that is not contiguous
 // ones gives the scope ID alone (/32).
 func SubnetPrefix(api API, scope netip.Addr) (netip.Prefix, error) {
+	p, _, err := Subnet(api, scope)
+	return p, err
+}
+
+// Subnet reads a scope's subnet as SubnetPrefix does, and its name
+// (SubnetName, "" if none).
+func Subnet(api API, scope netip.Addr) (netip.Prefix, string, error) {
 	info, st := api.SubnetInfo(IPAddress(scope))
 	if st != StatusSuccess {
 		free(api, []uintptr{info})
-		return netip.Prefix{}, &CallError{Func: "DhcpGetSubnetInfo", Status: st}
+		return netip.Prefix{}, "", &CallError{Func: "DhcpGetSubnetInfo", Status: st}
 	}
-	mask, blocks, err := decodeSubnetMask(api, info)
+	mask, name, blocks, err := decodeSubnetInfo(api, info)
 	free(api, blocks)
 	if err != nil {
-		return netip.Prefix{}, malformed(err)
+		return netip.Prefix{}, "", malformed(err)
 	}
-	return subnetPrefix(scope, mask), nil
+	return subnetPrefix(scope, mask), name, nil
 }
 
 // subnetPrefix is the scope ID with the mask's length; a mask that is not
