@@ -16,8 +16,9 @@ import (
 	"github.com/go-kit/log/level"
 )
 
-// The windows source: Windows DHCP Server failover relationships and
-// failover scope statistics read through dhcpsapi.dll (docs/windows.md).
+// The windows source: Windows DHCP Server failover relationships, failover
+// scope statistics, superscopes and MIB counters read through
+// dhcpsapi.dll (docs/windows.md).
 // The dhcpsapi package binds the DLL and decodes its answers; this file
 // calls it off the poll's goroutine, maps what it returns and classifies
 // its errors.
@@ -466,8 +467,10 @@ func (s *windowsSource) setSnapshot(snap winSnapshot) {
 	s.mu.Unlock()
 }
 
-// WriteMetrics implements MetricsSource: it renders the last successful
-// poll's server clock, and nothing after a failed poll.
+// WriteMetrics implements MetricsSource: it renders what the last
+// successful poll read beyond the contract (the server's clock, the
+// partner's share of each pool, the scopes' names, the MIB's declines,
+// start time and pending offers), and nothing after a failed poll.
 func (s *windowsSource) WriteMetrics(w *MetricWriter) {
 	s.mu.Lock()
 	snap := s.snap
