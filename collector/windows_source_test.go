@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -345,5 +347,55 @@ func TestWinPoolsRendered(t *testing.T) {
 		if got[k] != v {
 			t.Errorf("%s = %q, want %s", k, got[k], v)
 		}
+	}
+}
+
+// TestWinGoldenSuperscope runs the fake server's answer (two failover
+// scopes, one in superscope "campus", NAKs in the MIB) through the real
+// source and the target state, and compares the contract's rendering with
+// testdata/windows-superscope-naks.prom (-update rewrites it).
+func TestWinGoldenSuperscope(t *testing.T) {
+	needABIHost(t)
+	lab := fullSpec(0)
+	lab.Name, lab.Mode, lab.ServerType = dhcpsapitest.Str("fo-lab"), dhcpsapi.ModeHotStandby, dhcpsapi.ServerSecondary
+	lab.State, lab.Prev = 3, 3
+	lab.Scopes = []uint32{0xC0000200, 0xC6336400}
+	api := dhcpsapitest.NewServer(dhcpsapitest.Page{Relationships: []dhcpsapitest.Relationship{lab}})
+	api.Scopes[0xC0000200] = dhcpsapitest.Scope{Mask: 0xFFFFFF00, Name: "lab", Stats: dhcpsapitest.StatisticsC{NumAddr: 200, AddrFree: 150, AddrInUse: 50, PartnerAddrFree: 142, ThisAddrFree: 8}}
+	api.Scopes[0xC6336400] = dhcpsapitest.Scope{Mask: 0xFFFFFE00, Name: "lab-wifi", Stats: dhcpsapitest.StatisticsC{NumAddr: 500, AddrFree: 10, AddrInUse: 490, PartnerAddrFree: 9, ThisAddrFree: 1}}
+	api.SuperScopeTable = []dhcpsapitest.SuperScope{
+		{Subnet: 0xC0000200, Next: dhcpsapi.SuperScopeNone, Name: dhcpsapitest.Str("campus")},
+		{Subnet: 0xC6336400, Number: dhcpsapi.SuperScopeNone, Next: dhcpsapi.SuperScopeNone},
+	}
+	api.Mib = &dhcpsapitest.Mib{Info: dhcpsapitest.MibInfoV5C{Naks: 17, Declines: 3}}
+	s := newTestWinSource(api)
+	rels, err := s.Poll(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := newTargetState("dhcp-b", t0)
+	ts.observe(t0, time.Millisecond, rels, nil)
+	path := filepath.Join("testdata", "windows-superscope-naks.prom")
+	if *update {
+		var sb strings.Builder
+		for _, mf := range ts.snapshot() {
+			if err := writeText(&sb, mf); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.WriteFile(path, []byte(sb.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := testutil.GatherAndCompare(stateGatherer(ts), f); err != nil {
+		t.Error(err)
+	}
+	if err := api.CheckAllFreed(); err != nil {
+		t.Error(err)
 	}
 }
