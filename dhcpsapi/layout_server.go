@@ -16,8 +16,9 @@ import (
 // 2.2.1.2.11; learn.microsoft.com "SCOPE_MIB_INFO_V5 structure"), for
 // 64-bit (amd64, arm64) and 32-bit (386) Windows. The decoders read the
 // 64-bit layout, the one dll_windows.go binds; the 32-bit offsets are
-// written down and checked by the layout tests so that a 386 binding has
-// them ready.
+// written down, checked by the layout tests and by a 32-bit compile of the
+// Wine test's C declarations (integration/testdata/wine/dhcpsapi.c), so
+// that a 386 binding has them ready.
 //
 //	DHCP_SUPER_SCOPE_TABLE                 64-bit  32-bit
 //	  cEntries  DWORD                          0       0

@@ -64,6 +64,10 @@ func TestWindowsBuildUnderWine(t *testing.T) {
 	src, _ := filepath.Abs("testdata/wine")
 	runCmd(t, ctx, dir, env, "x86_64-w64-mingw32-gcc", "-shared", "-O2", "-Wall", "-Werror",
 		"-o", filepath.Join(system32, "dhcpsapi.dll"), filepath.Join(src, "dhcpsapi.c"))
+	// The same declarations for 32-bit Windows: the 386 offsets of the
+	// superscope and MIB structures (dhcpsapi/layout_server.go), checked
+	// by the compiler alone.
+	runCmd(t, ctx, dir, env, "x86_64-w64-mingw32-gcc", "-m32", "-fsyntax-only", "-Wall", "-Werror", filepath.Join(src, "dhcpsapi.c"))
 	runCmd(t, ctx, dir, env, "x86_64-w64-mingw32-gcc", "-shared", "-O2", "-Wall", "-Werror",
 		"-o", filepath.Join(system32, "bcryptprimitives.dll"), filepath.Join(src, "bcryptprimitives.c"), "-lbcrypt")
 	exe := filepath.Join(dir, "dhcp_failover_exporter.exe")

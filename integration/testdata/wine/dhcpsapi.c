@@ -23,6 +23,7 @@
  * Build: x86_64-w64-mingw32-gcc -shared -O2 -o dhcpsapi.dll dhcpsapi.c
  */
 #include <windows.h>
+#include <stddef.h>
 #include <stdio.h>
 
 typedef DWORD DHCP_IP_ADDRESS;
@@ -139,6 +140,7 @@ typedef struct _DHCP_MIB_INFO_V5 {
 /* The layout the exporter's decoder assumes (dhcpsapi/layout.go); a
  * mismatch fails the build of this file. */
 #define CHECK(name, cond) typedef char check_##name[(cond) ? 1 : -1]
+#ifdef _WIN64
 CHECK(rel_size, sizeof(DHCP_FAILOVER_RELATIONSHIP) == 80);
 CHECK(rel_scopes, offsetof(DHCP_FAILOVER_RELATIONSHIP, pScopes) == 56);
 CHECK(rel_secret, offsetof(DHCP_FAILOVER_RELATIONSHIP, SharedSecret) == 72);
@@ -157,6 +159,20 @@ CHECK(mib_delayed, offsetof(DHCP_MIB_INFO_V5, DelayedOffers) == 64);
 CHECK(mib_scopes, offsetof(DHCP_MIB_INFO_V5, Scopes) == 72);
 CHECK(mib_scopeinfo, offsetof(DHCP_MIB_INFO_V5, ScopeInfo) == 80);
 CHECK(smib_size, sizeof(SCOPE_MIB_INFO_V5) == 16);
+#else
+/* 32-bit (386) Windows: the offsets dhcpsapi/layout_server.go writes down
+ * for a 386 binding (the Wine test compiles this file with -m32
+ * -fsyntax-only to check them). */
+CHECK(sst_size, sizeof(DHCP_SUPER_SCOPE_TABLE) == 8);
+CHECK(sst_entries, offsetof(DHCP_SUPER_SCOPE_TABLE, pEntries) == 4);
+CHECK(sse_size, sizeof(DHCP_SUPER_SCOPE_TABLE_ENTRY) == 16);
+CHECK(sse_name, offsetof(DHCP_SUPER_SCOPE_TABLE_ENTRY, SuperScopeName) == 12);
+CHECK(mib_size, sizeof(DHCP_MIB_INFO_V5) == 80);
+CHECK(mib_start, offsetof(DHCP_MIB_INFO_V5, ServerStartTime) == 28);
+CHECK(mib_scopes, offsetof(DHCP_MIB_INFO_V5, Scopes) == 72);
+CHECK(mib_scopeinfo, offsetof(DHCP_MIB_INFO_V5, ScopeInfo) == 76);
+CHECK(smib_size, sizeof(SCOPE_MIB_INFO_V5) == 16);
+#endif
 
 #define ERROR_DHCP_SUBNET_NOT_PRESENT 20005
 #define ERROR_DHCP_FO_SCOPE_NOT_IN_RELATIONSHIP 20115
