@@ -16,8 +16,9 @@ import (
 	"github.com/go-kit/log/level"
 )
 
-// The windows source: Windows DHCP Server failover relationships and
-// failover scope statistics read through dhcpsapi.dll (docs/windows.md).
+// The windows source: Windows DHCP Server failover relationships, failover
+// scope statistics, superscopes and MIB counters read through
+// dhcpsapi.dll (docs/windows.md).
 // The dhcpsapi package binds the DLL and decodes its answers; this file
 // calls it off the poll's goroutine, maps what it returns and classifies
 // its errors.
@@ -94,11 +95,31 @@ type winSnapshot struct {
 	// partnerFree: per relationship and pool, the free addresses the
 	// partner may lease (PartnerAddrFree).
 	partnerFree []winPartnerFree
+	// scopes: per relationship and pool, the scope's name.
+	scopes []winScopeName
+	mib    winServerCounters
 }
+
+type winScopeName struct{ relationship, pool, name string }
 
 type winPartnerFree struct {
 	relationship, pool string
 	free               float64
+}
+
+// winServerCounters is what DhcpGetMibInfoV5 adds beyond the pools and
+// the NAK refusals: the declines, the server's start, and each failover
+// scope's pending offers.
+type winServerCounters struct {
+	ok        bool
+	declines  float64
+	startTime float64 // Unix seconds; 0 if the server sent none
+	pending   []winPoolValue
+}
+
+type winPoolValue struct {
+	relationship, pool string
+	value              float64
 }
 
 // Metrics of the Windows source beyond the relationship contract.
@@ -109,6 +130,16 @@ var (
 		"Maximum time delta the Windows DHCP server allows between failover partners (DhcpV4FailoverGetSystemTime).")
 	winPartnerFreeDesc = sourceGauge("windows_pool_partner_free_addresses",
 		"Free addresses of the failover scope that the partner may lease, as the polled Windows DHCP server sees them (DhcpV4FailoverGetScopeStatistics PartnerAddrFree).",
+		"relationship", "pool")
+	winScopeInfoDesc = sourceGauge("windows_scope_info",
+		"The name of the failover scope the pool is (DhcpGetSubnetInfo SubnetName); always 1.",
+		"relationship", "pool", "scope_name")
+	winDeclinesDesc = sourceCounter("windows_declines_total",
+		"DHCPDECLINE messages the Windows DHCP server received since it last started (DhcpGetMibInfoV5 Declines): clients that found their offered address in use.")
+	winStartTimeDesc = sourceGauge("windows_server_start_time_seconds",
+		"When the Windows DHCP server last started, Unix time (DhcpGetMibInfoV5 ServerStartTime); its MIB counters, the NAK refusals included, count from then.")
+	winPendingOffersDesc = sourceGauge("windows_pool_pending_offers",
+		"Addresses of the failover scope offered to clients that have not yet sent their REQUEST (DhcpGetMibInfoV5 NumPendingOffers).",
 		"relationship", "pool")
 )
 
@@ -129,8 +160,9 @@ type windowsSource struct {
 	// Touched only by Poll, which the agent never calls concurrently.
 	states winStates
 
-	// Touched only by call: the subnet of each scope ID, read once.
-	prefixes map[netip.Addr]netip.Prefix
+	// Touched only by call: the subnet and name of each scope ID, read
+	// once.
+	prefixes map[netip.Addr]winScope
 
 	mu   sync.Mutex
 	snap winSnapshot
@@ -145,14 +177,20 @@ func newWindowsSourceWith(api dhcpsapi.API, server string, relationships []strin
 		busy:   make(chan struct{}, 1),
 		states: winStates{},
 
-		prefixes: map[netip.Addr]netip.Prefix{},
+		prefixes: map[netip.Addr]winScope{},
 	}
 	s.want, s.names = relationshipFilter(relationships)
 	return s
 }
 
 type winPollResult struct {
-	rels       []dhcpsapi.Relationship
+	rels []dhcpsapi.Relationship
+	// networks maps each scope ID to its superscope (absent: in none);
+	// nil if DhcpGetSuperScopeInfoV4 failed (networkErr).
+	networks   map[netip.Addr]string
+	networkErr error
+	mib        dhcpsapi.MibInfo
+	mibErr     error
 	pools      map[string][]winPool // by relationship name
 	err        error
 	clockOK    bool
@@ -201,7 +239,11 @@ func (s *windowsSource) call() winPollResult {
 		res.err = winError(s.server, err)
 		return res
 	}
-	res.pools = s.readPools(res.rels)
+	res.networks, res.networkErr = s.readNetworks()
+	res.pools = s.readPools(res.rels, res.networks)
+	if res.mib, err = dhcpsapi.Mib(s.api); err != nil {
+		res.mibErr = winError(s.server, err)
+	}
 	before := s.now()
 	t, maxDelta, err := dhcpsapi.SystemTime(s.api)
 	after := s.now()
@@ -220,6 +262,12 @@ func (s *windowsSource) call() winPollResult {
 func (s *windowsSource) observe(res winPollResult) ([]failover.Relationship, error) {
 	if res.clockErr != nil {
 		level.Debug(s.logger).Log("msg", "Could not read the Windows DHCP server's time", "err", res.clockErr)
+	}
+	if res.networkErr != nil {
+		level.Debug(s.logger).Log("msg", "Could not read the Windows DHCP server's superscopes", "err", res.networkErr)
+	}
+	if res.mibErr != nil {
+		level.Debug(s.logger).Log("msg", "Could not read the Windows DHCP server's counters", "err", res.mibErr)
 	}
 	// Missing names fail the poll before the state memory moves on, so
 	// that the changes of the others are still counted on the next poll.
@@ -243,7 +291,14 @@ func (s *windowsSource) observe(res winPollResult) ([]failover.Relationship, err
 		for _, p := range res.pools[rels[i].Name] {
 			rels[i].Pools = append(rels[i].Pools, p.pool)
 			snap.partnerFree = append(snap.partnerFree, winPartnerFree{rels[i].Name, p.pool.Name, float64(p.partnerFree)})
+			if p.scopeName != "" {
+				snap.scopes = append(snap.scopes, winScopeName{rels[i].Name, p.pool.Name, p.scopeName})
+			}
 		}
+	}
+	if res.mibErr == nil {
+		snap.mib = winCounters(rels, res.mib)
+		winAttachRefusals(rels, res.mib)
 	}
 	if res.clockOK {
 		snap.clockOffset = float64(int64(res.serverTime)) - float64(res.at.UnixNano())/1e9
@@ -253,9 +308,54 @@ func (s *windowsSource) observe(res winPollResult) ([]failover.Relationship, err
 	return rels, nil
 }
 
+// winCounters keeps the MIB's declines, start time and the pending
+// offers of the failover scopes the poll reports.
+func winCounters(rels []failover.Relationship, mib dhcpsapi.MibInfo) winServerCounters {
+	c := winServerCounters{ok: true, declines: float64(mib.Declines)}
+	if !mib.ServerStartTime.IsZero() {
+		c.startTime = float64(mib.ServerStartTime.UnixNano()) / 1e9
+	}
+	pending := make(map[string]uint32, len(mib.Scopes))
+	for _, sc := range mib.Scopes {
+		pending[sc.Subnet.String()] = sc.PendingOffers
+	}
+	for _, r := range rels {
+		for _, p := range r.Pools {
+			// The pool is the scope's prefix; the MIB names the scope by
+			// its ID, the prefix's address.
+			pfx, err := netip.ParsePrefix(p.Name)
+			if err != nil {
+				continue
+			}
+			if v, ok := pending[pfx.Addr().String()]; ok {
+				c.pending = append(c.pending, winPoolValue{r.Name, p.Name, float64(v)})
+			}
+		}
+	}
+	return c
+}
+
+// winAttachRefusals reports the server's NAKs (DhcpGetMibInfoV5 Naks,
+// counted since ServerStartTime) as refusals of the whole server, with
+// the first relationship by name (docs/metrics.md, "Shared networks and
+// refusals"): the MIB counts NAKs for the server, not per scope.
+func winAttachRefusals(rels []failover.Relationship, mib dhcpsapi.MibInfo) {
+	first := -1
+	for i := range rels {
+		if first < 0 || rels[i].Name < rels[first].Name {
+			first = i
+		}
+	}
+	if first < 0 {
+		return
+	}
+	rels[first].Refusals = append(rels[first].Refusals, failover.Refusal{Reason: failover.RefusedNAK, Count: float64(mib.Naks)})
+}
+
 // winPool is one failover scope's pool and what the partner may lease.
 type winPool struct {
 	pool        failover.Pool
+	scopeName   string // SubnetName; "" if the scope has none
 	partnerFree uint32
 }
 
@@ -263,7 +363,7 @@ type winPool struct {
 // relationships (at most maxWinScopesPolled). A scope whose statistics
 // cannot be read is left out, logged at debug: the relationship's state
 // is still worth reporting.
-func (s *windowsSource) readPools(rels []dhcpsapi.Relationship) map[string][]winPool {
+func (s *windowsSource) readPools(rels []dhcpsapi.Relationship, networks map[netip.Addr]string) map[string][]winPool {
 	out := map[string][]winPool{}
 	polled := 0
 	for _, r := range rels {
@@ -275,7 +375,7 @@ func (s *windowsSource) readPools(rels []dhcpsapi.Relationship) map[string][]win
 				return out
 			}
 			polled++
-			p, err := s.readPool(scope)
+			p, err := s.readPool(scope, networks)
 			if err != nil {
 				level.Debug(s.logger).Log("msg", "Could not read a failover scope's statistics", "relationship", r.Name, "scope", scope, "err", err)
 				continue
@@ -286,32 +386,73 @@ func (s *windowsSource) readPools(rels []dhcpsapi.Relationship) map[string][]win
 	return out
 }
 
-func (s *windowsSource) readPool(scope netip.Addr) (winPool, error) {
-	prefix, ok := s.prefixes[scope]
+// readNetworks reads the superscope of every scope
+// (DhcpGetSuperScopeInfoV4), once per poll: a scope moves between
+// superscopes without being recreated.
+func (s *windowsSource) readNetworks() (map[netip.Addr]string, error) {
+	entries, err := dhcpsapi.SuperScopes(s.api)
+	if err != nil {
+		return nil, winError(s.server, err)
+	}
+	out := make(map[netip.Addr]string, len(entries))
+	for _, e := range entries {
+		if e.Name != "" && e.Subnet.IsValid() {
+			out[e.Subnet] = failover.Cut(e.Name, failover.MaxNameLen)
+		}
+	}
+	return out, nil
+}
+
+// winScope is what DhcpGetSubnetInfo says of a scope: its subnet and its
+// name (cut as every name from a server is).
+type winScope struct {
+	prefix netip.Prefix
+	name   string
+}
+
+func (s *windowsSource) readPool(scope netip.Addr, networks map[netip.Addr]string) (winPool, error) {
+	sc, ok := s.prefixes[scope]
 	if !ok {
-		var err error
-		if prefix, err = dhcpsapi.SubnetPrefix(s.api, scope); err != nil {
+		prefix, name, err := dhcpsapi.Subnet(s.api, scope)
+		if err != nil {
 			return winPool{}, winError(s.server, err)
 		}
 		if len(s.prefixes) > maxWinScopesPolled {
 			clear(s.prefixes)
 		}
-		s.prefixes[scope] = prefix
+		sc = winScope{prefix: prefix, name: failover.Cut(name, failover.MaxNameLen)}
+		s.prefixes[scope] = sc
 	}
 	st, err := dhcpsapi.Statistics(s.api, scope)
 	if err != nil {
 		return winPool{}, winError(s.server, err)
 	}
-	return winPool{pool: windowsPool(prefix, st), partnerFree: st.PartnerAddrFree}, nil
+	return winPool{pool: windowsPool(sc.prefix, st, winNetwork(scope, sc.prefix, networks)), scopeName: sc.name, partnerFree: st.PartnerAddrFree}, nil
+}
+
+// winNetwork is the shared network of a scope: its superscope's name, else
+// (a scope in no superscope is its own network) its prefix; "" if the
+// superscopes could not be read (networks nil): unknown, not alone.
+func winNetwork(scope netip.Addr, prefix netip.Prefix, networks map[netip.Addr]string) string {
+	if networks == nil {
+		return ""
+	}
+	if n, ok := networks[scope]; ok {
+		return n
+	}
+	return prefix.String()
 }
 
 // windowsPool maps a failover scope's statistics onto the pool families:
 // the scope's addresses in use and free as the polled server sees them,
-// and its own share of the free ones.
-func windowsPool(prefix netip.Prefix, st dhcpsapi.ScopeStatistics) failover.Pool {
+// and its own share of the free ones. The pool is the scope, named by its
+// prefix, which is also its subnet; network is its shared network.
+func windowsPool(prefix netip.Prefix, st dhcpsapi.ScopeStatistics, network string) failover.Pool {
 	return failover.Pool{
-		Name: prefix.String(),
-		Size: failover.Some(int(st.NumAddr)),
+		Name:          prefix.String(),
+		Subnet:        prefix.String(),
+		SharedNetwork: network,
+		Size:          failover.Some(int(st.NumAddr)),
 		Addresses: []failover.PoolAddresses{
 			{State: "in_use", Count: int(st.AddrInUse)},
 			{State: "free", Count: int(st.AddrFree)},
@@ -326,8 +467,10 @@ func (s *windowsSource) setSnapshot(snap winSnapshot) {
 	s.mu.Unlock()
 }
 
-// WriteMetrics implements MetricsSource: it renders the last successful
-// poll's server clock, and nothing after a failed poll.
+// WriteMetrics implements MetricsSource: it renders what the last
+// successful poll read beyond the contract (the server's clock, the
+// partner's share of each pool, the scopes' names, the MIB's declines,
+// start time and pending offers), and nothing after a failed poll.
 func (s *windowsSource) WriteMetrics(w *MetricWriter) {
 	s.mu.Lock()
 	snap := s.snap
@@ -338,5 +481,17 @@ func (s *windowsSource) WriteMetrics(w *MetricWriter) {
 	}
 	for _, p := range snap.partnerFree {
 		_ = w.Gauge(winPartnerFreeDesc, p.free, p.relationship, p.pool)
+	}
+	for _, sc := range snap.scopes {
+		_ = w.Gauge(winScopeInfoDesc, 1, sc.relationship, sc.pool, sc.name)
+	}
+	if snap.mib.ok {
+		_ = w.Counter(winDeclinesDesc, snap.mib.declines)
+		if snap.mib.startTime != 0 {
+			_ = w.Gauge(winStartTimeDesc, snap.mib.startTime)
+		}
+		for _, p := range snap.mib.pending {
+			_ = w.Gauge(winPendingOffersDesc, p.value, p.relationship, p.pool)
+		}
 	}
 }

@@ -18,6 +18,8 @@ var (
 	procGetSystemTime   = modDhcpsapi.NewProc("DhcpV4FailoverGetSystemTime")
 	procScopeStatistics = modDhcpsapi.NewProc("DhcpV4FailoverGetScopeStatistics")
 	procSubnetInfo      = modDhcpsapi.NewProc("DhcpGetSubnetInfo")
+	procSuperScopes     = modDhcpsapi.NewProc("DhcpGetSuperScopeInfoV4")
+	procMibInfo         = modDhcpsapi.NewProc("DhcpGetMibInfoV5")
 	procFreeMemory      = modDhcpsapi.NewProc("DhcpRpcFreeMemory")
 )
 
@@ -59,6 +61,40 @@ type subnetInfoC struct {
 	SubnetState               uint32
 }
 
+type superScopeTableC struct {
+	NumEntries uint32
+	Entries    unsafe.Pointer
+}
+
+type superScopeEntryC struct {
+	SubnetAddress, SuperScopeNumber, NextInSuperScope uint32
+	SuperScopeName                                    *uint16
+}
+
+type mibInfoV5C struct {
+	Discovers, Offers, Requests, Acks, Naks, Declines, Releases uint32
+	ServerStartTime                                             [2]uint32
+	Qtn                                                         [7]uint32
+	DelayedOffers, ScopesWithDelayedOffers, Scopes              uint32
+	ScopeInfo                                                   unsafe.Pointer
+}
+
+type scopeMibInfoV5C struct {
+	Subnet, NumAddressesInuse, NumAddressesFree, NumPendingOffers uint32
+}
+
+const (
+	_ = uint(sstSize-unsafe.Sizeof(superScopeTableC{})) + uint(unsafe.Sizeof(superScopeTableC{})-sstSize)
+	_ = uint(sstOffEntries-unsafe.Offsetof(superScopeTableC{}.Entries)) + uint(unsafe.Offsetof(superScopeTableC{}.Entries)-sstOffEntries)
+	_ = uint(sseSize-unsafe.Sizeof(superScopeEntryC{})) + uint(unsafe.Sizeof(superScopeEntryC{})-sseSize)
+	_ = uint(sseOffName-unsafe.Offsetof(superScopeEntryC{}.SuperScopeName)) + uint(unsafe.Offsetof(superScopeEntryC{}.SuperScopeName)-sseOffName)
+	_ = uint(mibSize-unsafe.Sizeof(mibInfoV5C{})) + uint(unsafe.Sizeof(mibInfoV5C{})-mibSize)
+	_ = uint(mibOffStartTime-unsafe.Offsetof(mibInfoV5C{}.ServerStartTime)) + uint(unsafe.Offsetof(mibInfoV5C{}.ServerStartTime)-mibOffStartTime)
+	_ = uint(mibOffScopes-unsafe.Offsetof(mibInfoV5C{}.Scopes)) + uint(unsafe.Offsetof(mibInfoV5C{}.Scopes)-mibOffScopes)
+	_ = uint(mibOffScopeInfo-unsafe.Offsetof(mibInfoV5C{}.ScopeInfo)) + uint(unsafe.Offsetof(mibInfoV5C{}.ScopeInfo)-mibOffScopeInfo)
+	_ = uint(smibSize-unsafe.Sizeof(scopeMibInfoV5C{})) + uint(unsafe.Sizeof(scopeMibInfoV5C{})-smibSize)
+)
+
 const (
 	_ = uint(relSize-unsafe.Sizeof(relationshipC{})) + uint(unsafe.Sizeof(relationshipC{})-relSize)
 	_ = uint(relOffName-unsafe.Offsetof(relationshipC{}.RelationshipName)) + uint(unsafe.Offsetof(relationshipC{}.RelationshipName)-relOffName)
@@ -89,7 +125,7 @@ type DLL struct {
 // OpenDLL finds the functions this package calls in dhcpsapi.dll; server
 // "" is this machine, else a host name or address.
 func OpenDLL(server string) (*DLL, error) {
-	for _, p := range []*windows.LazyProc{procEnumRel, procGetSystemTime, procScopeStatistics, procSubnetInfo, procFreeMemory} {
+	for _, p := range []*windows.LazyProc{procEnumRel, procGetSystemTime, procScopeStatistics, procSubnetInfo, procSuperScopes, procMibInfo, procFreeMemory} {
 		if err := p.Find(); err != nil {
 			return nil, fmt.Errorf("dhcpsapi.dll has no %s (failover needs Windows Server 2012 / Windows 8 or later): %w", p.Name, err)
 		}
@@ -147,6 +183,24 @@ func (d *DLL) SubnetInfo(subnet uint32) (info uintptr, status Status) {
 	r, _, _ := procSubnetInfo.Call(
 		uintptr(unsafe.Pointer(d.server)),
 		uintptr(subnet),
+		uintptr(unsafe.Pointer(&info)),
+	)
+	return info, Status(r)
+}
+
+// SuperScopes implements API.
+func (d *DLL) SuperScopes() (table uintptr, status Status) {
+	r, _, _ := procSuperScopes.Call(
+		uintptr(unsafe.Pointer(d.server)),
+		uintptr(unsafe.Pointer(&table)),
+	)
+	return table, Status(r)
+}
+
+// MibInfo implements API.
+func (d *DLL) MibInfo() (info uintptr, status Status) {
+	r, _, _ := procMibInfo.Call(
+		uintptr(unsafe.Pointer(d.server)),
 		uintptr(unsafe.Pointer(&info)),
 	)
 	return info, Status(r)

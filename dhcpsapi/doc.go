@@ -1,5 +1,6 @@
-// Package dhcpsapi reads Windows DHCP Server failover relationships and
-// failover scope statistics through dhcpsapi.dll (docs/windows.md).
+// Package dhcpsapi reads Windows DHCP Server failover relationships,
+// failover scope statistics, superscopes and MIB counters through
+// dhcpsapi.dll (docs/windows.md).
 //
 // The structures the API answers with are decoded from raw bytes through
 // Memory, so the decoding and the freeing of every block are tested on

@@ -307,19 +307,31 @@ func decodeStatistics(m Memory, addr uintptr) (ScopeStatistics, error) {
 // and lists the blocks the answer consists of (its strings, then the
 // structure) for the caller to free.
 func decodeSubnetMask(m Memory, addr uintptr) (mask uint32, blocks []uintptr, err error) {
+	mask, _, blocks, err = decodeSubnetInfo(m, addr)
+	return mask, blocks, err
+}
+
+// decodeSubnetInfo decodes the SubnetMask and SubnetName (the scope's
+// name, "" for NULL) of the DHCP_SUBNET_INFO at addr, and lists its
+// blocks as decodeSubnetMask does.
+func decodeSubnetInfo(m Memory, addr uintptr) (mask uint32, name string, blocks []uintptr, err error) {
 	if addr == 0 {
-		return 0, nil, fmt.Errorf("subnet info: %w", ErrNull)
+		return 0, "", nil, fmt.Errorf("subnet info: %w", ErrNull)
 	}
 	b, err := m.Read(addr, subnetSize)
 	if err != nil {
-		return 0, []uintptr{addr}, fmt.Errorf("subnet info: %w", err)
+		return 0, "", []uintptr{addr}, fmt.Errorf("subnet info: %w", err)
 	}
 	for _, off := range []int{subnetOffName, subnetOffComment, subnetOffHostNetBios, subnetOffHostName} {
 		if p := ptrAt(b, off); p != 0 {
 			blocks = append(blocks, p)
 		}
 	}
-	return binary.LittleEndian.Uint32(b[subnetOffMask:]), append(blocks, addr), nil
+	blocks = append(blocks, addr)
+	if name, err = readUTF16(m, ptrAt(b, subnetOffName)); err != nil {
+		return 0, "", blocks, fmt.Errorf("subnet info: SubnetName: %w", err)
+	}
+	return binary.LittleEndian.Uint32(b[subnetOffMask:]), name, blocks, nil
 }
 
 // readUTF16 reads a NUL-terminated UTF-16LE string (NULL reads as ""). It

@@ -21,6 +21,10 @@ type API interface {
 	ScopeStatistics(scope uint32) (stats uintptr, status Status)
 	// SubnetInfo calls DhcpGetSubnetInfo.
 	SubnetInfo(subnet uint32) (info uintptr, status Status)
+	// SuperScopes calls DhcpGetSuperScopeInfoV4.
+	SuperScopes() (table uintptr, status Status)
+	// MibInfo calls DhcpGetMibInfoV5.
+	MibInfo() (info uintptr, status Status)
 	// Free calls DhcpRpcFreeMemory on one block.
 	Free(addr uintptr)
 }
@@ -94,17 +98,24 @@ func Statistics(api API, scope netip.Addr) (ScopeStatistics, error) {
 // with its mask's length, 192.0.2.0/24; a mask that is not contiguous
 // ones gives the scope ID alone (/32).
 func SubnetPrefix(api API, scope netip.Addr) (netip.Prefix, error) {
+	p, _, err := Subnet(api, scope)
+	return p, err
+}
+
+// Subnet reads a scope's subnet as SubnetPrefix does, and its name
+// (SubnetName, "" if none).
+func Subnet(api API, scope netip.Addr) (netip.Prefix, string, error) {
 	info, st := api.SubnetInfo(IPAddress(scope))
 	if st != StatusSuccess {
 		free(api, []uintptr{info})
-		return netip.Prefix{}, &CallError{Func: "DhcpGetSubnetInfo", Status: st}
+		return netip.Prefix{}, "", &CallError{Func: "DhcpGetSubnetInfo", Status: st}
 	}
-	mask, blocks, err := decodeSubnetMask(api, info)
+	mask, name, blocks, err := decodeSubnetInfo(api, info)
 	free(api, blocks)
 	if err != nil {
-		return netip.Prefix{}, malformed(err)
+		return netip.Prefix{}, "", malformed(err)
 	}
-	return subnetPrefix(scope, mask), nil
+	return subnetPrefix(scope, mask), name, nil
 }
 
 // subnetPrefix is the scope ID with the mask's length; a mask that is not
@@ -122,6 +133,32 @@ func subnetPrefix(scope netip.Addr, mask uint32) netip.Prefix {
 		return netip.PrefixFrom(scope, 32)
 	}
 	return p
+}
+
+// SuperScopes reads the superscope table (DhcpGetSuperScopeInfoV4): every
+// scope of the server with the superscope it is in, freeing what the API
+// returned.
+func SuperScopes(api API) ([]SuperScopeEntry, error) {
+	table, st := api.SuperScopes()
+	entries, blocks, err := decodeSuperScopeTable(api, table)
+	free(api, blocks)
+	if st != StatusSuccess {
+		return nil, &CallError{Func: "DhcpGetSuperScopeInfoV4", Status: st}
+	}
+	return entries, malformed(err)
+}
+
+// Mib reads the server's counters and per-scope address counts
+// (DhcpGetMibInfoV5), freeing what the API returned.
+func Mib(api API) (MibInfo, error) {
+	info, st := api.MibInfo()
+	if st != StatusSuccess {
+		free(api, []uintptr{info})
+		return MibInfo{}, &CallError{Func: "DhcpGetMibInfoV5", Status: st}
+	}
+	mib, blocks, err := decodeMibInfo(api, info)
+	free(api, blocks)
+	return mib, malformed(err)
 }
 
 func free(api API, blocks []uintptr) {

@@ -160,12 +160,12 @@ func TestSubnetInfoHandLaidOut(t *testing.T) {
 	}
 	info := m.Alloc(b)
 	m.Points(info, name, comment, nb, host)
-	mask, blocks, err := dhcpsapi.DecodeSubnetMask(m, info)
+	mask, scopeName, blocks, err := dhcpsapi.DecodeSubnetInfo(m, info)
 	for _, a := range blocks {
 		m.Free(a)
 	}
-	if err != nil || mask != 0xFFFFFF00 {
-		t.Fatalf("mask %#x, %v", mask, err)
+	if err != nil || mask != 0xFFFFFF00 || scopeName != "lab" {
+		t.Fatalf("mask %#x, name %q, %v", mask, scopeName, err)
 	}
 	if err := m.CheckAllFreed(); err != nil {
 		t.Error(err)

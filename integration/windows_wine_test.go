@@ -64,6 +64,10 @@ func TestWindowsBuildUnderWine(t *testing.T) {
 	src, _ := filepath.Abs("testdata/wine")
 	runCmd(t, ctx, dir, env, "x86_64-w64-mingw32-gcc", "-shared", "-O2", "-Wall", "-Werror",
 		"-o", filepath.Join(system32, "dhcpsapi.dll"), filepath.Join(src, "dhcpsapi.c"))
+	// The same declarations for 32-bit Windows: the 386 offsets of the
+	// superscope and MIB structures (dhcpsapi/layout_server.go), checked
+	// by the compiler alone.
+	runCmd(t, ctx, dir, env, "x86_64-w64-mingw32-gcc", "-m32", "-fsyntax-only", "-Wall", "-Werror", filepath.Join(src, "dhcpsapi.c"))
 	runCmd(t, ctx, dir, env, "x86_64-w64-mingw32-gcc", "-shared", "-O2", "-Wall", "-Werror",
 		"-o", filepath.Join(system32, "bcryptprimitives.dll"), filepath.Join(src, "bcryptprimitives.c"), "-lbcrypt")
 	exe := filepath.Join(dir, "dhcp_failover_exporter.exe")
@@ -164,6 +168,18 @@ func TestWindowsBuildUnderWine(t *testing.T) {
 		series("dhcp_failover_pool_local_free_addresses", "pool", "198.51.100.0/23", "relationship", "fo-lab", "target", "win"):                               1,
 		series("dhcp_failover_windows_pool_partner_free_addresses", "pool", "192.0.2.0/24", "relationship", "fo-lab", "target", "win"):                        142,
 		series("dhcp_failover_windows_clock_offset_max_seconds", "target", "win"):                                                                             60,
+		// The superscope as shared network, a scope in none as its own.
+		series("dhcp_failover_pool_info", "pool", "192.0.2.0/24", "relationship", "fo-lab", "shared_network", "campus", "subnet", "192.0.2.0/24", "target", "win"):                1,
+		series("dhcp_failover_pool_info", "pool", "198.51.100.0/23", "relationship", "fo-lab", "shared_network", "198.51.100.0/23", "subnet", "198.51.100.0/23", "target", "win"): 1,
+		series("dhcp_failover_shared_network_size", "relationship", "fo-lab", "shared_network", "campus", "target", "win"):                                                        200,
+		series("dhcp_failover_shared_network_local_free_addresses", "relationship", "fo-lab", "shared_network", "campus", "target", "win"):                                        8,
+		series("dhcp_failover_windows_scope_info", "pool", "198.51.100.0/23", "relationship", "fo-lab", "scope_name", "lab-wifi", "target", "win"):                                1,
+		// DhcpGetMibInfoV5: NAKs as the server's refusals, with the first
+		// relationship by name; declines; pending offers.
+		series("dhcp_failover_clients_refused_total", "reason", "nak", "relationship", "fo-lab", "shared_network", "", "subnet", "", "target", "win"): 17,
+		series("dhcp_failover_windows_declines_total", "target", "win"):                                                                               3,
+		series("dhcp_failover_windows_pool_pending_offers", "pool", "192.0.2.0/24", "relationship", "fo-lab", "target", "win"):                        4,
+		series("dhcp_failover_windows_pool_pending_offers", "pool", "198.51.100.0/23", "relationship", "fo-lab", "target", "win"):                     1,
 	}
 	for s, v := range want {
 		if got, ok := m[s]; !ok || got != v {
@@ -173,6 +189,10 @@ func TestWindowsBuildUnderWine(t *testing.T) {
 	// The server clock is this machine's: within a few seconds.
 	if off := m.Get("dhcp_failover_windows_clock_offset_seconds", "target", "win"); !(off > -5 && off < 5) {
 		t.Errorf("clock offset %v", off)
+	}
+	// The server started an hour ago, by its clock, which is this machine's.
+	if st := m.Get("dhcp_failover_windows_server_start_time_seconds", "target", "win"); st < float64(time.Now().Add(-time.Hour-time.Minute).Unix()) || st > float64(time.Now().Add(-time.Hour+time.Minute).Unix()) {
+		t.Errorf("server start time %v", st)
 	}
 	if strings.Contains(body, "never-read-secret") {
 		t.Error("the relationship's shared secret reached /metrics")

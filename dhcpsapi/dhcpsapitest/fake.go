@@ -200,6 +200,54 @@ type SubnetInfoC struct {
 	SubnetState               uint32
 }
 
+// SuperScopeTableC mirrors DHCP_SUPER_SCOPE_TABLE (the same shape as
+// ArrayC).
+type SuperScopeTableC struct {
+	NumEntries uint32
+	Entries    uint64
+}
+
+// SuperScopeEntryC mirrors DHCP_SUPER_SCOPE_TABLE_ENTRY: 4 bytes of
+// padding before the name on a 64-bit host, as on 64-bit Windows.
+type SuperScopeEntryC struct {
+	SubnetAddress, SuperScopeNumber, NextInSuperScope uint32
+	SuperScopeName                                    uint64
+}
+
+// MibInfoV5C mirrors DHCP_MIB_INFO_V5, DATE_TIME as two DWORDs.
+type MibInfoV5C struct {
+	Discovers, Offers, Requests, Acks, Naks, Declines, Releases uint32
+	StartLow, StartHigh                                         uint32
+	Qtn                                                         [7]uint32
+	DelayedOffers, ScopesWithDelayedOffers, Scopes              uint32
+	ScopeInfo                                                   uint64
+}
+
+// ScopeMibInfoV5C mirrors SCOPE_MIB_INFO_V5.
+type ScopeMibInfoV5C struct {
+	Subnet, NumAddressesInuse, NumAddressesFree, NumPendingOffers uint32
+}
+
+// The 32-bit (386) layouts: pointers as uint32, so that every host lays
+// these out as 32-bit Windows does (4-byte alignment throughout).
+type (
+	SuperScopeTable32C struct {
+		NumEntries uint32
+		Entries    uint32
+	}
+	SuperScopeEntry32C struct {
+		SubnetAddress, SuperScopeNumber, NextInSuperScope uint32
+		SuperScopeName                                    uint32
+	}
+	MibInfoV5_32C struct {
+		Discovers, Offers, Requests, Acks, Naks, Declines, Releases uint32
+		StartLow, StartHigh                                         uint32
+		Qtn                                                         [7]uint32
+		DelayedOffers, ScopesWithDelayedOffers, Scopes              uint32
+		ScopeInfo                                                   uint32
+	}
+)
+
 // Bytes returns a mirror struct's bytes (the ABI's bytes on a 64-bit
 // little-endian host).
 func Bytes[T any](v *T) []byte {
@@ -332,6 +380,14 @@ type Server struct {
 	// DhcpGetSubnetInfo, by scope ID; a scope not in the map gives
 	// ERROR_DHCP_FO_SCOPE_NOT_IN_RELATIONSHIP.
 	Scopes map[uint32]Scope
+	// SuperScopeTable answers DhcpGetSuperScopeInfoV4 with
+	// SuperScopeStatus; nil answers a NULL table.
+	SuperScopeTable  []SuperScope
+	SuperScopeStatus dhcpsapi.Status
+	// Mib answers DhcpGetMibInfoV5 with MibStatus; nil answers a NULL
+	// pointer.
+	Mib       *Mib
+	MibStatus dhcpsapi.Status
 	// Block, if set, makes every call wait for it.
 	Block chan struct{}
 }
@@ -351,6 +407,64 @@ type Scope struct {
 	Mask       uint32
 	Name       string
 	StatStatus dhcpsapi.Status // status of DhcpV4FailoverGetScopeStatistics
+}
+
+// SuperScope is one entry of the superscope table; Name nil is a NULL
+// SuperScopeName.
+type SuperScope struct {
+	Subnet, Number, Next uint32
+	Name                 *string
+}
+
+// Mib is an answer of DhcpGetMibInfoV5; Scopes fill ScopeInfo.
+type Mib struct {
+	Info   MibInfoV5C
+	Scopes []ScopeMibInfoV5C
+}
+
+// SuperScopeTableAt lays out a DHCP_SUPER_SCOPE_TABLE and returns its
+// address.
+func (m *Mem) SuperScopeTableAt(entries []SuperScope) uintptr {
+	var elems []byte
+	var kids []uintptr
+	for _, e := range entries {
+		c := SuperScopeEntryC{SubnetAddress: e.Subnet, SuperScopeNumber: e.Number, NextInSuperScope: e.Next}
+		c.SuperScopeName = m.allocString(e.Name)
+		if c.SuperScopeName != 0 {
+			kids = append(kids, uintptr(c.SuperScopeName))
+		}
+		elems = append(elems, Bytes(&c)...)
+	}
+	t := SuperScopeTableC{NumEntries: uint32(len(entries))}
+	if len(entries) > 0 {
+		t.Entries = uint64(m.Alloc(elems))
+		m.Points(uintptr(t.Entries), kids...)
+	}
+	a := m.Alloc(Bytes(&t))
+	if t.Entries != 0 {
+		m.Points(a, uintptr(t.Entries))
+	}
+	return a
+}
+
+// MibAt lays out a DHCP_MIB_INFO_V5 (Scopes and ScopeInfo set from
+// mib.Scopes) and returns its address.
+func (m *Mem) MibAt(mib Mib) uintptr {
+	c := mib.Info
+	c.Scopes = uint32(len(mib.Scopes))
+	c.ScopeInfo = 0
+	if len(mib.Scopes) > 0 {
+		var b []byte
+		for i := range mib.Scopes {
+			b = append(b, Bytes(&mib.Scopes[i])...)
+		}
+		c.ScopeInfo = uint64(m.Alloc(b))
+	}
+	a := m.Alloc(Bytes(&c))
+	if c.ScopeInfo != 0 {
+		m.Points(a, uintptr(c.ScopeInfo))
+	}
+	return a
 }
 
 // NewServer returns a server answering pages.
@@ -428,4 +542,28 @@ func (s *Server) SubnetInfo(subnet uint32) (uintptr, dhcpsapi.Status) {
 	a := s.Alloc(Bytes(&info))
 	s.Points(a, uintptr(info.SubnetName), uintptr(info.SubnetComment))
 	return a, dhcpsapi.StatusSuccess
+}
+
+// SuperScopes implements dhcpsapi.API.
+func (s *Server) SuperScopes() (uintptr, dhcpsapi.Status) {
+	s.wait()
+	if s.SuperScopeStatus != dhcpsapi.StatusSuccess {
+		return 0, s.SuperScopeStatus
+	}
+	if s.SuperScopeTable == nil {
+		return 0, dhcpsapi.StatusSuccess
+	}
+	return s.SuperScopeTableAt(s.SuperScopeTable), dhcpsapi.StatusSuccess
+}
+
+// MibInfo implements dhcpsapi.API.
+func (s *Server) MibInfo() (uintptr, dhcpsapi.Status) {
+	s.wait()
+	if s.MibStatus != dhcpsapi.StatusSuccess {
+		return 0, s.MibStatus
+	}
+	if s.Mib == nil {
+		return 0, dhcpsapi.StatusSuccess
+	}
+	return s.MibAt(*s.Mib), dhcpsapi.StatusSuccess
 }

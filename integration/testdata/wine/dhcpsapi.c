@@ -5,7 +5,10 @@
  * (dhcpsapi.h as documented on learn.microsoft.com; MS-DHCPM 2.2.1.2.98
  * DHCP_FAILOVER_RELATIONSHIP, 2.2.1.2.99 DHCP_FAILOVER_RELATIONSHIP_ARRAY,
  * 2.2.1.2.46 DHCP_IP_ARRAY, 2.2.1.2.100 DHCP_FAILOVER_STATISTICS,
- * 2.2.1.2.8 DHCP_SUBNET_INFO, 2.2.1.2.7 DHCP_HOST_INFO), so that the C
+ * 2.2.1.2.8 DHCP_SUBNET_INFO, 2.2.1.2.7 DHCP_HOST_INFO, 2.2.1.2.85
+ * DHCP_SUPER_SCOPE_TABLE_ENTRY, 2.2.1.2.86 DHCP_SUPER_SCOPE_TABLE,
+ * 2.2.1.2.95 DHCP_MIB_INFO_V5, 2.2.1.2.11 DATE_TIME; SCOPE_MIB_INFO_V5 as
+ * learn.microsoft.com documents it), so that the C
  * compiler, not the exporter's offset arithmetic, lays them out. mingw-w64's
  * own dhcpsapi.h has no failover API.
  *
@@ -20,6 +23,7 @@
  * Build: x86_64-w64-mingw32-gcc -shared -O2 -o dhcpsapi.dll dhcpsapi.c
  */
 #include <windows.h>
+#include <stddef.h>
 #include <stdio.h>
 
 typedef DWORD DHCP_IP_ADDRESS;
@@ -87,9 +91,56 @@ typedef struct _DHCP_SUBNET_INFO {
 	DHCP_SUBNET_STATE SubnetState;
 } DHCP_SUBNET_INFO, *LPDHCP_SUBNET_INFO;
 
+typedef struct _DHCP_SUPER_SCOPE_TABLE_ENTRY {
+	DHCP_IP_ADDRESS SubnetAddress;
+	DWORD SuperScopeNumber;
+	DWORD NextInSuperScope;
+	LPWSTR SuperScopeName;
+} DHCP_SUPER_SCOPE_TABLE_ENTRY, *LPDHCP_SUPER_SCOPE_TABLE_ENTRY;
+
+typedef struct _DHCP_SUPER_SCOPE_TABLE {
+	DWORD cEntries;
+	DHCP_SUPER_SCOPE_TABLE_ENTRY *pEntries;
+} DHCP_SUPER_SCOPE_TABLE, *LPDHCP_SUPER_SCOPE_TABLE;
+
+typedef struct _DATE_TIME {
+	DWORD dwLowDateTime;
+	DWORD dwHighDateTime;
+} DATE_TIME;
+
+typedef struct _SCOPE_MIB_INFO_V5 {
+	DHCP_IP_ADDRESS Subnet;
+	DWORD NumAddressesInuse;
+	DWORD NumAddressesFree;
+	DWORD NumPendingOffers;
+} SCOPE_MIB_INFO_V5, *LPSCOPE_MIB_INFO_V5;
+
+typedef struct _DHCP_MIB_INFO_V5 {
+	DWORD Discovers;
+	DWORD Offers;
+	DWORD Requests;
+	DWORD Acks;
+	DWORD Naks;
+	DWORD Declines;
+	DWORD Releases;
+	DATE_TIME ServerStartTime;
+	DWORD QtnNumLeases;
+	DWORD QtnPctQtnLeases;
+	DWORD QtnProbationLeases;
+	DWORD QtnNonQtnLeases;
+	DWORD QtnExemptLeases;
+	DWORD QtnCapableClients;
+	DWORD QtnIASErrors;
+	DWORD DelayedOffers;
+	DWORD ScopesWithDelayedOffers;
+	DWORD Scopes;
+	LPSCOPE_MIB_INFO_V5 ScopeInfo;
+} DHCP_MIB_INFO_V5, *LPDHCP_MIB_INFO_V5;
+
 /* The layout the exporter's decoder assumes (dhcpsapi/layout.go); a
  * mismatch fails the build of this file. */
 #define CHECK(name, cond) typedef char check_##name[(cond) ? 1 : -1]
+#ifdef _WIN64
 CHECK(rel_size, sizeof(DHCP_FAILOVER_RELATIONSHIP) == 80);
 CHECK(rel_scopes, offsetof(DHCP_FAILOVER_RELATIONSHIP, pScopes) == 56);
 CHECK(rel_secret, offsetof(DHCP_FAILOVER_RELATIONSHIP, SharedSecret) == 72);
@@ -97,6 +148,31 @@ CHECK(arr_size, sizeof(DHCP_FAILOVER_RELATIONSHIP_ARRAY) == 16);
 CHECK(stats_size, sizeof(DHCP_FAILOVER_STATISTICS) == 28);
 CHECK(subnet_size, sizeof(DHCP_SUBNET_INFO) == 56);
 CHECK(subnet_hostname, offsetof(DHCP_SUBNET_INFO, PrimaryHost.HostName) == 40);
+/* dhcpsapi/layout_server.go */
+CHECK(sst_size, sizeof(DHCP_SUPER_SCOPE_TABLE) == 16);
+CHECK(sst_entries, offsetof(DHCP_SUPER_SCOPE_TABLE, pEntries) == 8);
+CHECK(sse_size, sizeof(DHCP_SUPER_SCOPE_TABLE_ENTRY) == 24);
+CHECK(sse_name, offsetof(DHCP_SUPER_SCOPE_TABLE_ENTRY, SuperScopeName) == 16);
+CHECK(mib_size, sizeof(DHCP_MIB_INFO_V5) == 88);
+CHECK(mib_start, offsetof(DHCP_MIB_INFO_V5, ServerStartTime) == 28);
+CHECK(mib_delayed, offsetof(DHCP_MIB_INFO_V5, DelayedOffers) == 64);
+CHECK(mib_scopes, offsetof(DHCP_MIB_INFO_V5, Scopes) == 72);
+CHECK(mib_scopeinfo, offsetof(DHCP_MIB_INFO_V5, ScopeInfo) == 80);
+CHECK(smib_size, sizeof(SCOPE_MIB_INFO_V5) == 16);
+#else
+/* 32-bit (386) Windows: the offsets dhcpsapi/layout_server.go writes down
+ * for a 386 binding (the Wine test compiles this file with -m32
+ * -fsyntax-only to check them). */
+CHECK(sst_size, sizeof(DHCP_SUPER_SCOPE_TABLE) == 8);
+CHECK(sst_entries, offsetof(DHCP_SUPER_SCOPE_TABLE, pEntries) == 4);
+CHECK(sse_size, sizeof(DHCP_SUPER_SCOPE_TABLE_ENTRY) == 16);
+CHECK(sse_name, offsetof(DHCP_SUPER_SCOPE_TABLE_ENTRY, SuperScopeName) == 12);
+CHECK(mib_size, sizeof(DHCP_MIB_INFO_V5) == 80);
+CHECK(mib_start, offsetof(DHCP_MIB_INFO_V5, ServerStartTime) == 28);
+CHECK(mib_scopes, offsetof(DHCP_MIB_INFO_V5, Scopes) == 72);
+CHECK(mib_scopeinfo, offsetof(DHCP_MIB_INFO_V5, ScopeInfo) == 76);
+CHECK(smib_size, sizeof(SCOPE_MIB_INFO_V5) == 16);
+#endif
 
 #define ERROR_DHCP_SUBNET_NOT_PRESENT 20005
 #define ERROR_DHCP_FO_SCOPE_NOT_IN_RELATIONSHIP 20115
@@ -236,12 +312,74 @@ __declspec(dllexport) DWORD WINAPI DhcpGetSubnetInfo(const WCHAR *server, DHCP_I
 	LPDHCP_SUBNET_INFO i = block(sizeof *i);
 	i->SubnetAddress = subnet;
 	i->SubnetMask = subnet == labScopes[0] ? 0xFFFFFF00 : 0xFFFFFE00;
-	i->SubnetName = wstr(L"lab");
+	i->SubnetName = wstr(subnet == labScopes[0] ? L"lab" : L"lab-wifi");
 	i->SubnetComment = wstr(L"");
 	i->PrimaryHost.IpAddress = 0x020200C0;
 	i->PrimaryHost.NetBiosName = wstr(L"DHCP-B");
 	i->PrimaryHost.HostName = wstr(L"dhcp-b.example.net");
 	i->SubnetState = DhcpSubnetEnabled;
 	*out = i;
+	return ERROR_SUCCESS;
+}
+
+/* The superscope table lists every scope (learn.microsoft.com,
+ * DhcpGetSuperScopeInfoV4, Remarks): 192.0.2.0 in superscope "campus"
+ * with a scope outside failover, 198.51.100.0 in none (NULL name). */
+__declspec(dllexport) DWORD WINAPI DhcpGetSuperScopeInfoV4(const WCHAR *server, LPDHCP_SUPER_SCOPE_TABLE *out)
+{
+	(void)server;
+	LPDHCP_SUPER_SCOPE_TABLE t = block(sizeof *t);
+	t->cEntries = 3;
+	t->pEntries = block(3 * sizeof(DHCP_SUPER_SCOPE_TABLE_ENTRY));
+	t->pEntries[0].SubnetAddress = labScopes[0];
+	t->pEntries[0].SuperScopeNumber = 0;
+	t->pEntries[0].NextInSuperScope = 2;
+	t->pEntries[0].SuperScopeName = wstr(L"campus");
+	t->pEntries[1].SubnetAddress = labScopes[1];
+	t->pEntries[1].SuperScopeNumber = 0xFFFFFFFF;
+	t->pEntries[1].NextInSuperScope = 0xFFFFFFFF;
+	t->pEntries[1].SuperScopeName = NULL;
+	t->pEntries[2].SubnetAddress = 0xAC100000; /* 172.16.0.0 */
+	t->pEntries[2].SuperScopeNumber = 0;
+	t->pEntries[2].NextInSuperScope = 0xFFFFFFFF;
+	t->pEntries[2].SuperScopeName = wstr(L"campus");
+	*out = t;
+	return ERROR_SUCCESS;
+}
+
+/* Counters since a start one hour before the call. */
+__declspec(dllexport) DWORD WINAPI DhcpGetMibInfoV5(const WCHAR *server, LPDHCP_MIB_INFO_V5 *out)
+{
+	FILETIME ft;
+	ULARGE_INTEGER u;
+	(void)server;
+	LPDHCP_MIB_INFO_V5 m = block(sizeof *m);
+	m->Discovers = 900;
+	m->Offers = 880;
+	m->Requests = 870;
+	m->Acks = 850;
+	m->Naks = 17;
+	m->Declines = 3;
+	m->Releases = 40;
+	GetSystemTimeAsFileTime(&ft);
+	u.LowPart = ft.dwLowDateTime;
+	u.HighPart = ft.dwHighDateTime;
+	u.QuadPart -= 3600ULL * 10000000ULL;
+	m->ServerStartTime.dwLowDateTime = u.LowPart;
+	m->ServerStartTime.dwHighDateTime = u.HighPart;
+	m->QtnNumLeases = 0xA1A1A1A1; /* unused by the server: never read */
+	m->Scopes = 3;
+	m->ScopeInfo = block(3 * sizeof(SCOPE_MIB_INFO_V5));
+	m->ScopeInfo[0].Subnet = labScopes[0];
+	m->ScopeInfo[0].NumAddressesInuse = 50;
+	m->ScopeInfo[0].NumAddressesFree = 150;
+	m->ScopeInfo[0].NumPendingOffers = 4;
+	m->ScopeInfo[1].Subnet = labScopes[1];
+	m->ScopeInfo[1].NumAddressesInuse = 490;
+	m->ScopeInfo[1].NumAddressesFree = 10;
+	m->ScopeInfo[1].NumPendingOffers = 1;
+	m->ScopeInfo[2].Subnet = 0xAC100000;
+	m->ScopeInfo[2].NumPendingOffers = 9;
+	*out = m;
 	return ERROR_SUCCESS;
 }
