@@ -1,10 +1,11 @@
 package main
 
 import (
-	"compress/gzip"
 	"net/http"
 	"strings"
 	"sync"
+
+	"github.com/klauspost/compress/gzip"
 )
 
 // gzipFastest serves /metrics gzip-compressed at BestSpeed. promhttp's own

@@ -48,7 +48,10 @@ type targetState struct {
 	createdAt time.Time
 	rels      map[string]*relState
 	relOrder  []string
-	families  []*dto.MetricFamily               // rendered at observation time, shared by scrapes
+	families  []*dto.MetricFamily // rendered at observation time, shared by scrapes
+	// encoded holds families in each text exposition format, encoded by
+	// the first scrape that asks for it after a render (exposition.go).
+	encoded   [numTextFormats]*encodedTarget
 	onUnknown func(relationship, native string) // logs an unknown state once
 	gen       uint64                            // generation of the runner that owns the state
 	// unknown holds the native names of the unknown states logged, cut to
@@ -80,7 +83,7 @@ func newTargetState(name string, now time.Time) *targetState {
 	}
 	// up=0 and the error counters exist before the first poll ends, so a
 	// target whose first poll hangs is already visible as down.
-	ts.families = ts.render()
+	ts.rerender()
 	return ts
 }
 
@@ -129,7 +132,7 @@ func (ts *targetState) observeLocked(now time.Time, took time.Duration, rels []f
 		ts.up = false
 		ts.errors[Classify(err)]++
 		ts.shown = ts.inGrace(now)
-		ts.families = ts.render()
+		ts.rerender()
 		return
 	}
 	ts.up = true
@@ -164,7 +167,7 @@ func (ts *targetState) observeLocked(now time.Time, took time.Duration, rels []f
 			rs.present = false
 		}
 	}
-	ts.families = ts.render()
+	ts.rerender()
 }
 
 // sanitize is the one path of an unknown state and of every string a
@@ -271,7 +274,7 @@ func (ts *targetState) snapshot() []*dto.MetricFamily {
 	defer ts.mu.Unlock()
 	if ts.shown && !ts.up && !ts.inGrace(ts.clock()) {
 		ts.shown = false
-		ts.families = ts.render()
+		ts.rerender()
 	}
 	return ts.families
 }

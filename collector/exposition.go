@@ -1,0 +1,205 @@
+package collector
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"mime"
+	"sort"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+)
+
+// The text expositions of /metrics written from bytes encoded once per
+// render, as kube-state-metrics writes its stores: a target's series are
+// encoded by the first scrape after its observation changed them and
+// copied by every scrape after that, until the next render. Encoding the
+// dto families on every scrape was most of a scrape's time (scripts/bench.sh,
+// docs in README.md "Performance").
+//
+// The output is the one expfmt's encoder writes for the families Gather
+// returns: each family's series are encoded one target at a time (every
+// series line of the text formats depends on its own series only), the
+// HELP and TYPE lines are written once per family, families in name
+// order, and within a family the targets in name order, each target's
+// contract series before its source's own (Gather's merge order).
+
+// TextFormat is a text exposition format the agent writes from its
+// encoded bytes.
+type TextFormat int
+
+const (
+	// FormatText is the Prometheus text format 0.0.4.
+	FormatText TextFormat = iota
+	// FormatOpenMetrics is OpenMetrics 1.0 (and 0.0.1) text, without its "# EOF" line
+	// (the caller's encoder writes it after its own families).
+	FormatOpenMetrics
+	numTextFormats
+)
+
+// TextFormatOf says whether a negotiated format is one the agent writes
+// from its encoded bytes: the text format and OpenMetrics 1.0. Names and
+// label names of the contract are legacy names, which every escaping
+// scheme leaves as they are.
+func TextFormatOf(f expfmt.Format) (TextFormat, bool) {
+	switch f.FormatType() {
+	case expfmt.TypeTextPlain:
+		return FormatText, true
+	case expfmt.TypeOpenMetrics:
+		// 0.0.1 and 1.0.0 are the same encoding (expfmt's NewEncoder).
+		_, params, err := mime.ParseMediaType(string(f))
+		if v := params["version"]; err == nil && (v == expfmt.OpenMetricsVersion_1_0_0 || v == expfmt.OpenMetricsVersion_0_0_1) {
+			return FormatOpenMetrics, true
+		}
+	}
+	return 0, false
+}
+
+// encodedFamily is one family of one target: its HELP and TYPE lines
+// (the same for every target) and its series lines.
+type encodedFamily struct {
+	name         string
+	header, body []byte
+}
+
+// encodedTarget is a target's families encoded in one format, in name
+// order.
+type encodedTarget struct {
+	families []encodedFamily
+}
+
+// encodeFamilies encodes mfs one family at a time and splits each into
+// its comment lines and its series.
+func encodeFamilies(mfs []*dto.MetricFamily, format TextFormat) (*encodedTarget, error) {
+	var buf bytes.Buffer
+	et := &encodedTarget{families: make([]encodedFamily, 0, len(mfs))}
+	for _, mf := range mfs {
+		if len(mf.Metric) == 0 {
+			continue
+		}
+		buf.Reset()
+		var err error
+		if format == FormatOpenMetrics {
+			_, err = expfmt.MetricFamilyToOpenMetrics(&buf, mf)
+		} else {
+			_, err = expfmt.MetricFamilyToText(&buf, mf)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("encoding %s: %w", mf.GetName(), err)
+		}
+		b := bytes.Clone(buf.Bytes())
+		split := 0
+		for split < len(b) && b[split] == '#' {
+			nl := bytes.IndexByte(b[split:], '\n')
+			if nl < 0 {
+				split = len(b)
+				break
+			}
+			split += nl + 1
+		}
+		et.families = append(et.families, encodedFamily{name: mf.GetName(), header: b[:split:split], body: b[split:]})
+	}
+	return et, nil
+}
+
+// rerender renders the target's families again; the encoded bytes of the
+// previous render are dropped. ts.mu is held.
+func (ts *targetState) rerender() {
+	ts.families = ts.render()
+	ts.encoded = [numTextFormats]*encodedTarget{}
+}
+
+// snapshotEncoded is snapshot in an encoded format.
+func (ts *targetState) snapshotEncoded(format TextFormat) (*encodedTarget, error) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if ts.shown && !ts.up && !ts.inGrace(ts.clock()) {
+		ts.shown = false
+		ts.rerender()
+	}
+	if et := ts.encoded[format]; et != nil {
+		return et, nil
+	}
+	et, err := encodeFamilies(ts.families, format)
+	if err != nil {
+		return nil, err
+	}
+	ts.encoded[format] = et
+	return et, nil
+}
+
+// WriteText writes what Gather returns in format, from the encoded bytes
+// of every target (a source's own metrics are rendered and encoded now,
+// as Gather renders them). It returns the bytes written.
+func (a *Agent) WriteText(w io.Writer, format TextFormat) (int64, error) {
+	if format < 0 || format >= numTextFormats {
+		return 0, fmt.Errorf("collector: unknown text format %d", format)
+	}
+	type chunks struct {
+		header []byte
+		bodies [][]byte
+	}
+	a.mu.RLock()
+	names := make([]string, 0, len(a.runners))
+	for name := range a.runners {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	byName := map[string]*chunks{}
+	add := func(et *encodedTarget) {
+		for i := range et.families {
+			f := &et.families[i]
+			c, ok := byName[f.name]
+			if !ok {
+				c = &chunks{header: f.header, bodies: make([][]byte, 0, len(names))}
+				byName[f.name] = c
+			}
+			c.bodies = append(c.bodies, f.body)
+		}
+	}
+	var firstErr error
+	for _, name := range names {
+		r := a.runners[name]
+		et, err := r.state.snapshotEncoded(format)
+		if err != nil {
+			firstErr = fmt.Errorf("target %s: %w", name, err)
+			break
+		}
+		add(et)
+		if ms, ok := r.src.(MetricsSource); ok {
+			et, err := encodeFamilies(renderSourceMetrics(a.logger, name, ms), format)
+			if err != nil {
+				firstErr = fmt.Errorf("target %s: %w", name, err)
+				break
+			}
+			add(et)
+		}
+	}
+	a.mu.RUnlock()
+	if firstErr != nil {
+		return 0, firstErr
+	}
+	order := make([]string, 0, len(byName))
+	for name := range byName {
+		order = append(order, name)
+	}
+	sort.Strings(order)
+	var written int64
+	for _, name := range order {
+		c := byName[name]
+		n, err := w.Write(c.header)
+		written += int64(n)
+		if err != nil {
+			return written, err
+		}
+		for _, b := range c.bodies {
+			n, err := w.Write(b)
+			written += int64(n)
+			if err != nil {
+				return written, err
+			}
+		}
+	}
+	return written, nil
+}
