@@ -12,11 +12,12 @@ import (
 )
 
 // The text expositions of /metrics written from bytes encoded once per
-// render, as kube-state-metrics writes its stores: a target's series are
-// encoded by the first scrape after its observation changed them and
-// copied by every scrape after that, until the next render. Encoding the
-// dto families on every scrape was most of a scrape's time (scripts/bench.sh,
-// docs in README.md "Performance").
+// render, as kube-state-metrics writes its metrics stores: a target's
+// series are encoded when its observation changes them (in the formats
+// scraped so far) and copied by every scrape until the next render.
+// Encoding the families on every scrape was most of a scrape's time
+// (BenchmarkGather500Targets against BenchmarkScrape500Targets; README.md
+// "Performance").
 //
 // The output is the one expfmt's encoder writes for the families Gather
 // returns: each family's series are encoded one target at a time (every
@@ -103,11 +104,19 @@ func encodeFamilies(mfs []*dto.MetricFamily, format TextFormat) (*encodedTarget,
 	return et, nil
 }
 
-// rerender renders the target's families again; the encoded bytes of the
-// previous render are dropped. ts.mu is held.
+// rerender renders the target's families again and encodes them in the
+// formats scrapes have asked for (wanted): the poll that changed the
+// series pays for their encoding, once, and a scrape only copies bytes.
+// A format nobody scraped is encoded by its first scrape. ts.mu is held.
 func (ts *targetState) rerender() {
 	ts.families = ts.render()
 	ts.encoded = [numTextFormats]*encodedTarget{}
+	for f, wanted := range ts.wanted {
+		if wanted {
+			// An error is the scrape's to report: it encodes again.
+			ts.encoded[f], _ = encodeFamilies(ts.families, TextFormat(f))
+		}
+	}
 }
 
 // snapshotEncoded is snapshot in an encoded format.
@@ -118,6 +127,7 @@ func (ts *targetState) snapshotEncoded(format TextFormat) (*encodedTarget, error
 		ts.shown = false
 		ts.rerender()
 	}
+	ts.wanted[format] = true
 	if et := ts.encoded[format]; et != nil {
 		return et, nil
 	}

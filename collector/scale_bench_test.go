@@ -60,7 +60,7 @@ func simulatedConfig(pairs int, interval time.Duration) *config.Config {
 }
 
 // startAgent applies cfg and waits until every target has been polled.
-func startAgent(b *testing.B, cfg *config.Config) *Agent {
+func startAgent(b testing.TB, cfg *config.Config) *Agent {
 	b.Helper()
 	a := NewAgent(log.NewNopLogger())
 	if err := a.ApplyConfig(cfg); err != nil {

@@ -49,9 +49,10 @@ type targetState struct {
 	rels      map[string]*relState
 	relOrder  []string
 	families  []*dto.MetricFamily // rendered at observation time, shared by scrapes
-	// encoded holds families in each text exposition format, encoded by
-	// the first scrape that asks for it after a render (exposition.go).
+	// encoded holds families in each text exposition format a scrape has
+	// asked for, encoded when they are rendered (exposition.go).
 	encoded   [numTextFormats]*encodedTarget
+	wanted    [numTextFormats]bool              // formats scraped since the target started
 	onUnknown func(relationship, native string) // logs an unknown state once
 	gen       uint64                            // generation of the runner that owns the state
 	// unknown holds the native names of the unknown states logged, cut to
