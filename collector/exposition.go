@@ -3,6 +3,7 @@ package collector
 import (
 	"bytes"
 	"fmt"
+	"bufio"
 	"io"
 	"mime"
 	"sort"
@@ -146,28 +147,15 @@ func (a *Agent) WriteText(w io.Writer, format TextFormat) (int64, error) {
 	if format < 0 || format >= numTextFormats {
 		return 0, fmt.Errorf("collector: unknown text format %d", format)
 	}
-	type chunks struct {
-		header []byte
-		bodies [][]byte
-	}
 	a.mu.RLock()
 	names := make([]string, 0, len(a.runners))
 	for name := range a.runners {
 		names = append(names, name)
 	}
 	sort.Strings(names)
-	byName := map[string]*chunks{}
-	add := func(et *encodedTarget) {
-		for i := range et.families {
-			f := &et.families[i]
-			c, ok := byName[f.name]
-			if !ok {
-				c = &chunks{header: f.header, bodies: make([][]byte, 0, len(names))}
-				byName[f.name] = c
-			}
-			c.bodies = append(c.bodies, f.body)
-		}
-	}
+	// Each target's contract families, then its source's own, in Gather's
+	// order; each list in name order.
+	ets := make([]*encodedTarget, 0, len(names))
 	var firstErr error
 	for _, name := range names {
 		r := a.runners[name]
@@ -176,40 +164,63 @@ func (a *Agent) WriteText(w io.Writer, format TextFormat) (int64, error) {
 			firstErr = fmt.Errorf("target %s: %w", name, err)
 			break
 		}
-		add(et)
+		ets = append(ets, et)
 		if ms, ok := r.src.(MetricsSource); ok {
 			et, err := encodeFamilies(renderSourceMetrics(a.logger, name, ms), format)
 			if err != nil {
 				firstErr = fmt.Errorf("target %s: %w", name, err)
 				break
 			}
-			add(et)
+			ets = append(ets, et)
 		}
 	}
 	a.mu.RUnlock()
 	if firstErr != nil {
 		return 0, firstErr
 	}
-	order := make([]string, 0, len(byName))
-	for name := range byName {
-		order = append(order, name)
-	}
-	sort.Strings(order)
-	var written int64
-	for _, name := range order {
-		c := byName[name]
-		n, err := w.Write(c.header)
-		written += int64(n)
-		if err != nil {
-			return written, err
-		}
-		for _, b := range c.bodies {
-			n, err := w.Write(b)
-			written += int64(n)
-			if err != nil {
-				return written, err
+	headers := map[string][]byte{}
+	for _, et := range ets {
+		for i := range et.families {
+			if _, ok := headers[et.families[i].name]; !ok {
+				headers[et.families[i].name] = et.families[i].header
 			}
 		}
 	}
-	return written, nil
+	order := make([]string, 0, len(headers))
+	for name := range headers {
+		order = append(order, name)
+	}
+	sort.Strings(order)
+	// A merge of the sorted lists: next[i] is the first family of ets[i]
+	// not written yet.
+	next := make([]int, len(ets))
+	cw := &countWriter{w: w}
+	bw := bufio.NewWriterSize(cw, writeBuffer)
+	for _, name := range order {
+		bw.Write(headers[name])
+		for i, et := range ets {
+			if j := next[i]; j < len(et.families) && et.families[j].name == name {
+				bw.Write(et.families[j].body)
+				next[i]++
+			}
+		}
+	}
+	err := bw.Flush()
+	return cw.n, err
+}
+
+// writeBuffer is what WriteText hands its writer at once: a gzip writer
+// compresses and checksums a few large writes faster than a target's
+// family at a time (tens of bytes for a target's up series).
+const writeBuffer = 32 << 10
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
