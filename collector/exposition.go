@@ -108,16 +108,37 @@ func encodeFamilies(mfs []*dto.MetricFamily, format TextFormat) (*encodedTarget,
 // rerender renders the target's families again and encodes them in the
 // formats scrapes have asked for (wanted): the poll that changed the
 // series pays for their encoding, once, and a scrape only copies bytes.
-// A format nobody scraped is encoded by its first scrape. ts.mu is held.
+// A format nobody scraped is encoded by its first scrape. Once encoded,
+// the families themselves are dropped until a Gather asks for them
+// (protobuf, /probe's formats): a scrape of the text formats needs only
+// the bytes, and they are a third of the families' memory. ts.mu is held.
 func (ts *targetState) rerender() {
 	ts.families = ts.render()
 	ts.encoded = [numTextFormats]*encodedTarget{}
+	keep := ts.gathered
 	for f, wanted := range ts.wanted {
-		if wanted {
-			// An error is the scrape's to report: it encodes again.
-			ts.encoded[f], _ = encodeFamilies(ts.families, TextFormat(f))
+		if !wanted {
+			continue
 		}
+		et, err := encodeFamilies(ts.families, TextFormat(f))
+		if err != nil {
+			keep = true // the scrape encodes again, and reports the error
+			continue
+		}
+		ts.encoded[f] = et
 	}
+	if !keep && ts.encoded != [numTextFormats]*encodedTarget{} {
+		ts.families = nil
+	}
+}
+
+// renderedFamilies returns the families of the latest render, rendering
+// them again if rerender dropped them; ts.mu is held.
+func (ts *targetState) renderedFamilies() []*dto.MetricFamily {
+	if ts.families == nil {
+		ts.families = ts.render()
+	}
+	return ts.families
 }
 
 // snapshotEncoded is snapshot in an encoded format.
@@ -132,7 +153,7 @@ func (ts *targetState) snapshotEncoded(format TextFormat) (*encodedTarget, error
 	if et := ts.encoded[format]; et != nil {
 		return et, nil
 	}
-	et, err := encodeFamilies(ts.families, format)
+	et, err := encodeFamilies(ts.renderedFamilies(), format)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"testing"
 	"time"
 
@@ -39,6 +40,11 @@ func TestWriteTextIsGatherEncoded(t *testing.T) {
 			{expfmt.NewFormat(expfmt.TypeTextPlain), FormatText},
 			{expfmt.NewFormat(expfmt.TypeOpenMetrics), FormatOpenMetrics},
 		} {
+			var got bytes.Buffer
+			n, err := a.WriteText(&got, tc.tf)
+			if err != nil {
+				t.Fatal(err)
+			}
 			mfs, err := a.Gather()
 			if err != nil {
 				t.Fatal(err)
@@ -49,11 +55,6 @@ func TestWriteTextIsGatherEncoded(t *testing.T) {
 				if err := enc.Encode(mf); err != nil {
 					t.Fatal(err)
 				}
-			}
-			var got bytes.Buffer
-			n, err := a.WriteText(&got, tc.tf)
-			if err != nil {
-				t.Fatal(err)
 			}
 			if n != int64(got.Len()) {
 				t.Errorf("%s, %s: WriteText says %d bytes, wrote %d", when, tc.format, n, got.Len())
@@ -66,12 +67,26 @@ func TestWriteTextIsGatherEncoded(t *testing.T) {
 			}
 		}
 	}
-	check("first scrape")
-	check("second scrape") // from the bytes the first one encoded
+	// The first scrapes encode what the first polls rendered; after the
+	// next poll the families are encoded at once and dropped, and Gather
+	// renders them again.
+	for _, tf := range []TextFormat{FormatText, FormatOpenMetrics} {
+		if _, err := a.WriteText(io.Discard, tf); err != nil {
+			t.Fatal(err)
+		}
+	}
 	repoll(a, 0, 1)
 	a.mu.RLock()
 	st := a.runners["sim-00000-a"].state
 	a.mu.RUnlock()
+	st.mu.Lock()
+	dropped := st.families == nil && st.encoded[FormatText] != nil && st.encoded[FormatOpenMetrics] != nil
+	st.mu.Unlock()
+	if !dropped {
+		t.Error("a poll after text scrapes kept the families or did not encode them")
+	}
+	check("after a poll, families dropped")
+	check("second scrape")
 	st.observe(time.Now(), time.Millisecond, []failover.Relationship{rel("pair-00000-lb", failover.PartnerDown, failover.Recover, time.Now(), time.Now())}, nil)
 	check("after a poll")
 }

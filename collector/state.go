@@ -48,11 +48,12 @@ type targetState struct {
 	createdAt time.Time
 	rels      map[string]*relState
 	relOrder  []string
-	families  []*dto.MetricFamily // rendered at observation time, shared by scrapes
+	families  []*dto.MetricFamily // rendered at observation time, shared by Gathers; nil once encoded (exposition.go)
 	// encoded holds families in each text exposition format a scrape has
 	// asked for, encoded when they are rendered (exposition.go).
 	encoded   [numTextFormats]*encodedTarget
 	wanted    [numTextFormats]bool              // formats scraped since the target started
+	gathered  bool                              // whether a Gather has asked for the families (they are kept)
 	onUnknown func(relationship, native string) // logs an unknown state once
 	gen       uint64                            // generation of the runner that owns the state
 	// unknown holds the native names of the unknown states logged, cut to
@@ -273,11 +274,12 @@ func (ts *targetState) inGrace(now time.Time) bool {
 func (ts *targetState) snapshot() []*dto.MetricFamily {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
+	ts.gathered = true
 	if ts.shown && !ts.up && !ts.inGrace(ts.clock()) {
 		ts.shown = false
 		ts.rerender()
 	}
-	return ts.families
+	return ts.renderedFamilies()
 }
 
 // TargetStatus is what the landing page shows of a target.
