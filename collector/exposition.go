@@ -1,12 +1,13 @@
 package collector
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
-	"bufio"
 	"io"
 	"mime"
 	"sort"
+	"sync"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -72,26 +73,32 @@ type encodedTarget struct {
 }
 
 // encodeFamilies encodes mfs one family at a time and splits each into
-// its comment lines and its series.
+// its comment lines and its series. The target's bytes are one
+// allocation: the encoding buffer is reused between targets, so that a
+// poll leaves little garbage besides the families it rendered.
 func encodeFamilies(mfs []*dto.MetricFamily, format TextFormat) (*encodedTarget, error) {
-	var buf bytes.Buffer
-	et := &encodedTarget{families: make([]encodedFamily, 0, len(mfs))}
+	buf := encodeBuffers.Get().(*bytes.Buffer)
+	defer encodeBuffers.Put(buf)
+	buf.Reset()
+	type span struct{ start, split, end int }
+	spans := make([]span, 0, len(mfs))
+	named := make([]*dto.MetricFamily, 0, len(mfs))
 	for _, mf := range mfs {
 		if len(mf.Metric) == 0 {
 			continue
 		}
-		buf.Reset()
+		start := buf.Len()
 		var err error
 		if format == FormatOpenMetrics {
-			_, err = expfmt.MetricFamilyToOpenMetrics(&buf, mf)
+			_, err = expfmt.MetricFamilyToOpenMetrics(buf, mf)
 		} else {
-			_, err = expfmt.MetricFamilyToText(&buf, mf)
+			_, err = expfmt.MetricFamilyToText(buf, mf)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("encoding %s: %w", mf.GetName(), err)
 		}
-		b := bytes.Clone(buf.Bytes())
-		split := 0
+		b := buf.Bytes()
+		split := start
 		for split < len(b) && b[split] == '#' {
 			nl := bytes.IndexByte(b[split:], '\n')
 			if nl < 0 {
@@ -100,10 +107,19 @@ func encodeFamilies(mfs []*dto.MetricFamily, format TextFormat) (*encodedTarget,
 			}
 			split += nl + 1
 		}
-		et.families = append(et.families, encodedFamily{name: mf.GetName(), header: b[:split:split], body: b[split:]})
+		spans = append(spans, span{start, split, len(b)})
+		named = append(named, mf)
+	}
+	all := bytes.Clone(buf.Bytes())
+	et := &encodedTarget{families: make([]encodedFamily, len(spans))}
+	for i, sp := range spans {
+		et.families[i] = encodedFamily{name: named[i].GetName(), header: all[sp.start:sp.split:sp.split], body: all[sp.split:sp.end:sp.end]}
 	}
 	return et, nil
 }
+
+// encodeBuffers holds the buffers encodeFamilies encodes into.
+var encodeBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // rerender renders the target's families again and encodes them in the
 // formats scrapes have asked for (wanted): the poll that changed the
@@ -158,6 +174,9 @@ func (ts *targetState) snapshotEncoded(format TextFormat) (*encodedTarget, error
 		return nil, err
 	}
 	ts.encoded[format] = et
+	if !ts.gathered {
+		ts.families = nil // as rerender drops them
+	}
 	return et, nil
 }
 
