@@ -121,31 +121,62 @@ func encodeFamilies(mfs []*dto.MetricFamily, format TextFormat) (*encodedTarget,
 // encodeBuffers holds the buffers encodeFamilies encodes into.
 var encodeBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// rerender renders the target's families again and encodes them in the
-// formats scrapes have asked for (wanted): the poll that changed the
-// series pays for their encoding, once, and a scrape only copies bytes.
-// A format nobody scraped is encoded by its first scrape. Once encoded,
-// the families themselves are dropped until a Gather asks for them
-// (protobuf, /probe's formats): a scrape of the text formats needs only
-// the bytes, and they are a third of the families' memory. ts.mu is held.
+// rerender renders the target's families again; the bytes encoded from
+// the previous render are dropped. ts.mu is held.
 func (ts *targetState) rerender() {
 	ts.families = ts.render()
 	ts.encoded = [numTextFormats]*encodedTarget{}
-	keep := ts.gathered
-	for f, wanted := range ts.wanted {
-		if !wanted {
-			continue
-		}
-		et, err := encodeFamilies(ts.families, TextFormat(f))
-		if err != nil {
-			keep = true // the scrape encodes again, and reports the error
-			continue
-		}
-		ts.encoded[f] = et
+	ts.renders++
+}
+
+// encodeRendered encodes the latest render in the formats scrapes have
+// asked for (wanted): the poll that changed the series pays for their
+// encoding, once, and a scrape only copies bytes. A format nobody scraped
+// is encoded by its first scrape. The families are immutable once
+// rendered, so they are encoded without ts.mu: a scrape never waits on an
+// encoding. Once encoded, the families themselves are dropped until a
+// Gather asks for them (protobuf, /probe): a scrape of the text formats
+// needs only the bytes, a third of the families' memory. ts.mu is not
+// held.
+func (ts *targetState) encodeRendered() {
+	ts.mu.Lock()
+	families, renders, wanted := ts.families, ts.renders, ts.wanted
+	ts.mu.Unlock()
+	if families == nil {
+		return
 	}
-	if !keep && ts.encoded != [numTextFormats]*encodedTarget{} {
-		ts.families = nil
+	var encoded [numTextFormats]*encodedTarget
+	for f, want := range wanted {
+		if want {
+			// An error is the scrape's to report: it encodes again.
+			encoded[f], _ = encodeFamilies(families, TextFormat(f))
+		}
 	}
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if ts.renders != renders {
+		return // rendered again meanwhile: the encoding of that render will do
+	}
+	for f, et := range encoded {
+		if ts.encoded[f] == nil {
+			ts.encoded[f] = et
+		}
+	}
+	ts.dropEncodedFamilies()
+}
+
+// dropEncodedFamilies lets the families go once every wanted format is
+// encoded, unless a Gather uses them; ts.mu is held.
+func (ts *targetState) dropEncodedFamilies() {
+	if ts.gathered {
+		return
+	}
+	for f, want := range ts.wanted {
+		if want && ts.encoded[f] == nil {
+			return
+		}
+	}
+	ts.families = nil
 }
 
 // renderedFamilies returns the families of the latest render, rendering
@@ -174,9 +205,7 @@ func (ts *targetState) snapshotEncoded(format TextFormat) (*encodedTarget, error
 		return nil, err
 	}
 	ts.encoded[format] = et
-	if !ts.gathered {
-		ts.families = nil // as rerender drops them
-	}
+	ts.dropEncodedFamilies()
 	return et, nil
 }
 

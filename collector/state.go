@@ -54,6 +54,7 @@ type targetState struct {
 	encoded   [numTextFormats]*encodedTarget
 	wanted    [numTextFormats]bool              // formats scraped since the target started
 	gathered  bool                              // whether a Gather has asked for the families (they are kept)
+	renders   uint64                            // counts rerender's renders
 	onUnknown func(relationship, native string) // logs an unknown state once
 	gen       uint64                            // generation of the runner that owns the state
 	// unknown holds the native names of the unknown states logged, cut to
@@ -106,9 +107,13 @@ func (ts *targetState) nextGeneration() uint64 {
 // runner's late result is dropped.
 func (ts *targetState) observeAs(gen uint64, now time.Time, took time.Duration, rels []failover.Relationship, err error) {
 	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	if gen == ts.gen {
+	current := gen == ts.gen
+	if current {
 		ts.observeLocked(now, took, rels, err)
+	}
+	ts.mu.Unlock()
+	if current {
+		ts.encodeRendered()
 	}
 }
 
@@ -116,8 +121,9 @@ func (ts *targetState) observeAs(gen uint64, now time.Time, took time.Duration, 
 // rebuilds the target's metrics.
 func (ts *targetState) observe(now time.Time, took time.Duration, rels []failover.Relationship, err error) {
 	ts.mu.Lock()
-	defer ts.mu.Unlock()
 	ts.observeLocked(now, took, rels, err)
+	ts.mu.Unlock()
+	ts.encodeRendered()
 }
 
 func (ts *targetState) observeLocked(now time.Time, took time.Duration, rels []failover.Relationship, err error) {
