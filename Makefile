@@ -32,7 +32,7 @@ FUZZ_TARGETS ?= failover:FuzzDecode failover:FuzzStream failover:FuzzPair \
                 leases:FuzzParser leases:FuzzDHCPDConf isclog:FuzzParseLine \
                 peer:FuzzReassembly peer:FuzzPacket dhcpsapi:FuzzWinDecode dhcpsapi:FuzzWinDecodeServer
 
-.PHONY: all build build-windows test vet staticcheck windows-check unit lint-metrics fuzz bench clean mixin crossbuild tarball image packaging
+.PHONY: all build build-windows test vet staticcheck windows-check unit lint-metrics fuzz bench bench-once clean mixin crossbuild tarball image packaging
 
 all: build
 
@@ -59,6 +59,7 @@ REALTIME_PKGS := ./integration ./e2e
 unit:
 	$(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v -e /integration -e /e2e -e /packaging)
 	$(GO) test -race -count=1 -timeout 20m -p 1 $(REALTIME_PKGS)
+	$(MAKE) bench-once
 
 # The Windows build, and vet of every package that is not Linux-only test
 # tooling (namespace harness, integration and end-to-end tests).
@@ -143,8 +144,18 @@ $(BUILD_DIR)/linux-amd64/$(BINARY):
 packaging: tarball
 	$(GO) test -count=1 -v -timeout 15m ./packaging
 
+# Every benchmark, then scripts/bench.sh: the scale benchmarks summarised
+# and the real binary at 1,000 relationships (scripts/bench.d/), each
+# figure beside its anchor. Figures are printed, never asserted.
+BENCH_PKGS = $$($(GO) list ./... | grep -v -e /integration -e /e2e -e /packaging)
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -run '^$$' -bench . -benchmem $(BENCH_PKGS)
+	GO=$(GO) ./scripts/bench.sh
+
+# Each benchmark once (-benchtime=1x), so that `make unit` (CI) keeps them
+# compiling and running without spending a benchmark's time.
+bench-once:
+	$(GO) test -run '^$$' -bench . -benchtime=1x -count=1 $(BENCH_PKGS)
 
 clean:
 	rm -rf $(BINARY) $(BINARY).exe $(BUILD_DIR) $(TARBALL_DIR)

@@ -1,16 +1,21 @@
 package main
 
 import (
-	"compress/gzip"
 	"net/http"
 	"strings"
 	"sync"
+
+	"github.com/klauspost/compress/gzip"
 )
 
 // gzipFastest serves /metrics gzip-compressed at BestSpeed. promhttp's own
 // compression uses gzip's default level, which for a scrape of hundreds of
 // targets (megabytes of highly repetitive text) costs several times the
 // rest of the scrape: 46 ms against 6 ms for 4 MB, for 20 % more bytes.
+// klauspost/compress's gzip at BestSpeed takes 3.3 ms where compress/gzip
+// takes 6 ms for the 4.3 MB of 1,000 relationships, with 2 % fewer bytes
+// out: compressing is most of a scrape that copies encoded bytes
+// (collector/exposition.go).
 func gzipFastest(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Add("Vary", "Accept-Encoding")

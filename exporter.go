@@ -13,7 +13,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
 )
 
@@ -104,14 +103,7 @@ func (e *exporter) config() *config.Config {
 
 func (e *exporter) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle(e.metricsPath, gzipFastest(promhttp.HandlerFor(concatGatherer{e.registry, e.agent}, promhttp.HandlerOpts{
-		ErrorLog:          promLogger{e.logger},
-		EnableOpenMetrics: true,
-		// No Timeout: promhttp would buffer the whole exposition (megabytes
-		// with hundreds of targets) to enforce it, and a scrape here only
-		// copies families rendered earlier: it has nothing to wait on.
-		DisableCompression: true, // gzipFastest compresses
-	})))
+	mux.Handle(e.metricsPath, gzipFastest(metricsHandler(e.logger, e.registry, e.agent)))
 	mux.HandleFunc("/probe", e.handleProbe)
 	mux.HandleFunc("/-/reload", e.handleReload)
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {

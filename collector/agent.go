@@ -378,8 +378,12 @@ func logPanic(logger log.Logger, target string, p any) error {
 
 // Gather merges the families every target rendered when its latest
 // observation arrived, and the own metrics of the sources that have them
-// (rendered now, into families of their own, see source_metrics.go). A
-// scrape only appends pointers and never waits on a server; the contract
+// (rendered now, into families of their own, see source_metrics.go). It
+// serves the formats /metrics does not copy from encoded bytes (protobuf,
+// OpenMetrics 2.0; exposition.go writes the text formats) and /probe.
+// Apart from the first Gather of a target whose families a text scrape
+// let go (rendered again once, then kept), it only appends pointers and
+// never waits on a server; the contract
 // families were validated (and sorted) per target when they were rendered,
 // and series of different targets differ in their target label, so the
 // merge needs no further checks. This keeps a scrape of hundreds of

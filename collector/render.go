@@ -13,7 +13,7 @@ import (
 // into exposition families when an observation arrives. Every label pair
 // and the 0 and 1 values of the state set are shared between series: with
 // 1,000 relationships the state set alone is 28,000 series, and sharing
-// keeps them to a few words each (the exporter stays within 64 MiB at that scale). Labels
+// keeps them to a few words each. Labels
 // are written in name order, as client_golang writes them.
 
 // family describes one metric family of the contract.

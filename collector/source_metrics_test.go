@@ -4,16 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/dhcpfailover/dhcp_failover_exporter/failover"
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 )
@@ -111,23 +107,9 @@ var benchExtraFamily = sourceCounter("bench_messages_total", "Bench.", "relation
 // targets whose sources render metrics of their own.
 func BenchmarkScrape500TargetsExtras(b *testing.B) {
 	setFakeFunc(b, "extras", func() Source { return benchExtras{} })
-	c := scaleConfig(10 * time.Second)
+	c := scaleConfig(benchInterval)
 	for i := 0; i < 500; i++ {
-		c.Targets = append(c.Targets, fakeTarget(fmt.Sprintf("x-%03d", i), "extras", 10*time.Second))
+		c.Targets = append(c.Targets, fakeTarget(fmt.Sprintf("x-%03d", i), "extras", benchInterval))
 	}
-	a := NewAgent(log.NewNopLogger())
-	if err := a.ApplyConfig(c); err != nil {
-		b.Fatal(err)
-	}
-	defer a.Stop()
-	time.Sleep(500 * time.Millisecond) // every target's first poll
-	h := promhttp.HandlerFor(a, promhttp.HandlerOpts{})
-	req := httptest.NewRequest("GET", "/metrics", nil)
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, req)
-	b.ReportMetric(float64(w.Body.Len()), "bytes/scrape")
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		h.ServeHTTP(&discardWriter{header: http.Header{}}, req)
-	}
+	benchScrape(b, startAgent(b, c), nil)
 }

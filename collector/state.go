@@ -48,7 +48,13 @@ type targetState struct {
 	createdAt time.Time
 	rels      map[string]*relState
 	relOrder  []string
-	families  []*dto.MetricFamily               // rendered at observation time, shared by scrapes
+	families  []*dto.MetricFamily // rendered at observation time, shared by Gathers; nil once encoded (exposition.go)
+	// encoded holds families in each text exposition format a scrape has
+	// asked for, encoded when they are rendered (exposition.go).
+	encoded   [numTextFormats]*encodedTarget
+	wanted    [numTextFormats]bool              // formats scraped since the target started
+	gathered  bool                              // whether a Gather has asked for the families (they are kept)
+	renders   uint64                            // counts rerender's renders
 	onUnknown func(relationship, native string) // logs an unknown state once
 	gen       uint64                            // generation of the runner that owns the state
 	// unknown holds the native names of the unknown states logged, cut to
@@ -80,7 +86,7 @@ func newTargetState(name string, now time.Time) *targetState {
 	}
 	// up=0 and the error counters exist before the first poll ends, so a
 	// target whose first poll hangs is already visible as down.
-	ts.families = ts.render()
+	ts.rerender()
 	return ts
 }
 
@@ -101,9 +107,13 @@ func (ts *targetState) nextGeneration() uint64 {
 // runner's late result is dropped.
 func (ts *targetState) observeAs(gen uint64, now time.Time, took time.Duration, rels []failover.Relationship, err error) {
 	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	if gen == ts.gen {
+	current := gen == ts.gen
+	if current {
 		ts.observeLocked(now, took, rels, err)
+	}
+	ts.mu.Unlock()
+	if current {
+		ts.encodeRendered()
 	}
 }
 
@@ -111,8 +121,9 @@ func (ts *targetState) observeAs(gen uint64, now time.Time, took time.Duration, 
 // rebuilds the target's metrics.
 func (ts *targetState) observe(now time.Time, took time.Duration, rels []failover.Relationship, err error) {
 	ts.mu.Lock()
-	defer ts.mu.Unlock()
 	ts.observeLocked(now, took, rels, err)
+	ts.mu.Unlock()
+	ts.encodeRendered()
 }
 
 func (ts *targetState) observeLocked(now time.Time, took time.Duration, rels []failover.Relationship, err error) {
@@ -129,7 +140,7 @@ func (ts *targetState) observeLocked(now time.Time, took time.Duration, rels []f
 		ts.up = false
 		ts.errors[Classify(err)]++
 		ts.shown = ts.inGrace(now)
-		ts.families = ts.render()
+		ts.rerender()
 		return
 	}
 	ts.up = true
@@ -164,7 +175,7 @@ func (ts *targetState) observeLocked(now time.Time, took time.Duration, rels []f
 			rs.present = false
 		}
 	}
-	ts.families = ts.render()
+	ts.rerender()
 }
 
 // sanitize is the one path of an unknown state and of every string a
@@ -269,11 +280,12 @@ func (ts *targetState) inGrace(now time.Time) bool {
 func (ts *targetState) snapshot() []*dto.MetricFamily {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
+	ts.gathered = true
 	if ts.shown && !ts.up && !ts.inGrace(ts.clock()) {
 		ts.shown = false
-		ts.families = ts.render()
+		ts.rerender()
 	}
-	return ts.families
+	return ts.renderedFamilies()
 }
 
 // TargetStatus is what the landing page shows of a target.
