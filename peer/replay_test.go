@@ -2,8 +2,10 @@ package peer
 
 import (
 	"bufio"
+	"context"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -99,4 +101,35 @@ func TestReplayCounts(t *testing.T) {
 		}
 		dirCountsEqual(t, "tshark", ts.Dirs, st.Counts.Dirs)
 	})
+}
+
+// BenchmarkAnalyzeMemoryPerConn: the heap an analysis holds per
+// connection of a capture (the summaries kept for the end, the table of
+// open ones), measured after a collection with the report still alive:
+// a replay of the real captures with some 3 000 connections, about 27 per
+// set of fixtures.
+func BenchmarkAnalyzeMemoryPerConn(b *testing.B) {
+	path, _ := writeReplay(b, b.TempDir(), 120, 0)
+	b.ReportAllocs()
+	b.ResetTimer()
+	var perConn float64
+	for i := 0; i < b.N; i++ {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		c, err := OpenFile(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r, err := Analyze(context.Background(), c, AnalyzeOptions{})
+		c.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		perConn = float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(len(r.Connections))
+		runtime.KeepAlive(r)
+	}
+	b.ReportMetric(perConn, "heap-B/conn")
 }
