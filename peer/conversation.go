@@ -59,6 +59,11 @@ type Conn struct {
 	// lastSeen orders connections for eviction (packets handed to the
 	// tracker so far when this connection saw its last packet).
 	lastSeen uint64
+	// lru links the connection into its tracker's list of open or of
+	// closed connections, least recently seen first (Tracker.evict).
+	lruPrev, lruNext *Conn
+	lruList          *connList
+	key              connKey // in the tracker's table
 }
 
 // OpenedBy returns the index of the end that opened the connection (its
