@@ -42,7 +42,7 @@ type Event struct {
 // NewEvent describes message m, sent by end from of c at capture time ts.
 func NewEvent(c *Conn, from int, ts time.Time, m *failover.Message) Event {
 	e := Event{
-		Time: ts.UTC(), Conn: c.ID, From: c.Ends[from].String(), To: c.Ends[Other(from)].String(),
+		Time: ts.UTC(), Conn: c.ID, From: c.endString(from), To: c.endString(Other(from)),
 		Message: m.Type.String(), XID: m.XID,
 		ClockOffset: float64(m.Time) - float64(ts.UnixNano())/1e9,
 	}
@@ -113,7 +113,7 @@ const timeLayout = "2006-01-02T15:04:05.000000Z07:00"
 
 // AppendText appends the event as one line of the text timeline.
 func (e *Event) AppendText(b []byte) []byte {
-	b = e.Time.AppendFormat(b, timeLayout)
+	b = appendTimeText(b, e.Time)
 	b = append(b, " #"...)
 	b = strconv.AppendInt(b, int64(e.Conn), 10)
 	b = append(b, ' ')
@@ -122,51 +122,65 @@ func (e *Event) AppendText(b []byte) []byte {
 	b = append(b, e.To...)
 	b = append(b, ' ')
 	b = append(b, e.Message...)
-	kv := func(k, v string) {
+	key := func(k string) {
 		b = append(b, ' ')
 		b = append(b, k...)
 		b = append(b, '=')
-		b = append(b, v...)
 	}
 	if e.Relationship != "" {
-		kv("relationship", strconv.Quote(e.Relationship))
+		key("relationship")
+		b = strconv.AppendQuote(b, e.Relationship)
 	}
 	if e.State != "" {
-		v := e.NativeState + "(" + e.State + ")"
-		kv("state", v)
+		key("state")
+		b = append(b, e.NativeState...)
+		b = append(b, '(')
+		b = append(b, e.State...)
+		b = append(b, ')')
 	}
 	if e.Startup {
-		kv("flags", "STARTUP")
+		key("flags")
+		b = append(b, "STARTUP"...)
 	}
 	if e.StartTimeOfState != nil {
-		kv("stos", e.StartTimeOfState.Format(time.RFC3339))
+		key("stos")
+		b = appendTimeSeconds(b, *e.StartTimeOfState)
 	}
 	if e.Address != "" {
-		kv("address", e.Address)
+		key("address")
+		b = append(b, e.Address...)
 	}
 	if e.BindingStatus != "" {
-		kv("status", e.BindingStatus)
+		key("status")
+		b = append(b, e.BindingStatus...)
 	}
 	if e.Addresses != nil {
-		kv("addresses", strconv.FormatUint(uint64(*e.Addresses), 10))
+		key("addresses")
+		b = strconv.AppendUint(b, uint64(*e.Addresses), 10)
 	}
 	if e.MCLT != nil {
-		kv("mclt", fmtSeconds(*e.MCLT))
+		key("mclt")
+		b = append(b, fmtSeconds(*e.MCLT)...)
 	}
 	if e.ReceiveTimer != nil {
-		kv("receive-timer", fmtSeconds(*e.ReceiveTimer))
+		key("receive-timer")
+		b = append(b, fmtSeconds(*e.ReceiveTimer)...)
 	}
 	if e.MaxUnacked != nil {
-		kv("max-unacked", strconv.FormatUint(uint64(*e.MaxUnacked), 10))
+		key("max-unacked")
+		b = strconv.AppendUint(b, uint64(*e.MaxUnacked), 10)
 	}
 	if e.Vendor != "" {
-		kv("vendor", strconv.Quote(e.Vendor))
+		key("vendor")
+		b = strconv.AppendQuote(b, e.Vendor)
 	}
 	if e.RejectReason != "" {
-		kv("reject", e.RejectReason)
+		key("reject")
+		b = append(b, e.RejectReason...)
 	}
 	if e.Text != "" {
-		kv("text", strconv.Quote(e.Text))
+		key("text")
+		b = strconv.AppendQuote(b, e.Text)
 	}
 	return append(b, '\n')
 }

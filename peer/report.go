@@ -210,6 +210,7 @@ type JSONStream struct {
 	w        io.Writer
 	buf      bytes.Buffer
 	enc      *json.Encoder
+	line     []byte // an event, as Event writes it
 	timeline bool
 	events   uint64
 	err      error // sticky: the first write error
@@ -243,19 +244,20 @@ func (s *JSONStream) Event(e *Event) error {
 	if !s.timeline {
 		return errors.New("peer: JSONStream without a timeline")
 	}
-	s.buf.Reset()
+	line := s.line[:0]
 	if s.events == 0 {
-		s.buf.WriteString("\n    ")
+		line = append(line, "\n    "...)
 	} else {
-		s.buf.WriteString(",\n    ")
+		line = append(line, ",\n    "...)
 	}
-	if err := s.enc.Encode(e); err != nil {
+	line, err := e.AppendJSON(line)
+	if err != nil {
 		s.err = err
 		return err
 	}
-	s.buf.Truncate(s.buf.Len() - 1) // Encode ends the value with a newline
+	s.line = line
 	s.events++
-	s.write(s.buf.Bytes())
+	s.write(line)
 	return s.err
 }
 

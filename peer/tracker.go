@@ -70,10 +70,10 @@ type Tracker struct {
 	// eviction takes the front of closed, else of open, in O(1).
 	open, closed connList
 	stats        Stats
-	seq     uint64
-	now     time.Time // capture time of the packet being handled
-	msg     failover.Message
-	seg     segment
+	seq          uint64
+	now          time.Time // capture time of the packet being handled
+	msg          failover.Message
+	seg          segment
 }
 
 // NewTracker returns a Tracker with the given options.
