@@ -132,7 +132,10 @@ const splitterPendCap = 2 * MaxMessageLen
 
 // NewSplitter returns a Splitter in the given mode.
 func NewSplitter(o SplitterOptions) *Splitter {
-	return &Splitter{f: newFramer(o), pend: make([]byte, 0, splitterPendCap)}
+	// The buffer is made when a piece first ends inside a message: a
+	// stream fed whole messages (ISC writes one or more per segment)
+	// never needs it.
+	return &Splitter{f: newFramer(o)}
 }
 
 // Feed consumes p and calls fn with each complete message, in order. The
@@ -150,6 +153,9 @@ func (s *Splitter) Feed(p []byte, fn func(msg []byte)) error {
 			rest, err := s.drain(p, fn)
 			if err != nil {
 				return err
+			}
+			if len(rest) > 0 && s.pend == nil {
+				s.pend = make([]byte, 0, splitterPendCap)
 			}
 			s.pend = append(s.pend[:0], rest...)
 			return nil

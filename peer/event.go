@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -41,6 +42,28 @@ type Event struct {
 
 // NewEvent describes message m, sent by end from of c at capture time ts.
 func NewEvent(c *Conn, from int, ts time.Time, m *failover.Message) Event {
+	return newEvent(c, from, ts, m, nil)
+}
+
+// addrCache holds the text of recently seen addresses, direct-mapped.
+type addrCache [256]struct {
+	addr netip.Addr
+	text string
+}
+
+func (ac *addrCache) String(a netip.Addr) string {
+	if ac == nil || !a.Is4() {
+		return a.String()
+	}
+	b := a.As4()
+	e := &ac[b[3]^b[2]*31]
+	if e.addr != a || e.text == "" {
+		e.addr, e.text = a, a.String()
+	}
+	return e.text
+}
+
+func newEvent(c *Conn, from int, ts time.Time, m *failover.Message, ac *addrCache) Event {
 	e := Event{
 		Time: ts.UTC(), Conn: c.ID, From: c.endString(from), To: c.endString(Other(from)),
 		Message: m.Type.String(), XID: m.XID,
@@ -89,7 +112,7 @@ func NewEvent(c *Conn, from int, ts time.Time, m *failover.Message) Event {
 		}
 	case failover.MsgBndUpd, failover.MsgBndAck:
 		if a, ok := m.AssignedIPAddress(); ok {
-			e.Address = a.String()
+			e.Address = ac.String(a)
 		}
 		if s, ok := m.BindingStatus(); ok {
 			e.BindingStatus = s.String()

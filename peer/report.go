@@ -102,8 +102,16 @@ type AnalyzeOptions struct {
 // kilobyte of summary each), never with its messages.
 type analysis struct {
 	live map[*Conn]*[2][]StateReport
-	done []ConnReport
+	// done holds the summaries in chunks: one slice grown by append
+	// would copy them all again each time it doubles.
+	done  [][]ConnReport
+	ndone int
+	// addrs remembers the text of recent assigned addresses (a pool's
+	// addresses come back in BNDUPD after BNDUPD, and in their BNDACK).
+	addrs addrCache
 }
+
+const doneChunk = 1024
 
 func (a *analysis) summarize(c *Conn) {
 	states := a.live[c]
@@ -124,7 +132,21 @@ func (a *analysis) summarize(c *Conn) {
 		}
 		r.Sides[i] = sideReport(c, i, st)
 	}
-	a.done = append(a.done, r)
+	if len(a.done) == 0 || len(a.done[len(a.done)-1]) == doneChunk {
+		a.done = append(a.done, make([]ConnReport, 0, doneChunk))
+	}
+	last := &a.done[len(a.done)-1]
+	*last = append(*last, r)
+	a.ndone++
+}
+
+// reports returns the summaries in one slice.
+func (a *analysis) reports() []ConnReport {
+	out := make([]ConnReport, 0, a.ndone)
+	for _, d := range a.done {
+		out = append(out, d...)
+	}
+	return out
 }
 
 // Analyze reads a whole capture and reports on every failover connection
@@ -156,7 +178,7 @@ func Analyze(ctx context.Context, c *Capture, o AnalyzeOptions) (*Report, error)
 				x[from] = append(x[from], StateReport{Time: ts.UTC(), State: st.String(), NativeState: nativeName(s.Code), Code: s.Code, Startup: s.Startup, StartTimeOfState: s.STOS.UTC()})
 			}
 			if o.Timeline != nil {
-				e = NewEvent(c, from, ts, m)
+				e = newEvent(c, from, ts, m, &a.addrs)
 				o.Timeline(&e)
 			}
 		},
@@ -166,10 +188,7 @@ func Analyze(ctx context.Context, c *Capture, o AnalyzeOptions) (*Report, error)
 		a.summarize(c)
 	}
 	st := tr.Stats()
-	r := &Report{Packets: st.Packets, FailoverSegments: st.TCP, Messages: st.Messages, Connections: a.done}
-	if r.Connections == nil {
-		r.Connections = []ConnReport{}
-	}
+	r := &Report{Packets: st.Packets, FailoverSegments: st.TCP, Messages: st.Messages, Connections: a.reports()}
 	if err != nil {
 		r.Error = err.Error()
 	}
