@@ -45,10 +45,33 @@ func NewEvent(c *Conn, from int, ts time.Time, m *failover.Message) Event {
 	return newEvent(c, from, ts, m, nil)
 }
 
-// addrCache holds the text of recently seen addresses, direct-mapped.
-type addrCache [256]struct {
-	addr netip.Addr
-	text string
+// addrCache holds the text of recently seen addresses, direct-mapped,
+// and the last message option (ISC repeats the same few texts, such as
+// BNDACK's "incoming update is less critical than outgoing update").
+type addrCache struct {
+	addrs [256]struct {
+		addr netip.Addr
+		text string
+	}
+	lastRaw  string // the message option's bytes as sent
+	lastText string // ... cleaned
+}
+
+// messageText returns the message option, cleaned.
+func (ac *addrCache) messageText(m *failover.Message) (string, bool) {
+	if ac == nil || m.Microsoft() {
+		t, ok := m.MessageText()
+		return cleanText(t), ok
+	}
+	raw, ok := m.Option(failover.OptMessage)
+	if !ok {
+		return "", false
+	}
+	if string(raw) != ac.lastRaw || ac.lastText == "" {
+		t, _ := m.MessageText()
+		ac.lastRaw, ac.lastText = string(raw), cleanText(t)
+	}
+	return ac.lastText, true
 }
 
 func (ac *addrCache) String(a netip.Addr) string {
@@ -56,7 +79,7 @@ func (ac *addrCache) String(a netip.Addr) string {
 		return a.String()
 	}
 	b := a.As4()
-	e := &ac[b[3]^b[2]*31]
+	e := &ac.addrs[b[3]^b[2]*31]
 	if e.addr != a || e.text == "" {
 		e.addr, e.text = a, a.String()
 	}
@@ -125,8 +148,8 @@ func newEvent(c *Conn, from int, ts time.Time, m *failover.Message, ac *addrCach
 	if r, ok := m.RejectReason(); ok {
 		e.RejectReason = r.Name()
 	}
-	if t, ok := m.MessageText(); ok {
-		e.Text = cleanText(t)
+	if t, ok := ac.messageText(m); ok {
+		e.Text = t
 	}
 	return e
 }

@@ -373,11 +373,13 @@ func sideReport(c *Conn, i int, states []StateReport) SideReport {
 // WriteText writes the summaries of a report (the timeline is streamed
 // separately, before them).
 func (r *Report) WriteText(w io.Writer) error {
-	var b strings.Builder
+	// Written as it goes, in one buffer reused: a capture may have many
+	// connections.
+	var b bytes.Buffer
+	b.Grow(40 << 10)
 	for i := range r.Connections {
-		// Written as it goes: a capture may have many connections.
 		if b.Len() >= 32<<10 {
-			if _, err := io.WriteString(w, b.String()); err != nil {
+			if _, err := w.Write(b.Bytes()); err != nil {
 				return err
 			}
 			b.Reset()
@@ -457,12 +459,12 @@ func (r *Report) WriteText(w io.Writer) error {
 	if r.Error != "" {
 		fmt.Fprintf(&b, "error: %s\n", r.Error)
 	}
-	_, err := io.WriteString(w, b.String())
+	_, err := w.Write(b.Bytes())
 	return err
 }
 
 // writeCounts writes the message counts table of a connection.
-func writeCounts(b *strings.Builder, c *ConnReport) {
+func writeCounts(b *bytes.Buffer, c *ConnReport) {
 	var types []string
 	for _, t := range failover.MessageTypes() {
 		n := t.String()
