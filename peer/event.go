@@ -175,7 +175,7 @@ func (e *Event) AppendText(b []byte) []byte {
 	}
 	if e.Relationship != "" {
 		key("relationship")
-		b = strconv.AppendQuote(b, e.Relationship)
+		b = appendQuote(b, e.Relationship)
 	}
 	if e.State != "" {
 		key("state")
@@ -218,7 +218,7 @@ func (e *Event) AppendText(b []byte) []byte {
 	}
 	if e.Vendor != "" {
 		key("vendor")
-		b = strconv.AppendQuote(b, e.Vendor)
+		b = appendQuote(b, e.Vendor)
 	}
 	if e.RejectReason != "" {
 		key("reject")
@@ -226,9 +226,22 @@ func (e *Event) AppendText(b []byte) []byte {
 	}
 	if e.Text != "" {
 		key("text")
-		b = strconv.AppendQuote(b, e.Text)
+		b = appendQuote(b, e.Text)
 	}
 	return append(b, '\n')
+}
+
+// appendQuote is strconv.AppendQuote, without its rune by rune walk for
+// the common text: printable ASCII with nothing to escape.
+func appendQuote(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return strconv.AppendQuote(b, s)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 func fmtSeconds(s float64) string {

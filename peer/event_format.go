@@ -153,11 +153,36 @@ func appendDate(b []byte, t time.Time) ([]byte, bool) {
 	if t.Location() != time.UTC {
 		return b, false
 	}
-	y, mo, d := t.Date()
-	if y < 0 || y > 9999 {
+	// The civil date of the day count (Howard Hinnant's days_from_civil
+	// inverse, "chrono-Compatible Low-Level Date Algorithms"): what
+	// t.Date and t.Clock compute, without their general path.
+	sec := t.Unix()
+	if sec < minDateUnix || sec > maxDateUnix {
 		return b, false
 	}
-	h, mi, s := t.Clock()
+	days, sod := sec/86400, sec%86400
+	if sod < 0 {
+		days, sod = days-1, sod+86400
+	}
+	z := days + 719468
+	era := z / 146097
+	if z < 0 && z%146097 != 0 {
+		era--
+	}
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	y := yoe + era*400
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	d := doy - (153*mp+2)/5 + 1
+	mo := mp + 3
+	if mo > 12 {
+		mo -= 12
+	}
+	if mo <= 2 {
+		y++
+	}
+	h, mi, s := sod/3600, sod/60%60, sod%60
 	return append(b,
 		byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
 		byte('0'+mo/10), byte('0'+mo%10), '-',
@@ -166,6 +191,12 @@ func appendDate(b []byte, t time.Time) ([]byte, bool) {
 		byte('0'+mi/10), byte('0'+mi%10), ':',
 		byte('0'+s/10), byte('0'+s%10)), true
 }
+
+// The Unix times of 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z.
+const (
+	minDateUnix = -62167219200
+	maxDateUnix = 253402300799
+)
 
 // appendRFC3339Nano appends t as time.RFC3339Nano formats a UTC time
 // (what Time.MarshalJSON writes): the fraction without its trailing

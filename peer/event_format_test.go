@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -106,6 +107,36 @@ func TestTimeFormats(t *testing.T) {
 			if want := tm.Format(time.RFC3339Nano); string(b) != want {
 				t.Errorf("RFC 3339 nano %v: %s, want %s", tm, b, want)
 			}
+		}
+	}
+}
+
+// TestAppendDate checks the civil date arithmetic against the time
+// package: random instants over years 0-9999 and every day around the
+// leap-year rules' edges.
+func TestAppendDate(t *testing.T) {
+	check := func(sec int64) {
+		tm := time.Unix(sec, 0).UTC()
+		got, ok := appendDate(nil, tm)
+		if want := tm.Format("2006-01-02T15:04:05"); !ok || string(got) != want {
+			t.Fatalf("%d: %s (%v), want %s", sec, got, ok, want)
+		}
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 200000 {
+		check(minDateUnix + r.Int64N(maxDateUnix-minDateUnix+1))
+	}
+	for _, y := range []int{0, 1, 4, 100, 400, 1600, 1900, 1969, 2000, 2100, 2400, 9999} {
+		start := time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC).Unix() - 2*86400
+		for d := int64(0); d < 370; d++ {
+			check(min(maxDateUnix, max(minDateUnix, start+d*86400+86399)))
+		}
+	}
+	check(minDateUnix)
+	check(maxDateUnix)
+	for _, sec := range []int64{minDateUnix - 1, maxDateUnix + 1} {
+		if _, ok := appendDate(nil, time.Unix(sec, 0).UTC()); ok {
+			t.Errorf("%d: formatted", sec)
 		}
 	}
 }
