@@ -38,6 +38,25 @@ type Event struct {
 
 	RejectReason string `json:"reject_reason,omitempty"`
 	Text         string `json:"text,omitempty"` // the message option
+
+	// date is Time's "2006-01-02T15:04:05" if Time is in its second
+	// (shared by the events of one second, never changed once made).
+	date *eventDate
+}
+
+// eventDate is the text of one second of capture time.
+type eventDate struct {
+	sec  int64
+	text []byte
+}
+
+// dateOf returns the text of e.Time's date and time of day, ok false if
+// not known already.
+func (e *Event) dateOf() ([]byte, bool) {
+	if e.date == nil || e.date.sec != e.Time.Unix() || e.Time.Location() != time.UTC {
+		return nil, false
+	}
+	return e.date.text, true
 }
 
 // NewEvent describes message m, sent by end from of c at capture time ts.
@@ -55,6 +74,22 @@ type addrCache struct {
 	}
 	lastRaw  string // the message option's bytes as sent
 	lastText string // ... cleaned
+	date     *eventDate
+}
+
+// dateFor returns the text of t's second, made once per second.
+func (ac *addrCache) dateFor(t time.Time) *eventDate {
+	if ac == nil {
+		return nil
+	}
+	if sec := t.Unix(); ac.date == nil || ac.date.sec != sec {
+		text, ok := appendDate(nil, t)
+		if !ok {
+			return nil
+		}
+		ac.date = &eventDate{sec: sec, text: text}
+	}
+	return ac.date
 }
 
 // messageText returns the message option, cleaned.
@@ -151,6 +186,7 @@ func newEvent(c *Conn, from int, ts time.Time, m *failover.Message, ac *addrCach
 	if t, ok := ac.messageText(m); ok {
 		e.Text = t
 	}
+	e.date = ac.dateFor(e.Time)
 	return e
 }
 
@@ -159,7 +195,15 @@ const timeLayout = "2006-01-02T15:04:05.000000Z07:00"
 
 // AppendText appends the event as one line of the text timeline.
 func (e *Event) AppendText(b []byte) []byte {
-	b = appendTimeText(b, e.Time)
+	if d, ok := e.dateOf(); ok {
+		us := e.Time.Nanosecond() / 1000
+		b = append(b, d...)
+		b = append(b, '.',
+			byte('0'+us/100000), byte('0'+us/10000%10), byte('0'+us/1000%10),
+			byte('0'+us/100%10), byte('0'+us/10%10), byte('0'+us%10), 'Z')
+	} else {
+		b = appendTimeText(b, e.Time)
+	}
 	b = append(b, " #"...)
 	b = strconv.AppendInt(b, int64(e.Conn), 10)
 	b = append(b, ' ')

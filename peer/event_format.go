@@ -51,7 +51,14 @@ func (e *Event) appendJSON(b []byte) ([]byte, bool) {
 		ok = ok && good
 		b = append(b, '"')
 	}
-	tm(`{"time":`, e.Time)
+	if d, ok := e.dateOf(); ok {
+		b = append(b, `{"time":"`...)
+		b = append(b, d...)
+		b = appendFraction(b, e.Time.Nanosecond())
+		b = append(b, `Z"`...)
+	} else {
+		tm(`{"time":`, e.Time)
+	}
 	b = append(b, `,"connection":`...)
 	b = strconv.AppendInt(b, int64(e.Conn), 10)
 	str(`,"from":`, e.From)
@@ -206,20 +213,27 @@ func appendRFC3339Nano(b []byte, t time.Time) ([]byte, bool) {
 	if !ok {
 		return b, false
 	}
-	if ns := t.Nanosecond(); ns != 0 {
-		var frac [10]byte
-		frac[0] = '.'
-		for i := 9; i > 0; i-- {
-			frac[i] = byte('0' + ns%10)
-			ns /= 10
-		}
-		n := 10
-		for frac[n-1] == '0' {
-			n--
-		}
-		b = append(b, frac[:n]...)
-	}
+	b = appendFraction(b, t.Nanosecond())
 	return append(b, 'Z'), true
+}
+
+// appendFraction appends ".123456789" without trailing zeros, nothing
+// for 0 (RFC3339Nano's fraction).
+func appendFraction(b []byte, ns int) []byte {
+	if ns == 0 {
+		return b
+	}
+	var frac [10]byte
+	frac[0] = '.'
+	for i := 9; i > 0; i-- {
+		frac[i] = byte('0' + ns%10)
+		ns /= 10
+	}
+	n := 10
+	for frac[n-1] == '0' {
+		n--
+	}
+	return append(b, frac[:n]...)
 }
 
 // appendTimeText appends t in timeLayout (microseconds, tcpdump's way).

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -463,20 +464,40 @@ func (r *Report) WriteText(w io.Writer) error {
 	return err
 }
 
-// writeCounts writes the message counts table of a connection.
+// writeCounts writes the message counts table of a connection: rows of
+// fmt's "   %-12s %22s %22s", written with appends (a capture may have
+// tens of thousands of connections).
 func writeCounts(b *bytes.Buffer, c *ConnReport) {
-	var types []string
+	row := func(name string, x, y []byte) {
+		var line [80]byte
+		l := append(line[:0], "   "...)
+		l = append(l, name...)
+		for i := len(name); i < 12; i++ {
+			l = append(l, ' ')
+		}
+		for _, v := range [][]byte{x, y} {
+			l = append(l, ' ')
+			for i := len(v); i < 22; i++ {
+				l = append(l, ' ')
+			}
+			l = append(l, v...)
+		}
+		b.Write(append(l, '\n'))
+	}
+	var x, y [24]byte
+	num := func(n0, n1 uint64) ([]byte, []byte) {
+		return strconv.AppendUint(x[:0], n0, 10), strconv.AppendUint(y[:0], n1, 10)
+	}
+	row("messages", []byte("from "+c.Sides[0].From), []byte("from "+c.Sides[1].From))
 	for _, t := range failover.MessageTypes() {
 		n := t.String()
-		if c.Sides[0].Messages[n]+c.Sides[1].Messages[n] > 0 {
-			types = append(types, n)
+		if n0, n1 := c.Sides[0].Messages[n], c.Sides[1].Messages[n]; n0+n1 > 0 {
+			v0, v1 := num(n0, n1)
+			row(n, v0, v1)
 		}
 	}
-	fmt.Fprintf(b, "   %-12s %22s %22s\n", "messages", "from "+c.Sides[0].From, "from "+c.Sides[1].From)
-	for _, n := range types {
-		fmt.Fprintf(b, "   %-12s %22d %22d\n", n, c.Sides[0].Messages[n], c.Sides[1].Messages[n])
-	}
-	fmt.Fprintf(b, "   %-12s %22d %22d\n", "total", c.Sides[0].Total, c.Sides[1].Total)
+	v0, v1 := num(c.Sides[0].Total, c.Sides[1].Total)
+	row("total", v0, v1)
 }
 
 func formatCounts(m map[string]uint64) string {
