@@ -304,10 +304,14 @@ func (s *JSONStream) Close(r *Report) error {
 			s.buf.WriteByte(',')
 		}
 		s.buf.WriteString("\n    ")
-		if err := enc.Encode(&r.Connections[i]); err != nil && s.err == nil {
-			s.err = err
+		if b, ok := appendConnJSON(s.buf.AvailableBuffer(), &r.Connections[i]); ok {
+			s.buf.Write(b)
+		} else {
+			if err := enc.Encode(&r.Connections[i]); err != nil && s.err == nil {
+				s.err = err
+			}
+			s.buf.Truncate(s.buf.Len() - 1)
 		}
-		s.buf.Truncate(s.buf.Len() - 1)
 		s.write(s.buf.Bytes())
 	}
 	s.buf.Reset()
