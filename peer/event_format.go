@@ -123,8 +123,7 @@ func (e *Event) appendJSON(b []byte) ([]byte, bool) {
 // '<', '>', '&'); ok is false otherwise.
 func appendJSONString(b []byte, s string) ([]byte, bool) {
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c < 0x20 || c > 0x7e, c == '"', c == '\\', c == '<', c == '>', c == '&':
+		if !jsonPlain[s[i]] {
 			return b, false
 		}
 	}
@@ -132,6 +131,14 @@ func appendJSONString(b []byte, s string) ([]byte, bool) {
 	b = append(b, s...)
 	return append(b, '"'), true
 }
+
+// jsonPlain tells the bytes encoding/json writes as they are.
+var jsonPlain = func() (t [256]bool) {
+	for c := 0x20; c <= 0x7e; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
 
 // appendJSONFloat formats f as encoding/json does (ES6 number to string:
 // 'f' between 1e-6 and 1e21, else 'e' with the exponent unpadded); ok is
