@@ -45,33 +45,41 @@ func runAnalyze(file, format string, ports []uint16, timeline bool, stdout, stde
 	w := bufio.NewWriterSize(stdout, 64<<10)
 	o := peer.AnalyzeOptions{Ports: ports}
 	// Both formats stream the timeline as it is read: memory stays
-	// bounded by the connections of the capture, not its messages.
+	// bounded by the connections of the capture, not its messages. The
+	// events are written by a goroutine of their own (formatting is half
+	// the work), fed in batches, in order.
 	var js *peer.JSONStream
+	var write func(e *peer.Event) error
 	switch {
 	case format == "json":
 		js = peer.NewJSONStream(w, timeline)
 		if timeline {
-			o.Timeline = func(e *peer.Event) {
-				if err := js.Event(e); err != nil {
-					cancel()
-				}
-			}
+			write = js.Event
 		}
 	case timeline:
 		var line []byte
-		o.Timeline = func(e *peer.Event) {
+		write = func(e *peer.Event) error {
 			line = e.AppendText(line[:0])
-			if _, err := w.Write(line); err != nil {
-				cancel()
-			}
+			_, err := w.Write(line)
+			return err
 		}
+	}
+	var tl *timelineWriter
+	if write != nil {
+		tl = newTimelineWriter(write, cancel)
+		o.Timeline = tl.add
 	}
 	r, err := peer.Analyze(ctx, c, o)
 	var werr error
-	if js != nil {
-		werr = js.Close(r)
-	} else {
-		werr = r.WriteText(w)
+	if tl != nil {
+		werr = tl.close()
+	}
+	if werr == nil {
+		if js != nil {
+			werr = js.Close(r)
+		} else {
+			werr = r.WriteText(w)
+		}
 	}
 	if werr == nil {
 		werr = w.Flush()
@@ -87,4 +95,72 @@ func runAnalyze(file, format string, ports []uint16, timeline bool, stdout, stde
 		return 1
 	}
 	return 0
+}
+
+// timelineWriter hands the events of an analysis to a goroutine that
+// writes them, in batches: the analysis decodes the next packets while
+// the previous events are formatted. Its goroutine ends with close.
+type timelineWriter struct {
+	write  func(*peer.Event) error
+	cancel func() // called on the first write error: the analysis stops
+	cur    []peer.Event
+	full   chan []peer.Event // to the writer, in order
+	free   chan []peer.Event // emptied batches back
+	done   chan error        // the first write error, when the writer ends
+}
+
+// Batches of events in flight: enough to keep both goroutines busy, a
+// few hundred kilobytes in all.
+const (
+	timelineBatch   = 1024
+	timelineBatches = 4
+)
+
+func newTimelineWriter(write func(*peer.Event) error, cancel func()) *timelineWriter {
+	t := &timelineWriter{write: write, cancel: cancel,
+		full: make(chan []peer.Event, timelineBatches), free: make(chan []peer.Event, timelineBatches),
+		done: make(chan error, 1)}
+	for range timelineBatches - 1 {
+		t.free <- make([]peer.Event, 0, timelineBatch)
+	}
+	t.cur = make([]peer.Event, 0, timelineBatch)
+	go t.run()
+	return t
+}
+
+func (t *timelineWriter) run() {
+	var err error
+	for batch := range t.full {
+		for i := range batch {
+			if err == nil {
+				if err = t.write(&batch[i]); err != nil {
+					t.cancel()
+				}
+			}
+			batch[i] = peer.Event{} // drop its strings
+		}
+		t.free <- batch[:0]
+	}
+	t.done <- err
+}
+
+// add queues a copy of e (an Event's pointers are never reused by
+// Analyze, so the copy stays valid after the callback).
+func (t *timelineWriter) add(e *peer.Event) {
+	t.cur = append(t.cur, *e)
+	if len(t.cur) == timelineBatch {
+		t.full <- t.cur
+		t.cur = <-t.free
+	}
+}
+
+// close writes what is queued, ends the goroutine and returns the first
+// write error.
+func (t *timelineWriter) close() error {
+	if len(t.cur) > 0 {
+		t.full <- t.cur
+		t.cur = nil
+	}
+	close(t.full)
+	return <-t.done
 }

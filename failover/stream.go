@@ -25,6 +25,11 @@ type SplitterOptions struct {
 	// Resync makes the framer look for a message boundary at the start of
 	// the stream and after any implausible header, instead of failing.
 	Resync bool
+	// Into, in resync mode, receives each frame handed to Feed's fn
+	// decoded (resync mode decodes every frame to judge it): the caller
+	// need not decode it again. Valid during fn; shared by any number of
+	// Splitters fed from one goroutine.
+	Into *Message
 }
 
 // StreamStats counts what a framer has done.
@@ -38,6 +43,7 @@ type StreamStats struct {
 // framer is the state machine shared by Splitter and StreamReader.
 // Its zero value is a strict framer.
 type framer struct {
+	into     *Message // where resync mode decodes frames; nil: a local
 	resync   bool
 	scanning bool // looking for a boundary (resync mode only)
 	lost     bool // bytes were skipped since the last boundary
@@ -45,7 +51,7 @@ type framer struct {
 }
 
 func newFramer(o SplitterOptions) framer {
-	return framer{resync: o.Resync, scanning: o.Resync}
+	return framer{resync: o.Resync, scanning: o.Resync, into: o.Into}
 }
 
 // step looks at the unconsumed bytes buf. It returns the next message, if
@@ -75,8 +81,11 @@ func (f *framer) step(buf []byte) (msg []byte, consumed int, err error) {
 			if f.resync {
 				// A capture may lose bytes anywhere: in resync mode every
 				// frame must decode, or the framer starts scanning here.
-				var m Message
-				if e := parse(rest[:n], &m); e.err != nil {
+				m := f.into
+				if m == nil {
+					m = new(Message)
+				}
+				if e := parse(rest[:n], m); e.err != nil {
 					f.scanning = true
 					continue
 				}
@@ -132,7 +141,10 @@ const splitterPendCap = 2 * MaxMessageLen
 
 // NewSplitter returns a Splitter in the given mode.
 func NewSplitter(o SplitterOptions) *Splitter {
-	return &Splitter{f: newFramer(o), pend: make([]byte, 0, splitterPendCap)}
+	// The buffer is made when a piece first ends inside a message: a
+	// stream fed whole messages (ISC writes one or more per segment)
+	// never needs it.
+	return &Splitter{f: newFramer(o)}
 }
 
 // Feed consumes p and calls fn with each complete message, in order. The
@@ -150,6 +162,9 @@ func (s *Splitter) Feed(p []byte, fn func(msg []byte)) error {
 			rest, err := s.drain(p, fn)
 			if err != nil {
 				return err
+			}
+			if len(rest) > 0 && s.pend == nil {
+				s.pend = make([]byte, 0, splitterPendCap)
 			}
 			s.pend = append(s.pend[:0], rest...)
 			return nil

@@ -59,6 +59,21 @@ type Conn struct {
 	// lastSeen orders connections for eviction (packets handed to the
 	// tracker so far when this connection saw its last packet).
 	lastSeen uint64
+	// lru links the connection into its tracker's list of open or of
+	// closed connections, least recently seen first (Tracker.evict).
+	lruPrev, lruNext *Conn
+	lruList          *connList
+	key              connKey // in the tracker's table
+	// ends holds Ends as strings, made once for the timeline's events.
+	ends [2]string
+}
+
+// endString returns Ends[i].String(), formatted once per connection.
+func (c *Conn) endString(i int) string {
+	if c.ends[i] == "" {
+		c.ends[i] = c.Ends[i].String()
+	}
+	return c.ends[i]
 }
 
 // OpenedBy returns the index of the end that opened the connection (its

@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -37,12 +38,92 @@ type Event struct {
 
 	RejectReason string `json:"reject_reason,omitempty"`
 	Text         string `json:"text,omitempty"` // the message option
+
+	// date is Time's "2006-01-02T15:04:05" if Time is in its second
+	// (shared by the events of one second, never changed once made).
+	date *eventDate
+}
+
+// eventDate is the text of one second of capture time.
+type eventDate struct {
+	sec  int64
+	text []byte
+}
+
+// dateOf returns the text of e.Time's date and time of day, ok false if
+// not known already.
+func (e *Event) dateOf() ([]byte, bool) {
+	if e.date == nil || e.date.sec != e.Time.Unix() || e.Time.Location() != time.UTC {
+		return nil, false
+	}
+	return e.date.text, true
 }
 
 // NewEvent describes message m, sent by end from of c at capture time ts.
 func NewEvent(c *Conn, from int, ts time.Time, m *failover.Message) Event {
+	return newEvent(c, from, ts, m, nil)
+}
+
+// addrCache holds the text of recently seen addresses, direct-mapped,
+// and the last message option (ISC repeats the same few texts, such as
+// BNDACK's "incoming update is less critical than outgoing update").
+type addrCache struct {
+	addrs [256]struct {
+		addr netip.Addr
+		text string
+	}
+	lastRaw  string // the message option's bytes as sent
+	lastText string // ... cleaned
+	date     *eventDate
+}
+
+// dateFor returns the text of t's second, made once per second.
+func (ac *addrCache) dateFor(t time.Time) *eventDate {
+	if ac == nil {
+		return nil
+	}
+	if sec := t.Unix(); ac.date == nil || ac.date.sec != sec {
+		text, ok := appendDate(nil, t)
+		if !ok {
+			return nil
+		}
+		ac.date = &eventDate{sec: sec, text: text}
+	}
+	return ac.date
+}
+
+// messageText returns the message option, cleaned.
+func (ac *addrCache) messageText(m *failover.Message) (string, bool) {
+	if ac == nil || m.Microsoft() {
+		t, ok := m.MessageText()
+		return cleanText(t), ok
+	}
+	raw, ok := m.Option(failover.OptMessage)
+	if !ok {
+		return "", false
+	}
+	if string(raw) != ac.lastRaw || ac.lastText == "" {
+		t, _ := m.MessageText()
+		ac.lastRaw, ac.lastText = string(raw), cleanText(t)
+	}
+	return ac.lastText, true
+}
+
+func (ac *addrCache) String(a netip.Addr) string {
+	if ac == nil || !a.Is4() {
+		return a.String()
+	}
+	b := a.As4()
+	e := &ac.addrs[b[3]^b[2]*31]
+	if e.addr != a || e.text == "" {
+		e.addr, e.text = a, a.String()
+	}
+	return e.text
+}
+
+func newEvent(c *Conn, from int, ts time.Time, m *failover.Message, ac *addrCache) Event {
 	e := Event{
-		Time: ts.UTC(), Conn: c.ID, From: c.Ends[from].String(), To: c.Ends[Other(from)].String(),
+		Time: ts.UTC(), Conn: c.ID, From: c.endString(from), To: c.endString(Other(from)),
 		Message: m.Type.String(), XID: m.XID,
 		ClockOffset: float64(m.Time) - float64(ts.UnixNano())/1e9,
 	}
@@ -89,7 +170,7 @@ func NewEvent(c *Conn, from int, ts time.Time, m *failover.Message) Event {
 		}
 	case failover.MsgBndUpd, failover.MsgBndAck:
 		if a, ok := m.AssignedIPAddress(); ok {
-			e.Address = a.String()
+			e.Address = ac.String(a)
 		}
 		if s, ok := m.BindingStatus(); ok {
 			e.BindingStatus = s.String()
@@ -102,9 +183,10 @@ func NewEvent(c *Conn, from int, ts time.Time, m *failover.Message) Event {
 	if r, ok := m.RejectReason(); ok {
 		e.RejectReason = r.Name()
 	}
-	if t, ok := m.MessageText(); ok {
-		e.Text = cleanText(t)
+	if t, ok := ac.messageText(m); ok {
+		e.Text = t
 	}
+	e.date = ac.dateFor(e.Time)
 	return e
 }
 
@@ -113,7 +195,15 @@ const timeLayout = "2006-01-02T15:04:05.000000Z07:00"
 
 // AppendText appends the event as one line of the text timeline.
 func (e *Event) AppendText(b []byte) []byte {
-	b = e.Time.AppendFormat(b, timeLayout)
+	if d, ok := e.dateOf(); ok {
+		us := e.Time.Nanosecond() / 1000
+		b = append(b, d...)
+		b = append(b, '.',
+			byte('0'+us/100000), byte('0'+us/10000%10), byte('0'+us/1000%10),
+			byte('0'+us/100%10), byte('0'+us/10%10), byte('0'+us%10), 'Z')
+	} else {
+		b = appendTimeText(b, e.Time)
+	}
 	b = append(b, " #"...)
 	b = strconv.AppendInt(b, int64(e.Conn), 10)
 	b = append(b, ' ')
@@ -122,53 +212,80 @@ func (e *Event) AppendText(b []byte) []byte {
 	b = append(b, e.To...)
 	b = append(b, ' ')
 	b = append(b, e.Message...)
-	kv := func(k, v string) {
+	key := func(k string) {
 		b = append(b, ' ')
 		b = append(b, k...)
 		b = append(b, '=')
-		b = append(b, v...)
 	}
 	if e.Relationship != "" {
-		kv("relationship", strconv.Quote(e.Relationship))
+		key("relationship")
+		b = appendQuote(b, e.Relationship)
 	}
 	if e.State != "" {
-		v := e.NativeState + "(" + e.State + ")"
-		kv("state", v)
+		key("state")
+		b = append(b, e.NativeState...)
+		b = append(b, '(')
+		b = append(b, e.State...)
+		b = append(b, ')')
 	}
 	if e.Startup {
-		kv("flags", "STARTUP")
+		key("flags")
+		b = append(b, "STARTUP"...)
 	}
 	if e.StartTimeOfState != nil {
-		kv("stos", e.StartTimeOfState.Format(time.RFC3339))
+		key("stos")
+		b = appendTimeSeconds(b, *e.StartTimeOfState)
 	}
 	if e.Address != "" {
-		kv("address", e.Address)
+		key("address")
+		b = append(b, e.Address...)
 	}
 	if e.BindingStatus != "" {
-		kv("status", e.BindingStatus)
+		key("status")
+		b = append(b, e.BindingStatus...)
 	}
 	if e.Addresses != nil {
-		kv("addresses", strconv.FormatUint(uint64(*e.Addresses), 10))
+		key("addresses")
+		b = strconv.AppendUint(b, uint64(*e.Addresses), 10)
 	}
 	if e.MCLT != nil {
-		kv("mclt", fmtSeconds(*e.MCLT))
+		key("mclt")
+		b = append(b, fmtSeconds(*e.MCLT)...)
 	}
 	if e.ReceiveTimer != nil {
-		kv("receive-timer", fmtSeconds(*e.ReceiveTimer))
+		key("receive-timer")
+		b = append(b, fmtSeconds(*e.ReceiveTimer)...)
 	}
 	if e.MaxUnacked != nil {
-		kv("max-unacked", strconv.FormatUint(uint64(*e.MaxUnacked), 10))
+		key("max-unacked")
+		b = strconv.AppendUint(b, uint64(*e.MaxUnacked), 10)
 	}
 	if e.Vendor != "" {
-		kv("vendor", strconv.Quote(e.Vendor))
+		key("vendor")
+		b = appendQuote(b, e.Vendor)
 	}
 	if e.RejectReason != "" {
-		kv("reject", e.RejectReason)
+		key("reject")
+		b = append(b, e.RejectReason...)
 	}
 	if e.Text != "" {
-		kv("text", strconv.Quote(e.Text))
+		key("text")
+		b = appendQuote(b, e.Text)
 	}
 	return append(b, '\n')
+}
+
+// appendQuote is strconv.AppendQuote, without its rune by rune walk for
+// the common text: printable ASCII with nothing to escape.
+func appendQuote(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return strconv.AppendQuote(b, s)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 func fmtSeconds(s float64) string {

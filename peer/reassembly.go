@@ -49,18 +49,21 @@ type half struct {
 	heldLen int
 
 	split   *failover.Splitter
-	deliver func([]byte) // bound once: passing it to Feed does not allocate
+	into    *failover.Message // the tracker's: split decodes into it
+	deliver func([]byte)      // bound once: passing it to Feed does not allocate
 
 	gaps    uint64 // holes given up
 	lost    uint64 // bytes known lost (holes with a known size, snaplen)
 	skipped uint64 // bytes the framers skipped before this one
 }
 
-func newSplitter() *failover.Splitter {
+// newSplitter returns a framer for one direction; into, if not nil,
+// receives each message it frames decoded (SplitterOptions.Into).
+func newSplitter(into *failover.Message) *failover.Splitter {
 	// Resync mode in every case: a decoder that refuses a message must
 	// not lose the connection's later messages (the framer skips it and
 	// counts the bytes), and after a hole it finds the next boundary.
-	return failover.NewSplitter(failover.SplitterOptions{Resync: true})
+	return failover.NewSplitter(failover.SplitterOptions{Resync: true, Into: into})
 }
 
 // seqAfter reports how far a is after b, in sequence space (RFC 9293
@@ -127,7 +130,7 @@ func (h *half) hole(seq uint32) {
 	}
 	h.gaps++
 	h.skipped += h.split.Stats().Skipped + uint64(h.split.Pending())
-	h.split = newSplitter()
+	h.split = newSplitter(h.into)
 	h.next = seq
 }
 

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -102,8 +103,16 @@ type AnalyzeOptions struct {
 // kilobyte of summary each), never with its messages.
 type analysis struct {
 	live map[*Conn]*[2][]StateReport
-	done []ConnReport
+	// done holds the summaries in chunks: one slice grown by append
+	// would copy them all again each time it doubles.
+	done  [][]ConnReport
+	ndone int
+	// addrs remembers the text of recent assigned addresses (a pool's
+	// addresses come back in BNDUPD after BNDUPD, and in their BNDACK).
+	addrs addrCache
 }
+
+const doneChunk = 1024
 
 func (a *analysis) summarize(c *Conn) {
 	states := a.live[c]
@@ -124,7 +133,21 @@ func (a *analysis) summarize(c *Conn) {
 		}
 		r.Sides[i] = sideReport(c, i, st)
 	}
-	a.done = append(a.done, r)
+	if len(a.done) == 0 || len(a.done[len(a.done)-1]) == doneChunk {
+		a.done = append(a.done, make([]ConnReport, 0, doneChunk))
+	}
+	last := &a.done[len(a.done)-1]
+	*last = append(*last, r)
+	a.ndone++
+}
+
+// reports returns the summaries in one slice.
+func (a *analysis) reports() []ConnReport {
+	out := make([]ConnReport, 0, a.ndone)
+	for _, d := range a.done {
+		out = append(out, d...)
+	}
+	return out
 }
 
 // Analyze reads a whole capture and reports on every failover connection
@@ -156,7 +179,7 @@ func Analyze(ctx context.Context, c *Capture, o AnalyzeOptions) (*Report, error)
 				x[from] = append(x[from], StateReport{Time: ts.UTC(), State: st.String(), NativeState: nativeName(s.Code), Code: s.Code, Startup: s.Startup, StartTimeOfState: s.STOS.UTC()})
 			}
 			if o.Timeline != nil {
-				e = NewEvent(c, from, ts, m)
+				e = newEvent(c, from, ts, m, &a.addrs)
 				o.Timeline(&e)
 			}
 		},
@@ -166,10 +189,7 @@ func Analyze(ctx context.Context, c *Capture, o AnalyzeOptions) (*Report, error)
 		a.summarize(c)
 	}
 	st := tr.Stats()
-	r := &Report{Packets: st.Packets, FailoverSegments: st.TCP, Messages: st.Messages, Connections: a.done}
-	if r.Connections == nil {
-		r.Connections = []ConnReport{}
-	}
+	r := &Report{Packets: st.Packets, FailoverSegments: st.TCP, Messages: st.Messages, Connections: a.reports()}
 	if err != nil {
 		r.Error = err.Error()
 	}
@@ -210,6 +230,7 @@ type JSONStream struct {
 	w        io.Writer
 	buf      bytes.Buffer
 	enc      *json.Encoder
+	line     []byte // an event, as Event writes it
 	timeline bool
 	events   uint64
 	err      error // sticky: the first write error
@@ -243,19 +264,20 @@ func (s *JSONStream) Event(e *Event) error {
 	if !s.timeline {
 		return errors.New("peer: JSONStream without a timeline")
 	}
-	s.buf.Reset()
+	line := s.line[:0]
 	if s.events == 0 {
-		s.buf.WriteString("\n    ")
+		line = append(line, "\n    "...)
 	} else {
-		s.buf.WriteString(",\n    ")
+		line = append(line, ",\n    "...)
 	}
-	if err := s.enc.Encode(e); err != nil {
+	line, err := e.AppendJSON(line)
+	if err != nil {
 		s.err = err
 		return err
 	}
-	s.buf.Truncate(s.buf.Len() - 1) // Encode ends the value with a newline
+	s.line = line
 	s.events++
-	s.write(s.buf.Bytes())
+	s.write(line)
 	return s.err
 }
 
@@ -282,10 +304,14 @@ func (s *JSONStream) Close(r *Report) error {
 			s.buf.WriteByte(',')
 		}
 		s.buf.WriteString("\n    ")
-		if err := enc.Encode(&r.Connections[i]); err != nil && s.err == nil {
-			s.err = err
+		if b, ok := appendConnJSON(s.buf.AvailableBuffer(), &r.Connections[i]); ok {
+			s.buf.Write(b)
+		} else {
+			if err := enc.Encode(&r.Connections[i]); err != nil && s.err == nil {
+				s.err = err
+			}
+			s.buf.Truncate(s.buf.Len() - 1)
 		}
-		s.buf.Truncate(s.buf.Len() - 1)
 		s.write(s.buf.Bytes())
 	}
 	s.buf.Reset()
@@ -352,11 +378,13 @@ func sideReport(c *Conn, i int, states []StateReport) SideReport {
 // WriteText writes the summaries of a report (the timeline is streamed
 // separately, before them).
 func (r *Report) WriteText(w io.Writer) error {
-	var b strings.Builder
+	// Written as it goes, in one buffer reused: a capture may have many
+	// connections.
+	var b bytes.Buffer
+	b.Grow(40 << 10)
 	for i := range r.Connections {
-		// Written as it goes: a capture may have many connections.
 		if b.Len() >= 32<<10 {
-			if _, err := io.WriteString(w, b.String()); err != nil {
+			if _, err := w.Write(b.Bytes()); err != nil {
 				return err
 			}
 			b.Reset()
@@ -436,24 +464,44 @@ func (r *Report) WriteText(w io.Writer) error {
 	if r.Error != "" {
 		fmt.Fprintf(&b, "error: %s\n", r.Error)
 	}
-	_, err := io.WriteString(w, b.String())
+	_, err := w.Write(b.Bytes())
 	return err
 }
 
-// writeCounts writes the message counts table of a connection.
-func writeCounts(b *strings.Builder, c *ConnReport) {
-	var types []string
+// writeCounts writes the message counts table of a connection: rows of
+// fmt's "   %-12s %22s %22s", written with appends (a capture may have
+// tens of thousands of connections).
+func writeCounts(b *bytes.Buffer, c *ConnReport) {
+	row := func(name string, x, y []byte) {
+		var line [80]byte
+		l := append(line[:0], "   "...)
+		l = append(l, name...)
+		for i := len(name); i < 12; i++ {
+			l = append(l, ' ')
+		}
+		for _, v := range [][]byte{x, y} {
+			l = append(l, ' ')
+			for i := len(v); i < 22; i++ {
+				l = append(l, ' ')
+			}
+			l = append(l, v...)
+		}
+		b.Write(append(l, '\n'))
+	}
+	var x, y [24]byte
+	num := func(n0, n1 uint64) ([]byte, []byte) {
+		return strconv.AppendUint(x[:0], n0, 10), strconv.AppendUint(y[:0], n1, 10)
+	}
+	row("messages", []byte("from "+c.Sides[0].From), []byte("from "+c.Sides[1].From))
 	for _, t := range failover.MessageTypes() {
 		n := t.String()
-		if c.Sides[0].Messages[n]+c.Sides[1].Messages[n] > 0 {
-			types = append(types, n)
+		if n0, n1 := c.Sides[0].Messages[n], c.Sides[1].Messages[n]; n0+n1 > 0 {
+			v0, v1 := num(n0, n1)
+			row(n, v0, v1)
 		}
 	}
-	fmt.Fprintf(b, "   %-12s %22s %22s\n", "messages", "from "+c.Sides[0].From, "from "+c.Sides[1].From)
-	for _, n := range types {
-		fmt.Fprintf(b, "   %-12s %22d %22d\n", n, c.Sides[0].Messages[n], c.Sides[1].Messages[n])
-	}
-	fmt.Fprintf(b, "   %-12s %22d %22d\n", "total", c.Sides[0].Total, c.Sides[1].Total)
+	v0, v1 := num(c.Sides[0].Total, c.Sides[1].Total)
+	row("total", v0, v1)
 }
 
 func formatCounts(m map[string]uint64) string {

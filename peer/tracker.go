@@ -66,11 +66,14 @@ type Tracker struct {
 	last    *Conn // the connection of the previous packet: the common case
 	lastKey connKey
 	history []*Conn
-	stats   Stats
-	seq     uint64
-	now     time.Time // capture time of the packet being handled
-	msg     failover.Message
-	seg     segment
+	// open and closed hold the connections of the table by lastSeen:
+	// eviction takes the front of closed, else of open, in O(1).
+	open, closed connList
+	stats        Stats
+	seq          uint64
+	now          time.Time // capture time of the packet being handled
+	msg          failover.Message
+	seg          segment
 }
 
 // NewTracker returns a Tracker with the given options.
@@ -121,6 +124,7 @@ func (t *Tracker) Packet(link LinkType, ts time.Time, data []byte) {
 	}
 	c.LastPacket = ts
 	c.lastSeen = t.seq
+	c.lruList.moveToBack(c)
 	if c.Closed {
 		return // the last ACKs of a closed connection
 	}
@@ -231,10 +235,13 @@ func (t *Tracker) newConn(k connKey, s *segment) *Conn {
 	}
 	for i := range c.half {
 		i := i
-		c.half[i].split = newSplitter()
+		c.half[i].into = &t.msg
+		c.half[i].split = newSplitter(&t.msg)
 		c.half[i].deliver = func(b []byte) { t.deliver(c, i, b) }
 	}
 	t.table[k] = c
+	c.key, c.lastSeen = k, t.seq
+	t.open.pushBack(c)
 	if t.opts.OnConn != nil {
 		t.opts.OnConn(c)
 	}
@@ -242,9 +249,14 @@ func (t *Tracker) newConn(k connKey, s *segment) *Conn {
 }
 
 func (t *Tracker) deliver(c *Conn, from int, b []byte) {
-	if err := failover.Decode(b, &t.msg); err != nil {
-		t.stats.BadDecodes++
-		return
+	// The splitter decoded b into t.msg to judge it (resync mode); a
+	// frame that does not decode is never delivered. Should a splitter
+	// not have done so, decode here.
+	if len(t.msg.Bytes()) != len(b) || (len(b) > 0 && &t.msg.Bytes()[0] != &b[0]) {
+		if err := failover.Decode(b, &t.msg); err != nil {
+			t.stats.BadDecodes++
+			return
+		}
 	}
 	t.stats.Messages++
 	c.observe(from, t.now, &t.msg)
@@ -272,6 +284,10 @@ func (t *Tracker) close(c *Conn, reason string) {
 		c.half[i].flushHeld()
 	}
 	c.Closed, c.Closing, c.CloseReason, c.ClosedAt = true, true, reason, t.now
+	if c.lruList == &t.open {
+		t.open.unlink(c)
+		t.closed.insert(c)
+	}
 	if t.opts.OnConn != nil {
 		t.opts.OnConn(c)
 	}
@@ -280,6 +296,9 @@ func (t *Tracker) close(c *Conn, reason string) {
 func (t *Tracker) remove(k connKey, c *Conn) {
 	if t.table[k] == c {
 		delete(t.table, k)
+	}
+	if c.lruList != nil {
+		c.lruList.unlink(c)
 	}
 	if t.last == c {
 		t.last = nil
@@ -296,15 +315,13 @@ func (t *Tracker) remove(k connKey, c *Conn) {
 }
 
 // evict makes room in the table: the least recently seen closed
-// connection goes first, else the least recently seen open one.
+// connection goes first, else the least recently seen open one. The two
+// lists keep the table in that order, so this is O(1) however full the
+// table is.
 func (t *Tracker) evict() {
-	var victim *Conn
-	var vk connKey
-	for k, c := range t.table {
-		if victim == nil || (c.Closed && !victim.Closed) ||
-			(c.Closed == victim.Closed && c.lastSeen < victim.lastSeen) {
-			victim, vk = c, k
-		}
+	victim := t.closed.head
+	if victim == nil {
+		victim = t.open.head
 	}
 	if victim == nil {
 		return
@@ -313,7 +330,65 @@ func (t *Tracker) evict() {
 		t.stats.Evicted++
 		t.close(victim, "evicted")
 	}
-	t.remove(vk, victim)
+	t.remove(victim.key, victim)
+}
+
+// connList is a doubly linked list of connections through their lru
+// fields, in increasing lastSeen.
+type connList struct{ head, tail *Conn }
+
+func (l *connList) pushBack(c *Conn) {
+	c.lruList, c.lruPrev, c.lruNext = l, l.tail, nil
+	if l.tail != nil {
+		l.tail.lruNext = c
+	} else {
+		l.head = c
+	}
+	l.tail = c
+}
+
+func (l *connList) unlink(c *Conn) {
+	if c.lruPrev != nil {
+		c.lruPrev.lruNext = c.lruNext
+	} else {
+		l.head = c.lruNext
+	}
+	if c.lruNext != nil {
+		c.lruNext.lruPrev = c.lruPrev
+	} else {
+		l.tail = c.lruPrev
+	}
+	c.lruList, c.lruPrev, c.lruNext = nil, nil, nil
+}
+
+// moveToBack takes c, just seen, to the end of its list (l may be nil:
+// a connection no longer in the table).
+func (l *connList) moveToBack(c *Conn) {
+	if l == nil || l.tail == c {
+		return
+	}
+	l.unlink(c)
+	l.pushBack(c)
+}
+
+// insert puts c in its place by lastSeen: at the end for a connection
+// closed by the packet just seen, further in for one closed by Expire.
+func (l *connList) insert(c *Conn) {
+	at := l.tail
+	for at != nil && at.lastSeen > c.lastSeen {
+		at = at.lruPrev
+	}
+	if at == l.tail {
+		l.pushBack(c)
+		return
+	}
+	c.lruList, c.lruPrev = l, at
+	if at == nil {
+		c.lruNext, l.head = l.head, c
+	} else {
+		c.lruNext, at.lruNext = at.lruNext, c
+	}
+	c.lruNext.lruPrev = c
 }
 
 // Expire closes connections that have seen no packet for idle (a partner
