@@ -44,7 +44,7 @@ func TestEventJSON(t *testing.T) {
 	tp := func(v time.Time) *time.Time { return &v }
 	base := time.Date(2026, 11, 26, 17, 21, 13, 56883000, time.UTC)
 	paris := time.FixedZone("CET", 3600)
-	for _, e := range []Event{
+	events = append(events, []Event{
 		{},
 		{Time: base, Conn: 1, From: "10.0.0.1:647", To: "10.0.0.2:1024", Message: "CONTACT", ClockOffset: -0.0568},
 		{Time: base.Truncate(time.Second), ClockOffset: 5e-7},
@@ -61,9 +61,7 @@ func TestEventJSON(t *testing.T) {
 			BindingStatus: "ACTIVE", Addresses: u32(7), RejectReason: "connection_time_mismatch", Text: "hello"},
 		{Time: base, StartTimeOfState: tp(base.In(paris))},
 		{Time: base, MCLT: f(math.Inf(1))},
-	} {
-		events = append(events, e)
-	}
+	}...)
 	for i := range events {
 		e := &events[i]
 		want, werr := json.Marshal(e)
