@@ -69,14 +69,7 @@ func testDemoPages(t *testing.T, stack *promStack, exporterBin string, ruleFiles
 	expAddr := listenAddr(t, exporter, 30*time.Second)
 	waitHTTP(t, exporter, "http://"+expAddr+"/metrics", 30*time.Second)
 
-	writeFile(t, filepath.Join(dir, "alertmanager.yml"), hook.alertmanagerConfig())
-	_, amAddr := startServer(t, "alertmanager", "/-/ready", 30*time.Second, func(addr string) []string {
-		return stack.Argv([]string{dir}, "prometheus-alertmanager",
-			"--config.file="+filepath.Join(dir, "alertmanager.yml"),
-			"--storage.path="+filepath.Join(dir, "alertmanager"),
-			"--web.listen-address="+addr,
-			"--cluster.listen-address=")
-	})
+	amAddr := startAlertmanager(t, stack, dir, hook)
 	var names []string
 	for _, f := range ruleFiles {
 		b, err := os.ReadFile(f)

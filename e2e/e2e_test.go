@@ -94,14 +94,7 @@ func testDemoEndToEnd(t *testing.T, stack *promStack) {
 	expAddr := listenAddr(t, exporter, 30*time.Second)
 	waitHTTP(t, exporter, "http://"+expAddr+"/metrics", 30*time.Second)
 
-	writeFile(t, filepath.Join(dir, "alertmanager.yml"), hook.alertmanagerConfig())
-	_, amAddr := startServer(t, "alertmanager", "/-/ready", 30*time.Second, func(addr string) []string {
-		return stack.Argv([]string{dir}, "prometheus-alertmanager",
-			"--config.file="+filepath.Join(dir, "alertmanager.yml"),
-			"--storage.path="+filepath.Join(dir, "alertmanager"),
-			"--web.listen-address="+addr,
-			"--cluster.listen-address=") // no clustering: nothing listens beyond the web port
-	})
+	amAddr := startAlertmanager(t, stack, dir, hook)
 
 	writeFile(t, filepath.Join(dir, "rules.yml"), shortenedRules(t, root))
 	writeFile(t, filepath.Join(dir, "prometheus.yml"), fmt.Sprintf(`global:
@@ -178,6 +171,21 @@ scrape_configs:
 	checkVariables(ctx, t, api)
 	t.Logf("webhook notifications:\n%s", hook.timeline())
 	checkMetricsWith(t, stack, dir, "http://"+expAddr+"/metrics")
+}
+
+// startAlertmanager runs the stack's Alertmanager on a loopback port,
+// routing every alert to hook, and returns its address.
+func startAlertmanager(t *testing.T, stack *promStack, dir string, hook *webhook) string {
+	t.Helper()
+	writeFile(t, filepath.Join(dir, "alertmanager.yml"), hook.alertmanagerConfig())
+	_, addr := startServer(t, "alertmanager", "/-/ready", 30*time.Second, func(addr string) []string {
+		return stack.Argv([]string{dir}, "prometheus-alertmanager",
+			"--config.file="+filepath.Join(dir, "alertmanager.yml"),
+			"--storage.path="+filepath.Join(dir, "alertmanager"),
+			"--web.listen-address="+addr,
+			"--cluster.listen-address=") // no clustering: nothing listens beyond the web port
+	})
+	return addr
 }
 
 // checkMetricsWith runs the stack's own `promtool check metrics` on a
