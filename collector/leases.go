@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"net/netip"
 	"slices"
 	"sync"
 	"time"
@@ -59,11 +60,14 @@ type leasesSource struct {
 
 	// The log follower (log_file), if any, and its refusal counts per
 	// network of dhcpd.conf (docs/isc-log.md).
-	log      *isclog.Follower
-	refused  *isclog.Counter
-	nets     map[string][]string // shared network: the failover peers of its pools, sorted
-	logErr   string              // the log follower's last error, logged once
-	warnLong bool                // a line past isclog.MaxLine was logged
+	log        *isclog.Follower
+	refused    *isclog.Counter
+	nets4      *isclog.Networks               // the counter's networks, for SetInterfaces
+	ifacesAt   time.Time                      // when the host's interfaces were last read
+	interfaces func() map[string][]netip.Addr // hostInterfaces; a test's own
+	nets       map[string][]string            // shared network: the failover peers of its pools, sorted
+	logErr     string                         // the log follower's last error, logged once
+	warnLong   bool                           // a line past isclog.MaxLine was logged
 }
 
 // leaseRel is what the source knows of one relationship.
@@ -97,7 +101,11 @@ func newLeasesSource(t config.Target, logger log.Logger) (Source, error) {
 // its configuration.
 func (s *leasesSource) followLog(path string, pools []leases.Pool, subnets []leases.Subnet) {
 	s.log = isclog.NewFollower(path)
-	s.refused = isclog.NewCounter(isclog.NewNetworks(subnets))
+	s.nets4 = isclog.NewNetworks(subnets)
+	s.refused = isclog.NewCounter(s.nets4)
+	if s.interfaces == nil {
+		s.interfaces = hostInterfaces
+	}
 	s.nets = map[string][]string{}
 	for _, p := range pools {
 		if p.SharedNetwork == "" || p.Peer == "" || slices.Contains(s.nets[p.SharedNetwork], p.Peer) {
@@ -164,6 +172,7 @@ func (s *leasesSource) Close() error {
 // (a log file missing or unreadable) do not fail the poll, which is about
 // the leases file: they are logged once per change, and the counts stay.
 func (s *leasesSource) readLog(ctx context.Context, stop time.Time) {
+	s.refreshInterfaces(time.Now())
 	err := s.log.Follow(ctx, stop, logLines{s})
 	if errors.Is(err, isclog.ErrStopped) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		err = nil // the rest comes with the next poll

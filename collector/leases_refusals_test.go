@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -109,4 +110,57 @@ func refusalCounts(rs []failover.Refusal) map[string]float64 {
 		m[r.SharedNetwork+"|"+r.Subnet+"|"+string(r.Reason)] = r.Count
 	}
 	return m
+}
+
+// An unrelayed `peer holds all free leases` on a host with several
+// networks is counted on the network of the interface it names, from the
+// host's interfaces as the source reads them.
+func TestLeasesRefusalsByInterface(t *testing.T) {
+	dir := t.TempDir()
+	leasesPath := filepath.Join(dir, "dhcpd.leases")
+	b, err := os.ReadFile(filepath.Join("..", "leases", "testdata", "secondary-fault-cycle.leases"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, leasesPath, b)
+	logPath := filepath.Join(dir, "syslog")
+	appendFile(t, logPath, nil)
+	conf, err := filepath.Abs(filepath.Join("..", "isclog", "testdata", "dhcpd.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := newLeasesSource(config.Target{Name: "isc-b", Settings: &config.Leases{Path: leasesPath, ConfigFile: conf, LogFile: logPath}}, log.NewNopLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := src.(*leasesSource)
+	defer s.Close()
+	s.interfaces = func() map[string][]netip.Addr {
+		return map[string][]netip.Addr{"vlan20": {netip.MustParseAddr("10.20.2.1")}, "vlan250": {netip.MustParseAddr("10.250.0.1")}}
+	}
+	pollLeases(t, s)
+	appendFile(t, logPath, []byte("Nov 26 17:31:05 lab-a dhcpd[2211]: DHCPDISCOVER from 02:fa:00:00:02:04 via vlan20: peer holds all free leases\n"+
+		"Nov 26 17:31:06 lab-a dhcpd[2211]: DHCPDISCOVER from 02:fa:00:00:02:05 via vlan250: peer holds all free leases\n"+
+		"Nov 26 17:31:07 lab-a dhcpd[2211]: DHCPDISCOVER from 02:fa:00:00:02:06 via eth7: peer holds all free leases\n"))
+	rels := pollLeases(t, s)
+	got := refusalCounts(rels[0].Refusals)
+	for k, want := range map[string]float64{"campus||partner_holds_free": 1, "10.250.0.0/24||partner_holds_free": 1, "||partner_holds_free": 1} {
+		if got[k] != want {
+			t.Errorf("%s = %v, want %v (all: %v)", k, got[k], want, got)
+		}
+	}
+}
+
+// The host's own interfaces are read: loopback has 127.0.0.1 on every
+// Linux host.
+func TestHostInterfaces(t *testing.T) {
+	for name, addrs := range hostInterfaces() {
+		for _, a := range addrs {
+			if a == netip.MustParseAddr("127.0.0.1") {
+				t.Logf("loopback is %s", name)
+				return
+			}
+		}
+	}
+	t.Errorf("no interface with 127.0.0.1 in %v", hostInterfaces())
 }

@@ -33,6 +33,9 @@ type Networks struct {
 	subnets []subnet          // longest prefix first
 	// only is the one shared network of a configuration that has one.
 	only string
+	// ifaces maps the host's interfaces to their shared networks
+	// (SetInterfaces).
+	ifaces map[string]string
 }
 
 // NewNetworks places refusals in subnets (which may be empty: every
@@ -51,6 +54,37 @@ func NewNetworks(subnets []leases.Subnet) *Networks {
 		n.only = n.subnets[0].shared
 	}
 	return n
+}
+
+// SetInterfaces tells the shared network of each of the host's
+// interfaces, from their IPv4 addresses: an interface is on the network
+// of the configured subnet that holds one of its addresses, as dhcpd
+// attaches it (server/dhcpd.c, dhcpd_interface_setup_hook: the
+// interface's shared network is its address's subnet's, and an interface
+// whose addresses fall in two shared networks is fatal to dhcpd). An
+// unrelayed `peer holds all free leases` names the interface it came in
+// on, so this places it on multi-network hosts. An interface with no
+// address in the configuration, or with addresses in two networks, is
+// left out. Not safe for use concurrent with Place or Counter.Line.
+func (n *Networks) SetInterfaces(addrs map[string][]netip.Addr) {
+	n.ifaces = map[string]string{}
+	for name, as := range addrs {
+		shared, ok := "", true
+		for _, a := range as {
+			s, found := n.subnet(a.Unmap())
+			if !found {
+				continue
+			}
+			if shared != "" && shared != s.shared {
+				ok = false
+				break
+			}
+			shared = s.shared
+		}
+		if ok && shared != "" {
+			n.ifaces[name] = shared
+		}
+	}
 }
 
 // Places lists every place a refusal of reason r may be counted at, the
@@ -83,8 +117,9 @@ func (n *Networks) subnet(a netip.Addr) (subnet, bool) {
 //   - `no free leases`: the shared network dhcpd named, if configured;
 //   - `peer holds all free leases` names no network: the network of the
 //     relay's address when the request was relayed (dhcpd finds the
-//     shared network from giaddr, server/dhcp.c), else the one network of
-//     a configuration that has a single one (dhcpd logs the line only for
+//     shared network from giaddr, server/dhcp.c), else the network of
+//     the interface it came in on (SetInterfaces), else the one network
+//     of a configuration that has a single one (dhcpd logs the line only for
 //     a packet it placed in a network);
 //   - DHCPNAK: the subnet that holds the address and its network;
 //
@@ -104,6 +139,8 @@ func (n *Networks) place(ev event) Place {
 			if s, ok := n.subnet(a); ok {
 				return Place{SharedNetwork: s.shared}
 			}
+		} else if shared, ok := n.ifaces[string(ev.via)]; ok {
+			return Place{SharedNetwork: shared}
 		} else if n.only != "" && !isAddr(ev.via) {
 			return Place{SharedNetwork: n.only}
 		}

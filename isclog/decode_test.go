@@ -177,3 +177,44 @@ func mapsEqual(a, b map[string]float64) bool {
 	}
 	return true
 }
+
+// TestNetworksInterfaces: with several networks, an unrelayed refusal
+// that names its interface is the network of the interface's address;
+// an interface outside the configuration, or on two networks, places
+// nothing, and a relayed refusal still goes by its relay's address.
+func TestNetworksInterfaces(t *testing.T) {
+	n := NewNetworks([]leases.Subnet{
+		{Prefix: netip.MustParsePrefix("10.250.0.0/24"), SharedNetwork: "10.250.0.0/24"},
+		{Prefix: netip.MustParsePrefix("10.20.1.0/24"), SharedNetwork: "campus"},
+		{Prefix: netip.MustParsePrefix("10.20.2.0/24"), SharedNetwork: "campus"},
+	})
+	n.SetInterfaces(map[string][]netip.Addr{
+		"lo":    {netip.MustParseAddr("127.0.0.1")},
+		"eth0":  {netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("10.20.2.1")},
+		"eth1":  {netip.MustParseAddr("10.250.0.1")},
+		"bond0": {netip.MustParseAddr("10.250.0.9"), netip.MustParseAddr("10.20.1.9")},
+	})
+	for via, want := range map[string]Place{
+		"eth0":      {SharedNetwork: "campus"},
+		"eth1":      {SharedNetwork: "10.250.0.0/24"},
+		"bond0":     {},
+		"lo":        {},
+		"eth9":      {},
+		"10.20.1.1": {SharedNetwork: "campus"},
+	} {
+		ev, ok := ParseLine([]byte("DHCPDISCOVER from 02:fa via " + via + ": peer holds all free leases"))
+		if !ok {
+			t.Fatalf("via %s: not a refusal", via)
+		}
+		if p := n.Place(ev); p != want {
+			t.Errorf("via %s: Place = %+v, want %+v", via, p, want)
+		}
+	}
+	// The interfaces come and go with the host's: a second call replaces
+	// the first.
+	n.SetInterfaces(nil)
+	ev, _ := ParseLine([]byte("DHCPDISCOVER from 02:fa via eth1: peer holds all free leases"))
+	if p := n.Place(ev); p != (Place{}) {
+		t.Errorf("after the interfaces went: Place = %+v", p)
+	}
+}
