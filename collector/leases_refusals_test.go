@@ -20,25 +20,7 @@ import (
 // dhcpd.conf, at 0 for every place from the first poll, across a
 // rotation of the log; a missing log file does not fail the poll.
 func TestLeasesRefusals(t *testing.T) {
-	dir := t.TempDir()
-	leasesPath := filepath.Join(dir, "dhcpd.leases")
-	b, err := os.ReadFile(filepath.Join("..", "leases", "testdata", "secondary-fault-cycle.leases"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	appendFile(t, leasesPath, b)
-	logPath := filepath.Join(dir, "syslog")
-	appendFile(t, logPath, []byte("Nov 26 17:00:00 lab-a dhcpd[2211]: DHCPDISCOVER from 02:fa:00:00:00:01 via eth0: network 10.250.0.0/24: no free leases\n"))
-	conf, err := filepath.Abs(filepath.Join("..", "isclog", "testdata", "dhcpd.conf"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := newLeasesSource(config.Target{Name: "isc-b", Settings: &config.Leases{Path: leasesPath, ConfigFile: conf, LogFile: logPath}}, log.NewNopLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := src.(*leasesSource)
-	defer s.Close()
+	s, logPath := newLoggingLeasesSource(t, []byte("Nov 26 17:00:00 lab-a dhcpd[2211]: DHCPDISCOVER from 02:fa:00:00:00:01 via eth0: network 10.250.0.0/24: no free leases\n"))
 	count := func(rels []failover.Relationship) map[string]float64 {
 		if len(rels) != 1 {
 			t.Fatalf("relationships %+v", rels)
@@ -116,25 +98,7 @@ func refusalCounts(rs []failover.Refusal) map[string]float64 {
 // networks is counted on the network of the interface it names, from the
 // host's interfaces as the source reads them.
 func TestLeasesRefusalsByInterface(t *testing.T) {
-	dir := t.TempDir()
-	leasesPath := filepath.Join(dir, "dhcpd.leases")
-	b, err := os.ReadFile(filepath.Join("..", "leases", "testdata", "secondary-fault-cycle.leases"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	appendFile(t, leasesPath, b)
-	logPath := filepath.Join(dir, "syslog")
-	appendFile(t, logPath, nil)
-	conf, err := filepath.Abs(filepath.Join("..", "isclog", "testdata", "dhcpd.conf"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := newLeasesSource(config.Target{Name: "isc-b", Settings: &config.Leases{Path: leasesPath, ConfigFile: conf, LogFile: logPath}}, log.NewNopLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := src.(*leasesSource)
-	defer s.Close()
+	s, logPath := newLoggingLeasesSource(t, nil)
 	s.interfaces = func() map[string][]netip.Addr {
 		return map[string][]netip.Addr{"vlan20": {netip.MustParseAddr("10.20.2.1")}, "vlan250": {netip.MustParseAddr("10.250.0.1")}}
 	}
@@ -163,4 +127,31 @@ func TestHostInterfaces(t *testing.T) {
 		}
 	}
 	t.Errorf("no interface with 127.0.0.1 in %v", hostInterfaces())
+}
+
+// newLoggingLeasesSource is a leases source over a real secondary's
+// leases file and the networks of isclog/testdata/dhcpd.conf, following a
+// log file that holds history (not counted) at first.
+func newLoggingLeasesSource(t *testing.T, history []byte) (*leasesSource, string) {
+	t.Helper()
+	dir := t.TempDir()
+	leasesPath := filepath.Join(dir, "dhcpd.leases")
+	b, err := os.ReadFile(filepath.Join("..", "leases", "testdata", "secondary-fault-cycle.leases"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, leasesPath, b)
+	logPath := filepath.Join(dir, "syslog")
+	appendFile(t, logPath, history)
+	conf, err := filepath.Abs(filepath.Join("..", "isclog", "testdata", "dhcpd.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := newLeasesSource(config.Target{Name: "isc-b", Settings: &config.Leases{Path: leasesPath, ConfigFile: conf, LogFile: logPath}}, log.NewNopLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := src.(*leasesSource)
+	t.Cleanup(func() { s.Close() })
+	return s, logPath
 }
