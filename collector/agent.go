@@ -52,6 +52,16 @@ type runner struct {
 	// files digests the files the target's settings name (secrets,
 	// certificates), read when its source was built.
 	files string
+	// srcEncoded holds the source's own metrics as the last scrape of
+	// each text format encoded them (GenerationalMetricsSource).
+	srcMu      sync.Mutex
+	srcEncoded [numTextFormats]generationEncoded
+}
+
+// generationEncoded is a source's own metrics encoded at a generation.
+type generationEncoded struct {
+	gen uint64
+	et  *encodedTarget
 }
 
 // NewAgent returns an agent with no targets; ApplyConfig starts them.

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/go-kit/log"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 )
@@ -235,7 +236,7 @@ func (a *Agent) WriteText(w io.Writer, format TextFormat) (int64, error) {
 		}
 		ets = append(ets, et)
 		if ms, ok := r.src.(MetricsSource); ok {
-			et, err := encodeFamilies(renderSourceMetrics(a.logger, name, ms), format)
+			et, err := r.sourceEncoded(a.logger, name, ms, format)
 			if err != nil {
 				firstErr = fmt.Errorf("target %s: %w", name, err)
 				break
@@ -276,6 +277,33 @@ func (a *Agent) WriteText(w io.Writer, format TextFormat) (int64, error) {
 	}
 	err := bw.Flush()
 	return cw.n, err
+}
+
+// sourceEncoded returns the source's own metrics encoded in format: the
+// bytes of an earlier scrape while a GenerationalMetricsSource says they
+// have not changed, else rendered and encoded now.
+func (r *runner) sourceEncoded(logger log.Logger, target string, ms MetricsSource, format TextFormat) (*encodedTarget, error) {
+	gs, ok := ms.(GenerationalMetricsSource)
+	if !ok {
+		return encodeFamilies(renderSourceMetrics(logger, target, ms), format)
+	}
+	gen, cacheable := gs.MetricsGeneration()
+	r.srcMu.Lock()
+	defer r.srcMu.Unlock()
+	if c := r.srcEncoded[format]; cacheable && c.et != nil && c.gen == gen {
+		return c.et, nil
+	}
+	et, err := encodeFamilies(renderSourceMetrics(logger, target, ms), format)
+	if err != nil {
+		return nil, err
+	}
+	// The generation read before rendering: a change during the render
+	// leaves a newer generation, and the next scrape renders again.
+	r.srcEncoded[format] = generationEncoded{}
+	if cacheable {
+		r.srcEncoded[format] = generationEncoded{gen: gen, et: et}
+	}
+	return et, nil
 }
 
 // writeBuffer is what WriteText hands its writer at once: a gzip writer

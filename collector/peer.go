@@ -107,6 +107,7 @@ type peerSource struct {
 	err        error              // live: why the tap captures nothing now (nil while it does); file: why it ended early
 	overflow   bool               // logged once: too many relationships
 	badMetrics int                // series that could not be rendered (logged once)
+	gen        uint64             // counts the steps of the model: what WriteMetrics renders changes only with them
 	panics     int                // packets (or expiry rounds) dropped because the model panicked
 	hook       func(where string) // tests: called in the packet ("message") and expiry ("expire") paths
 }
@@ -370,6 +371,7 @@ func (s *peerSource) packet(push func([]failover.Relationship, error), link peer
 func (s *peerSource) step(where string, f func()) (obs []failover.Relationship, changed bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.gen++
 	defer func() {
 		if p := recover(); p != nil {
 			s.panics++
@@ -550,6 +552,17 @@ func (s *peerSource) WriteMetrics(w *MetricWriter) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.collect(w)
+}
+
+// MetricsGeneration implements GenerationalMetricsSource: the metrics
+// change only with a step of the model (a packet, an expiry round, the
+// end of a replay), except the unanswered time of a relationship whose
+// local server waits on an open connection, counted to the scrape's now.
+// A replay counts to its capture's last packet, so it never ticks.
+func (s *peerSource) MetricsGeneration() (uint64, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.gen, s.file != "" || !s.model.Waiting()
 }
 
 // collect renders the metrics (s.mu held).

@@ -129,6 +129,13 @@ func TestPeerSourceReplay(t *testing.T) {
 	if off > 0 || off < -1 {
 		t.Errorf("clock offset %v", off)
 	}
+	// A replay's metrics end with its capture: scrapes copy their bytes.
+	gs := src.(GenerationalMetricsSource)
+	g1, ok1 := gs.MetricsGeneration()
+	src.Poll(context.Background())
+	if g2, ok2 := gs.MetricsGeneration(); !ok1 || !ok2 || g1 != g2 || g1 == 0 {
+		t.Errorf("generations after the replay: %d %v, %d %v; want one, cacheable", g1, ok1, g2, ok2)
+	}
 }
 
 // TestPeerSourceUnnamed: a tap that starts mid-connection never sees the

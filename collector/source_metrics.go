@@ -25,6 +25,18 @@ type MetricsSource interface {
 	WriteMetrics(w *MetricWriter)
 }
 
+// GenerationalMetricsSource is a MetricsSource that says when its metrics
+// change, so that a scrape of the text formats copies the bytes encoded
+// by an earlier scrape instead of rendering and encoding them again, as
+// the contract's series are (exposition.go). MetricsGeneration returns a
+// number that changes whenever what WriteMetrics would render changes,
+// and false while that render depends on the time of the scrape itself
+// (a gauge counted to now): then every scrape renders.
+type GenerationalMetricsSource interface {
+	MetricsSource
+	MetricsGeneration() (gen uint64, cacheable bool)
+}
+
 // sourceGauge and sourceCounter declare a family of a source's own
 // metrics, dhcp_failover_<name>, with its label names; the target label is
 // added by the writer and is not listed. Declare them once, at package

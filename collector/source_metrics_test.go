@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/dhcpfailover/dhcp_failover_exporter/config"
 	"github.com/dhcpfailover/dhcp_failover_exporter/failover"
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
@@ -86,9 +88,79 @@ func TestMetricWriterPanic(t *testing.T) {
 	}
 }
 
+// genSource is a GenerationalMetricsSource whose value, generation and
+// cacheability the test sets; renders counts its WriteMetrics calls.
+type genSource struct {
+	value     float64
+	gen       uint64
+	cacheable bool
+	renders   int
+}
+
+func (g *genSource) Poll(context.Context) ([]failover.Relationship, error) { return nil, nil }
+func (g *genSource) WriteMetrics(w *MetricWriter) {
+	g.renders++
+	_ = w.Counter(testExtraCounter, g.value, "k")
+}
+func (g *genSource) MetricsGeneration() (uint64, bool) { return g.gen, g.cacheable }
+
+// A scrape of the text formats copies a generational source's bytes while
+// its generation stands, and renders them again once it changes or while
+// the source says its render depends on the scrape's time.
+func TestGenerationalSourceEncodedOnce(t *testing.T) {
+	g := &genSource{value: 1, gen: 1, cacheable: true}
+	setFakeFunc(t, "generational", func() Source { return g })
+	a := NewAgent(log.NewNopLogger())
+	if err := a.ApplyConfig(&config.Config{Targets: []config.Target{fakeTarget("g", "generational", time.Hour)}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Stop)
+	scrape := func() string {
+		t.Helper()
+		var b strings.Builder
+		if _, err := a.WriteText(&b, FormatText); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	series := func(v string) string { return `dhcp_failover_test_extra_total{kind="k",target="g"} ` + v + "\n" }
+	step := func(what, want string, renders int) {
+		t.Helper()
+		if got := scrape(); !strings.Contains(got, series(want)) {
+			t.Errorf("%s: scrape lacks %q:\n%s", what, series(want), got)
+		}
+		if g.renders != renders {
+			t.Errorf("%s: %d renders, want %d", what, g.renders, renders)
+		}
+	}
+	step("first scrape", "1", 1)
+	g.value = 2 // unchanged generation: the bytes of the first scrape
+	step("same generation", "1", 1)
+	g.gen = 2
+	step("new generation", "2", 2)
+	step("new generation again", "2", 2)
+	g.cacheable, g.value = false, 3
+	step("ticking", "3", 3)
+	g.value = 4
+	step("ticking again", "4", 4)
+	// OpenMetrics is encoded and kept on its own.
+	var om strings.Builder
+	if _, err := a.WriteText(&om, FormatOpenMetrics); err != nil || g.renders != 5 {
+		t.Errorf("OpenMetrics: %v, %d renders", err, g.renders)
+	}
+}
+
 // benchExtras is a source with its own metrics, as many series as a peer
-// tap with two relationships.
+// tap with two relationships, that never change
+// (GenerationalMetricsSource); benchExtrasUncached renders them on every
+// scrape, as a source does while its metrics count to the scrape's now.
 type benchExtras struct{}
+
+func (benchExtras) MetricsGeneration() (uint64, bool) { return 1, true }
+
+type benchExtrasUncached struct{ benchExtras }
+
+func (benchExtrasUncached) MetricsGeneration() (uint64, bool) { return 0, false }
 
 func (benchExtras) Poll(context.Context) ([]failover.Relationship, error) { return nil, nil }
 func (benchExtras) WriteMetrics(w *MetricWriter) {
@@ -104,12 +176,20 @@ func (benchExtras) WriteMetrics(w *MetricWriter) {
 var benchExtraFamily = sourceCounter("bench_messages_total", "Bench.", "relationship", "direction", "message")
 
 // BenchmarkScrape500TargetsExtras is BenchmarkScrape500Targets plus 500
-// targets whose sources render metrics of their own.
+// targets whose sources have metrics of their own: unchanged between
+// scrapes (their encoded bytes copied), and rendered on every scrape.
 func BenchmarkScrape500TargetsExtras(b *testing.B) {
-	setFakeFunc(b, "extras", func() Source { return benchExtras{} })
-	c := scaleConfig(benchInterval)
-	for i := 0; i < 500; i++ {
-		c.Targets = append(c.Targets, fakeTarget(fmt.Sprintf("x-%03d", i), "extras", benchInterval))
+	for _, bc := range []struct {
+		name string
+		src  Source
+	}{{"unchanged", benchExtras{}}, {"rendered", benchExtrasUncached{}}} {
+		b.Run(bc.name, func(b *testing.B) {
+			setFakeFunc(b, "extras", func() Source { return bc.src })
+			c := scaleConfig(benchInterval)
+			for i := 0; i < 500; i++ {
+				c.Targets = append(c.Targets, fakeTarget(fmt.Sprintf("x-%03d", i), "extras", benchInterval))
+			}
+			benchScrape(b, startAgent(b, c), nil)
+		})
 	}
-	benchScrape(b, startAgent(b, c), nil)
 }

@@ -166,6 +166,7 @@ type windowsSource struct {
 
 	mu   sync.Mutex
 	snap winSnapshot
+	gen  uint64 // counts the snapshots
 }
 
 func newWindowsSourceWith(api dhcpsapi.API, server string, relationships []string, logger log.Logger) *windowsSource {
@@ -464,7 +465,16 @@ func windowsPool(prefix netip.Prefix, st dhcpsapi.ScopeStatistics, network strin
 func (s *windowsSource) setSnapshot(snap winSnapshot) {
 	s.mu.Lock()
 	s.snap = snap
+	s.gen++
 	s.mu.Unlock()
+}
+
+// MetricsGeneration implements GenerationalMetricsSource: the metrics
+// are the snapshot of the last poll.
+func (s *windowsSource) MetricsGeneration() (uint64, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.gen, true
 }
 
 // WriteMetrics implements MetricsSource: it renders what the last

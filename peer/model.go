@@ -213,6 +213,18 @@ func (m *Model) Overflowed() bool { return m.overflow }
 // Now is the capture time of the latest message or connection change.
 func (m *Model) Now() time.Time { return m.now }
 
+// Waiting reports whether some relationship's Unanswered grows with now:
+// the local server waits for its partner on a connection still open.
+// Otherwise the model's figures change only with what it is fed.
+func (m *Model) Waiting() bool {
+	for c, r := range m.connRel {
+		if !r.waitSince.IsZero() && c.Established && !c.Closing {
+			return true
+		}
+	}
+	return false
+}
+
 // Unanswered returns how long the local server has been waiting for its
 // partner in r: from its first message (or connection it opened) after
 // the partner's last word, to now while a connection of r is open, else to

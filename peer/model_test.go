@@ -191,12 +191,18 @@ func TestModelLocalServerVouches(t *testing.T) {
 		if d := m.Unanswered(r, t0.Add(30*time.Second)); d != 30*time.Second {
 			t.Errorf("unanswered %v while the connection is open, want 30s", d)
 		}
+		if !m.Waiting() {
+			t.Error("not Waiting while the unanswered time grows")
+		}
 		c.ClosedBy, c.Closing, c.LastPacket = 1, true, t0.Add(31*time.Second)
 		m.OnConn(c)
 		c.Closed, c.ClosedAt = true, t0.Add(31*time.Second)
 		m.OnConn(c)
 		if d := m.Unanswered(r, t0.Add(40*time.Second)); d != 0 {
 			t.Errorf("unanswered %v after the partner closed its end", d)
+		}
+		if m.Waiting() {
+			t.Error("Waiting after the partner closed its end")
 		}
 		if r.UnansweredConnects != 1 || m.ignored != [NumIgnored]uint64{} {
 			t.Errorf("unanswered CONNECTs %d, ignored %v", r.UnansweredConnects, m.ignored)
