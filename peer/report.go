@@ -103,10 +103,15 @@ type AnalyzeOptions struct {
 // kilobyte of summary each), never with its messages.
 type analysis struct {
 	live map[*Conn]*[2][]StateReport
-	// done holds the summaries in chunks: one slice grown by append
-	// would copy them all again each time it doubles.
-	done  [][]ConnReport
-	ndone int
+	// done holds the summaries in chunks, each in the place of its ID
+	// (the tracker numbers connections 1, 2, ...): one slice grown by
+	// append would copy them all again each time it doubles, and the
+	// report comes out in order without a sort. filled counts the
+	// summaries of each chunk; extra holds any ID out of that scheme.
+	done   [][]ConnReport
+	filled []int
+	extra  []ConnReport
+	ndone  int
 	// addrs remembers the text of recent assigned addresses (a pool's
 	// addresses come back in BNDUPD after BNDUPD, and in their BNDACK).
 	addrs addrCache
@@ -133,22 +138,56 @@ func (a *analysis) summarize(c *Conn) {
 		}
 		r.Sides[i] = sideReport(c, i, st)
 	}
-	if len(a.done) == 0 || len(a.done[len(a.done)-1]) == doneChunk {
-		a.done = append(a.done, make([]ConnReport, 0, doneChunk))
-	}
-	last := &a.done[len(a.done)-1]
-	*last = append(*last, r)
+	a.put(&r)
 	a.ndone++
 }
 
-// reports returns the summaries in one slice.
+// put stores a summary in its place.
+func (a *analysis) put(r *ConnReport) {
+	k := r.ID - 1
+	if k < 0 {
+		a.extra = append(a.extra, *r)
+		return
+	}
+	ci := k / doneChunk
+	for len(a.done) <= ci {
+		a.done = append(a.done, nil)
+		a.filled = append(a.filled, 0)
+	}
+	if a.done[ci] == nil {
+		a.done[ci] = make([]ConnReport, doneChunk)
+	}
+	slot := &a.done[ci][k%doneChunk]
+	if slot.ID != 0 { // an ID seen twice: never from the tracker
+		a.extra = append(a.extra, *r)
+		return
+	}
+	*slot = *r
+	a.filled[ci]++
+}
+
+// reports returns the summaries in one slice, in ID order but for
+// extra's.
 func (a *analysis) reports() []ConnReport {
 	out := make([]ConnReport, 0, a.ndone)
-	for _, d := range a.done {
-		out = append(out, d...)
+	for ci, d := range a.done {
+		if a.filled[ci] == len(d) {
+			out = append(out, d...)
+		} else {
+			for i := range d {
+				if d[i].ID != 0 {
+					out = append(out, d[i])
+				}
+			}
+		}
+		a.done[ci] = nil // the copy is what stays
 	}
-	return out
+	return append(out, a.extra...)
 }
+
+// analyzeRecycle: Analyze reuses the connections that left the table
+// (a test turns it off to compare).
+var analyzeRecycle = true
 
 // Analyze reads a whole capture and reports on every failover connection
 // in it. A read error ends the analysis early: the report covers what was
@@ -156,7 +195,7 @@ func (a *analysis) reports() []ConnReport {
 func Analyze(ctx context.Context, c *Capture, o AnalyzeOptions) (*Report, error) {
 	a := &analysis{live: map[*Conn]*[2][]StateReport{}}
 	var e Event
-	tr := NewTracker(Options{Ports: o.Ports, MaxHistory: -1,
+	tr := NewTracker(Options{Ports: o.Ports, MaxHistory: -1, recycle: analyzeRecycle,
 		OnConn: func(c *Conn) {
 			// First called when the tracker creates c.
 			if _, ok := a.live[c]; !ok {
@@ -193,7 +232,10 @@ func Analyze(ctx context.Context, c *Capture, o AnalyzeOptions) (*Report, error)
 	if err != nil {
 		r.Error = err.Error()
 	}
-	slices.SortFunc(r.Connections, func(x, y ConnReport) int { return x.ID - y.ID })
+	byID := func(x, y ConnReport) int { return x.ID - y.ID }
+	if !slices.IsSortedFunc(r.Connections, byID) {
+		slices.SortFunc(r.Connections, byID)
+	}
 	seen := map[[2]netip.Addr]int{}
 	for i := range r.Connections {
 		c := &r.Connections[i]
