@@ -218,7 +218,7 @@ func Analyze(ctx context.Context, c *Capture, o AnalyzeOptions) (*Report, error)
 				x[from] = append(x[from], StateReport{Time: ts.UTC(), State: st.String(), NativeState: nativeName(s.Code), Code: s.Code, Startup: s.Startup, StartTimeOfState: s.STOS.UTC()})
 			}
 			if o.Timeline != nil {
-				e = newEvent(c, from, ts, m, &a.addrs)
+				e.fill(c, from, ts, m, &a.addrs)
 				o.Timeline(&e)
 			}
 		},
@@ -374,12 +374,7 @@ func (s *JSONStream) Close(r *Report) error {
 }
 
 func nativeName(code uint8) string {
-	st, ok := failover.StateFromWire(code)
-	if !ok {
-		return fmt.Sprintf("code-%d", code)
-	}
-	n, _ := st.ISCName()
-	return n
+	return wireStates[code].native
 }
 
 func sideReport(c *Conn, i int, states []StateReport) SideReport {
