@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"strconv"
 	"time"
@@ -61,14 +62,37 @@ func (e *Event) dateOf() ([]byte, bool) {
 
 // NewEvent describes message m, sent by end from of c at capture time ts.
 func NewEvent(c *Conn, from int, ts time.Time, m *failover.Message) Event {
-	return newEvent(c, from, ts, m, nil)
+	var e Event
+	e.fill(c, from, ts, m, nil)
+	return e
 }
+
+// wireStates holds, per wire code of server-state, the event's state and
+// native_state texts (ISCName searches a map: once per code here).
+var wireStates = func() (t [256]struct{ state, native string }) {
+	for code := range t {
+		if st, ok := failover.StateFromWire(uint8(code)); ok {
+			t[code].state = st.String()
+			t[code].native, _ = st.ISCName()
+		} else {
+			t[code].state = failover.NoState.String()
+			t[code].native = "code-" + strconv.Itoa(code)
+		}
+	}
+	return t
+}()
+
+// The addresses an addrCache holds: a few pools' worth.
+const (
+	addrCacheBits = 12
+	addrCacheSize = 1 << addrCacheBits
+)
 
 // addrCache holds the text of recently seen addresses, direct-mapped,
 // and the last message option (ISC repeats the same few texts, such as
 // BNDACK's "incoming update is less critical than outgoing update").
 type addrCache struct {
-	addrs [256]struct {
+	addrs [addrCacheSize]struct {
 		addr netip.Addr
 		text string
 	}
@@ -114,15 +138,17 @@ func (ac *addrCache) String(a netip.Addr) string {
 		return a.String()
 	}
 	b := a.As4()
-	e := &ac.addrs[b[3]^b[2]*31]
+	e := &ac.addrs[(binary.BigEndian.Uint32(b[:])*0x9e3779b1)>>(32-addrCacheBits)]
 	if e.addr != a || e.text == "" {
 		e.addr, e.text = a, a.String()
 	}
 	return e.text
 }
 
-func newEvent(c *Conn, from int, ts time.Time, m *failover.Message, ac *addrCache) Event {
-	e := Event{
+// fill makes e describe message m (NewEvent), in place: an event is a
+// few hundred bytes, and the timeline makes one per message.
+func (e *Event) fill(c *Conn, from int, ts time.Time, m *failover.Message, ac *addrCache) {
+	*e = Event{
 		Time: ts.UTC(), Conn: c.ID, From: c.endString(from), To: c.endString(Other(from)),
 		Message: m.Type.String(), XID: m.XID,
 		ClockOffset: float64(m.Time) - float64(ts.UnixNano())/1e9,
@@ -156,13 +182,7 @@ func newEvent(c *Conn, from int, ts time.Time, m *failover.Message, ac *addrCach
 			// saved before a restart (docs/peer.md, "What it reports"), shown
 			// with the flag beside it.
 			e.Startup = f.Startup()
-			if st, ok := failover.StateFromWire(code); ok {
-				e.State = st.String()
-				e.NativeState, _ = st.ISCName()
-			} else {
-				e.State = failover.NoState.String()
-				e.NativeState = "code-" + strconv.Itoa(int(code))
-			}
+			e.State, e.NativeState = wireStates[code].state, wireStates[code].native
 		}
 		if t, ok := m.StartTimeOfState(); ok {
 			t = t.UTC()
@@ -187,7 +207,6 @@ func newEvent(c *Conn, from int, ts time.Time, m *failover.Message, ac *addrCach
 		e.Text = t
 	}
 	e.date = ac.dateFor(e.Time)
-	return e
 }
 
 // timeLayout prints capture times in UTC with microseconds, as tcpdump.

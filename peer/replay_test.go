@@ -2,9 +2,11 @@ package peer
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"testing"
 	"time"
@@ -101,6 +103,43 @@ func TestReplayCounts(t *testing.T) {
 		}
 		dirCountsEqual(t, "tshark", ts.Dirs, st.Counts.Dirs)
 	})
+}
+
+// TestAnalyzeRecycle: an analysis that reuses the connections leaving
+// the table reports what one that allocates each afresh reports, on a
+// replay with more connections than the table holds (ports reused
+// included: the replay plays each capture many times).
+func TestAnalyzeRecycle(t *testing.T) {
+	path, st := writeReplay(t, t.TempDir(), 60, 32)
+	if st.Conns <= DefaultMaxConns {
+		t.Fatalf("only %d connections: the table is never full", st.Conns)
+	}
+	analyze := func(recycle bool) (*Report, []byte) {
+		defer func(v bool) { analyzeRecycle = v }(analyzeRecycle)
+		analyzeRecycle = recycle
+		c, err := OpenFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		var timeline []byte
+		r, err := Analyze(context.Background(), c, AnalyzeOptions{Timeline: func(e *Event) { timeline = e.AppendText(timeline) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r, timeline
+	}
+	want, wantTL := analyze(false)
+	got, gotTL := analyze(true)
+	if want.Messages != st.Messages() || len(want.Connections) != int(st.Conns) {
+		t.Errorf("%d messages, %d connections; the replay has %d, %d", want.Messages, len(want.Connections), st.Messages(), st.Conns)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Error("the reports differ")
+	}
+	if !bytes.Equal(gotTL, wantTL) {
+		t.Error("the timelines differ")
+	}
 }
 
 // BenchmarkAnalyzeMemoryPerConn: the heap an analysis holds per

@@ -103,10 +103,15 @@ type AnalyzeOptions struct {
 // kilobyte of summary each), never with its messages.
 type analysis struct {
 	live map[*Conn]*[2][]StateReport
-	// done holds the summaries in chunks: one slice grown by append
-	// would copy them all again each time it doubles.
-	done  [][]ConnReport
-	ndone int
+	// done holds the summaries in chunks, each in the place of its ID
+	// (the tracker numbers connections 1, 2, ...): one slice grown by
+	// append would copy them all again each time it doubles, and the
+	// report comes out in order without a sort. filled counts the
+	// summaries of each chunk; extra holds any ID out of that scheme.
+	done   [][]ConnReport
+	filled []int
+	extra  []ConnReport
+	ndone  int
 	// addrs remembers the text of recent assigned addresses (a pool's
 	// addresses come back in BNDUPD after BNDUPD, and in their BNDACK).
 	addrs addrCache
@@ -118,7 +123,7 @@ func (a *analysis) summarize(c *Conn) {
 	states := a.live[c]
 	delete(a.live, c)
 	r := ConnReport{
-		ID: c.ID, Client: c.Ends[0].String(), Server: c.Ends[1].String(), Relationship: c.Name,
+		ID: c.ID, Client: c.endString(0), Server: c.endString(1), Relationship: c.Name,
 		FirstPacket: c.FirstPacket.UTC(), LastPacket: c.LastPacket.UTC(), HandshakeSeen: c.FromSYN,
 		Established: c.Established, Closed: c.CloseReason,
 		pair: [2]netip.Addr{c.Ends[0].Addr, c.Ends[1].Addr}, hasMessages: c.Messages() > 0,
@@ -133,22 +138,56 @@ func (a *analysis) summarize(c *Conn) {
 		}
 		r.Sides[i] = sideReport(c, i, st)
 	}
-	if len(a.done) == 0 || len(a.done[len(a.done)-1]) == doneChunk {
-		a.done = append(a.done, make([]ConnReport, 0, doneChunk))
-	}
-	last := &a.done[len(a.done)-1]
-	*last = append(*last, r)
+	a.put(&r)
 	a.ndone++
 }
 
-// reports returns the summaries in one slice.
+// put stores a summary in its place.
+func (a *analysis) put(r *ConnReport) {
+	k := r.ID - 1
+	if k < 0 {
+		a.extra = append(a.extra, *r)
+		return
+	}
+	ci := k / doneChunk
+	for len(a.done) <= ci {
+		a.done = append(a.done, nil)
+		a.filled = append(a.filled, 0)
+	}
+	if a.done[ci] == nil {
+		a.done[ci] = make([]ConnReport, doneChunk)
+	}
+	slot := &a.done[ci][k%doneChunk]
+	if slot.ID != 0 { // an ID seen twice: never from the tracker
+		a.extra = append(a.extra, *r)
+		return
+	}
+	*slot = *r
+	a.filled[ci]++
+}
+
+// reports returns the summaries in one slice, in ID order but for
+// extra's.
 func (a *analysis) reports() []ConnReport {
 	out := make([]ConnReport, 0, a.ndone)
-	for _, d := range a.done {
-		out = append(out, d...)
+	for ci, d := range a.done {
+		if a.filled[ci] == len(d) {
+			out = append(out, d...)
+		} else {
+			for i := range d {
+				if d[i].ID != 0 {
+					out = append(out, d[i])
+				}
+			}
+		}
+		a.done[ci] = nil // the copy is what stays
 	}
-	return out
+	return append(out, a.extra...)
 }
+
+// analyzeRecycle: Analyze reuses the connections that left the table
+// (a test turns it off to compare).
+var analyzeRecycle = true
 
 // Analyze reads a whole capture and reports on every failover connection
 // in it. A read error ends the analysis early: the report covers what was
@@ -156,7 +195,7 @@ func (a *analysis) reports() []ConnReport {
 func Analyze(ctx context.Context, c *Capture, o AnalyzeOptions) (*Report, error) {
 	a := &analysis{live: map[*Conn]*[2][]StateReport{}}
 	var e Event
-	tr := NewTracker(Options{Ports: o.Ports, MaxHistory: -1,
+	tr := NewTracker(Options{Ports: o.Ports, MaxHistory: -1, recycle: analyzeRecycle,
 		OnConn: func(c *Conn) {
 			// First called when the tracker creates c.
 			if _, ok := a.live[c]; !ok {
@@ -179,7 +218,7 @@ func Analyze(ctx context.Context, c *Capture, o AnalyzeOptions) (*Report, error)
 				x[from] = append(x[from], StateReport{Time: ts.UTC(), State: st.String(), NativeState: nativeName(s.Code), Code: s.Code, Startup: s.Startup, StartTimeOfState: s.STOS.UTC()})
 			}
 			if o.Timeline != nil {
-				e = newEvent(c, from, ts, m, &a.addrs)
+				e.fill(c, from, ts, m, &a.addrs)
 				o.Timeline(&e)
 			}
 		},
@@ -193,7 +232,10 @@ func Analyze(ctx context.Context, c *Capture, o AnalyzeOptions) (*Report, error)
 	if err != nil {
 		r.Error = err.Error()
 	}
-	slices.SortFunc(r.Connections, func(x, y ConnReport) int { return x.ID - y.ID })
+	byID := func(x, y ConnReport) int { return x.ID - y.ID }
+	if !slices.IsSortedFunc(r.Connections, byID) {
+		slices.SortFunc(r.Connections, byID)
+	}
 	seen := map[[2]netip.Addr]int{}
 	for i := range r.Connections {
 		c := &r.Connections[i]
@@ -332,18 +374,13 @@ func (s *JSONStream) Close(r *Report) error {
 }
 
 func nativeName(code uint8) string {
-	st, ok := failover.StateFromWire(code)
-	if !ok {
-		return fmt.Sprintf("code-%d", code)
-	}
-	n, _ := st.ISCName()
-	return n
+	return wireStates[code].native
 }
 
 func sideReport(c *Conn, i int, states []StateReport) SideReport {
 	d := &c.Dir[i]
 	s := SideReport{
-		From: c.Ends[i].String(), Vendor: d.Vendor, Messages: map[string]uint64{}, Total: d.Total,
+		From: c.endString(i), Vendor: d.Vendor, Messages: map[string]uint64{}, Total: d.Total,
 		States: states, LongestGapSeconds: d.LongestGap.Seconds(),
 		MaxPendingUpdates: d.MaxPending, PendingUpdatesAtEnd: d.Pending,
 		ClockOffsetLast: d.ClockOffset.Seconds(), ClockOffsetMin: d.MinClockOffset.Seconds(), ClockOffsetMax: d.MaxClockOffset.Seconds(),
@@ -376,123 +413,189 @@ func sideReport(c *Conn, i int, states []StateReport) SideReport {
 }
 
 // WriteText writes the summaries of a report (the timeline is streamed
-// separately, before them).
+// separately, before them). The lines are appended by hand into one
+// buffer reused (a capture may have tens of thousands of connections);
+// text_test.go compares them with what fmt writes.
 func (r *Report) WriteText(w io.Writer) error {
-	// Written as it goes, in one buffer reused: a capture may have many
-	// connections.
-	var b bytes.Buffer
-	b.Grow(40 << 10)
+	b := make([]byte, 0, 40<<10)
 	for i := range r.Connections {
-		if b.Len() >= 32<<10 {
-			if _, err := w.Write(b.Bytes()); err != nil {
+		if len(b) >= 32<<10 {
+			if _, err := w.Write(b); err != nil {
 				return err
 			}
-			b.Reset()
+			b = b[:0]
 		}
-		c := &r.Connections[i]
-		fmt.Fprintf(&b, "\n== connection #%d: %s > %s", c.ID, c.Client, c.Server)
-		if c.Relationship != "" {
-			fmt.Fprintf(&b, ", relationship %q", c.Relationship)
-		}
-		b.WriteString("\n")
-		how := "capture started mid-connection"
-		if c.HandshakeSeen {
-			how = "handshake seen"
-		}
-		end := "still open at the end of the capture"
-		switch {
-		case c.Closed != "":
-			end = "closed by " + c.Closed
-		case !c.Established:
-			end = "never established"
-		}
-		fmt.Fprintf(&b, "   %s .. %s (%s), %s", c.FirstPacket.Format(timeLayout), c.LastPacket.Format(timeLayout),
-			c.LastPacket.Sub(c.FirstPacket).Round(time.Millisecond), how)
-		fmt.Fprintf(&b, "; %s", end)
-		if c.Reconnect > 0 {
-			fmt.Fprintf(&b, "; reconnect %d", c.Reconnect)
-		}
-		b.WriteString("\n")
-		if c.Sides[0].Total+c.Sides[1].Total == 0 {
-			b.WriteString("   no failover messages\n")
-			continue
-		}
-		writeCounts(&b, c)
-		for _, s := range c.Sides {
-			if s.Total == 0 {
-				continue
-			}
-			fmt.Fprintf(&b, "   from %s:\n", s.From)
-			if s.Vendor != "" {
-				fmt.Fprintf(&b, "     vendor          %s\n", s.Vendor)
-			}
-			if len(s.States) > 0 {
-				var parts []string
-				for _, st := range s.States {
-					p := st.NativeState
-					if st.Startup {
-						p += " (STARTUP)"
-					}
-					parts = append(parts, p)
-				}
-				fmt.Fprintf(&b, "     states          %s\n", strings.Join(parts, " > "))
-			}
-			gap := fmt.Sprintf("%.3fs", s.LongestGapSeconds)
-			if s.PartnerReceiveTimer != nil {
-				verdict := "within"
-				if s.LongestGapSeconds > *s.PartnerReceiveTimer {
-					verdict = "EXCEEDS"
-				}
-				gap += fmt.Sprintf(" (%s the partner's max-response-delay %gs)", verdict, *s.PartnerReceiveTimer)
-			}
-			fmt.Fprintf(&b, "     longest gap     %s\n", gap)
-			if s.MaxPendingUpdates > 0 {
-				fmt.Fprintf(&b, "     BNDUPD backlog  max %d, %d unacknowledged at the end\n", s.MaxPendingUpdates, s.PendingUpdatesAtEnd)
-			}
-			if len(s.Rejects) > 0 {
-				fmt.Fprintf(&b, "     rejects         %s\n", formatCounts(s.Rejects))
-			}
-			fmt.Fprintf(&b, "     clock offset    %+.3fs (min %+.3fs, max %+.3fs; message time minus capture time)\n",
-				s.ClockOffsetLast, s.ClockOffsetMin, s.ClockOffsetMax)
-			if s.Holes > 0 || s.UnframedBytes > 0 {
-				fmt.Fprintf(&b, "     capture         %d holes, %d bytes not framed\n", s.Holes, s.UnframedBytes)
-			}
-		}
+		b = appendConnText(b, &r.Connections[i])
 	}
-	fmt.Fprintf(&b, "\n%d packets, %d on the failover ports, %d messages, %d connections, %d reconnects\n",
-		r.Packets, r.FailoverSegments, r.Messages, len(r.Connections), r.Reconnects)
+	b = append(b, '\n')
+	b = strconv.AppendUint(b, r.Packets, 10)
+	b = append(b, " packets, "...)
+	b = strconv.AppendUint(b, r.FailoverSegments, 10)
+	b = append(b, " on the failover ports, "...)
+	b = strconv.AppendUint(b, r.Messages, 10)
+	b = append(b, " messages, "...)
+	b = strconv.AppendInt(b, int64(len(r.Connections)), 10)
+	b = append(b, " connections, "...)
+	b = strconv.AppendInt(b, int64(r.Reconnects), 10)
+	b = append(b, " reconnects\n"...)
 	if r.Error != "" {
-		fmt.Fprintf(&b, "error: %s\n", r.Error)
+		b = append(b, "error: "...)
+		b = append(b, r.Error...)
+		b = append(b, '\n')
 	}
-	_, err := w.Write(b.Bytes())
+	_, err := w.Write(b)
 	return err
 }
 
-// writeCounts writes the message counts table of a connection: rows of
-// fmt's "   %-12s %22s %22s", written with appends (a capture may have
-// tens of thousands of connections).
-func writeCounts(b *bytes.Buffer, c *ConnReport) {
-	row := func(name string, x, y []byte) {
-		var line [80]byte
-		l := append(line[:0], "   "...)
-		l = append(l, name...)
-		for i := len(name); i < 12; i++ {
-			l = append(l, ' ')
+// appendConnText appends the summary of one connection.
+func appendConnText(b []byte, c *ConnReport) []byte {
+	b = append(b, "\n== connection #"...)
+	b = strconv.AppendInt(b, int64(c.ID), 10)
+	b = append(b, ": "...)
+	b = append(b, c.Client...)
+	b = append(b, " > "...)
+	b = append(b, c.Server...)
+	if c.Relationship != "" {
+		b = append(b, ", relationship "...)
+		b = strconv.AppendQuote(b, c.Relationship)
+	}
+	b = append(b, "\n   "...)
+	b = appendTimeText(b, c.FirstPacket)
+	b = append(b, " .. "...)
+	b = appendTimeText(b, c.LastPacket)
+	b = append(b, " ("...)
+	b = append(b, c.LastPacket.Sub(c.FirstPacket).Round(time.Millisecond).String()...)
+	b = append(b, "), "...)
+	if c.HandshakeSeen {
+		b = append(b, "handshake seen"...)
+	} else {
+		b = append(b, "capture started mid-connection"...)
+	}
+	b = append(b, "; "...)
+	switch {
+	case c.Closed != "":
+		b = append(b, "closed by "...)
+		b = append(b, c.Closed...)
+	case !c.Established:
+		b = append(b, "never established"...)
+	default:
+		b = append(b, "still open at the end of the capture"...)
+	}
+	if c.Reconnect > 0 {
+		b = append(b, "; reconnect "...)
+		b = strconv.AppendInt(b, int64(c.Reconnect), 10)
+	}
+	b = append(b, '\n')
+	if c.Sides[0].Total+c.Sides[1].Total == 0 {
+		return append(b, "   no failover messages\n"...)
+	}
+	b = appendCounts(b, c)
+	for i := range c.Sides {
+		s := &c.Sides[i]
+		if s.Total == 0 {
+			continue
 		}
-		for _, v := range [][]byte{x, y} {
-			l = append(l, ' ')
-			for i := len(v); i < 22; i++ {
-				l = append(l, ' ')
+		b = append(b, "   from "...)
+		b = append(b, s.From...)
+		b = append(b, ":\n"...)
+		if s.Vendor != "" {
+			b = append(b, "     vendor          "...)
+			b = append(b, s.Vendor...)
+			b = append(b, '\n')
+		}
+		if len(s.States) > 0 {
+			b = append(b, "     states          "...)
+			for j, st := range s.States {
+				if j > 0 {
+					b = append(b, " > "...)
+				}
+				b = append(b, st.NativeState...)
+				if st.Startup {
+					b = append(b, " (STARTUP)"...)
+				}
 			}
-			l = append(l, v...)
+			b = append(b, '\n')
 		}
-		b.Write(append(l, '\n'))
+		b = append(b, "     longest gap     "...)
+		b = strconv.AppendFloat(b, s.LongestGapSeconds, 'f', 3, 64)
+		b = append(b, 's')
+		if s.PartnerReceiveTimer != nil {
+			b = append(b, " ("...)
+			if s.LongestGapSeconds > *s.PartnerReceiveTimer {
+				b = append(b, "EXCEEDS"...)
+			} else {
+				b = append(b, "within"...)
+			}
+			b = append(b, " the partner's max-response-delay "...)
+			b = strconv.AppendFloat(b, *s.PartnerReceiveTimer, 'g', -1, 64)
+			b = append(b, "s)"...)
+		}
+		b = append(b, '\n')
+		if s.MaxPendingUpdates > 0 {
+			b = append(b, "     BNDUPD backlog  max "...)
+			b = strconv.AppendInt(b, int64(s.MaxPendingUpdates), 10)
+			b = append(b, ", "...)
+			b = strconv.AppendInt(b, int64(s.PendingUpdatesAtEnd), 10)
+			b = append(b, " unacknowledged at the end\n"...)
+		}
+		if len(s.Rejects) > 0 {
+			b = append(b, "     rejects         "...)
+			b = append(b, formatCounts(s.Rejects)...)
+			b = append(b, '\n')
+		}
+		b = append(b, "     clock offset    "...)
+		b = appendSignedSeconds(b, s.ClockOffsetLast)
+		b = append(b, " (min "...)
+		b = appendSignedSeconds(b, s.ClockOffsetMin)
+		b = append(b, ", max "...)
+		b = appendSignedSeconds(b, s.ClockOffsetMax)
+		b = append(b, "; message time minus capture time)\n"...)
+		if s.Holes > 0 || s.UnframedBytes > 0 {
+			b = append(b, "     capture         "...)
+			b = strconv.AppendUint(b, s.Holes, 10)
+			b = append(b, " holes, "...)
+			b = strconv.AppendUint(b, s.UnframedBytes, 10)
+			b = append(b, " bytes not framed\n"...)
+		}
+	}
+	return b
+}
+
+// appendSignedSeconds appends v as fmt's "%+.3fs".
+func appendSignedSeconds(b []byte, v float64) []byte {
+	start := len(b)
+	b = append(b, '+')
+	b = strconv.AppendFloat(b, v, 'f', 3, 64)
+	if c := b[start+1]; c == '-' || c == '+' {
+		b = append(b[:start], b[start+1:]...)
+	}
+	return append(b, 's')
+}
+
+// appendCounts appends the message counts table of a connection: rows
+// of fmt's "   %-12s %22s %22s".
+func appendCounts(b []byte, c *ConnReport) []byte {
+	row := func(name string, x, y []byte) {
+		b = append(b, "   "...)
+		b = append(b, name...)
+		for i := len(name); i < 12; i++ {
+			b = append(b, ' ')
+		}
+		for _, v := range [2][]byte{x, y} {
+			b = append(b, ' ')
+			for i := len(v); i < 22; i++ {
+				b = append(b, ' ')
+			}
+			b = append(b, v...)
+		}
+		b = append(b, '\n')
 	}
 	var x, y [24]byte
 	num := func(n0, n1 uint64) ([]byte, []byte) {
 		return strconv.AppendUint(x[:0], n0, 10), strconv.AppendUint(y[:0], n1, 10)
 	}
-	row("messages", []byte("from "+c.Sides[0].From), []byte("from "+c.Sides[1].From))
+	var f0, f1 [80]byte
+	row("messages", append(append(f0[:0], "from "...), c.Sides[0].From...), append(append(f1[:0], "from "...), c.Sides[1].From...))
 	for _, t := range failover.MessageTypes() {
 		n := t.String()
 		if n0, n1 := c.Sides[0].Messages[n], c.Sides[1].Messages[n]; n0+n1 > 0 {
@@ -502,6 +605,7 @@ func writeCounts(b *bytes.Buffer, c *ConnReport) {
 	}
 	v0, v1 := num(c.Sides[0].Total, c.Sides[1].Total)
 	row("total", v0, v1)
+	return b
 }
 
 func formatCounts(m map[string]uint64) string {

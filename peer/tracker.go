@@ -42,6 +42,12 @@ type Options struct {
 	// table (evicted, expired or its four-tuple reused): the tracker
 	// never touches it again, so its counters are final.
 	OnRemove func(c *Conn)
+
+	// recycle: a connection that left the table is reused for a later
+	// one (Analyze: its OnRemove keeps nothing of it, and there is no
+	// history). It saves an allocation of a kilobyte or so per
+	// connection of a capture.
+	recycle bool
 }
 
 // Stats counts what a Tracker was given.
@@ -74,7 +80,11 @@ type Tracker struct {
 	now          time.Time // capture time of the packet being handled
 	msg          failover.Message
 	seg          segment
+	free         []*Conn // removed connections to reuse (Options.recycle)
 }
+
+// maxFreeConns bounds the connections kept for reuse.
+const maxFreeConns = 64
 
 // NewTracker returns a Tracker with the given options.
 func NewTracker(o Options) *Tracker {
@@ -220,7 +230,29 @@ func (t *Tracker) newConn(k connKey, s *segment) *Conn {
 		t.evict()
 	}
 	t.stats.Conns++
-	c := &Conn{ID: int(t.stats.Conns), FirstPacket: t.now, Connector: -1, RejectedBy: -1, ClosedBy: -1}
+	var c *Conn
+	if n := len(t.free); n > 0 {
+		// A removed connection: its framers and bound callbacks serve
+		// again, everything else starts afresh.
+		c = t.free[n-1]
+		t.free[n-1] = nil
+		t.free = t.free[:n-1]
+		split := [2]*failover.Splitter{c.half[0].split, c.half[1].split}
+		deliver := [2]func([]byte){c.half[0].deliver, c.half[1].deliver}
+		*c = Conn{}
+		for i := range c.half {
+			*split[i] = *newSplitter(&t.msg)
+			c.half[i].into, c.half[i].split, c.half[i].deliver = &t.msg, split[i], deliver[i]
+		}
+	} else {
+		c = &Conn{}
+		for i := range c.half {
+			c.half[i].into = &t.msg
+			c.half[i].split = newSplitter(&t.msg)
+			c.half[i].deliver = func(b []byte) { t.deliver(c, i, b) }
+		}
+	}
+	c.ID, c.FirstPacket, c.Connector, c.RejectedBy, c.ClosedBy = int(t.stats.Conns), t.now, -1, -1, -1
 	switch {
 	case s.flags&(tcpSYN|tcpACK) == tcpSYN:
 		c.Ends = [2]Endpoint{s.src, s.dst} // the SYN's sender opened it
@@ -232,12 +264,6 @@ func (t *Tracker) newConn(k connKey, s *segment) *Conn {
 		c.Ends = [2]Endpoint{s.dst, s.src}
 	default:
 		c.Ends = [2]Endpoint{s.src, s.dst}
-	}
-	for i := range c.half {
-		i := i
-		c.half[i].into = &t.msg
-		c.half[i].split = newSplitter(&t.msg)
-		c.half[i].deliver = func(b []byte) { t.deliver(c, i, b) }
 	}
 	t.table[k] = c
 	c.key, c.lastSeen = k, t.seq
@@ -305,6 +331,10 @@ func (t *Tracker) remove(k connKey, c *Conn) {
 	}
 	if t.opts.OnRemove != nil {
 		t.opts.OnRemove(c)
+	}
+	if t.opts.recycle && t.opts.MaxHistory < 0 && len(t.free) < maxFreeConns {
+		t.free = append(t.free, c)
+		return
 	}
 	if t.opts.MaxHistory > 0 {
 		if len(t.history) >= t.opts.MaxHistory {
