@@ -113,6 +113,25 @@ func fixtures(t *testing.T) []string {
 	return files
 }
 
+// fixtureReports analyzes every real capture.
+func fixtureReports(t *testing.T) []*Report {
+	t.Helper()
+	var reports []*Report
+	for _, path := range fixtures(t) {
+		c, err := OpenFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := Analyze(context.Background(), c, AnalyzeOptions{})
+		c.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		reports = append(reports, r)
+	}
+	return reports
+}
+
 // TestFixtureCounts checks every real capture of an ISC pair against the
 // counts listed beside it (the same as Wireshark's dissector gives).
 func TestFixtureCounts(t *testing.T) {

@@ -2,7 +2,6 @@ package peer
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"math"
 	"testing"
@@ -14,16 +13,7 @@ import (
 // the members they lack; what it hands back to encoding/json is said so.
 func TestConnJSON(t *testing.T) {
 	var conns []ConnReport
-	for _, path := range fixtures(t) {
-		c, err := OpenFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, err := Analyze(context.Background(), c, AnalyzeOptions{})
-		c.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, r := range fixtureReports(t) {
 		conns = append(conns, r.Connections...)
 	}
 	fixtureConns := len(conns)

@@ -2,7 +2,6 @@ package peer
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"math"
@@ -17,19 +16,7 @@ import (
 // TestWriteTextFmt: WriteText writes what the summaries written with fmt
 // were, for the real captures and for the members and values they lack.
 func TestWriteTextFmt(t *testing.T) {
-	var reports []*Report
-	for _, path := range fixtures(t) {
-		c, err := OpenFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, err := Analyze(context.Background(), c, AnalyzeOptions{})
-		c.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		reports = append(reports, r)
-	}
+	reports := fixtureReports(t)
 	f := func(v float64) *float64 { return &v }
 	base := time.Date(2026, 11, 26, 17, 21, 13, 56883000, time.UTC)
 	full := ConnReport{ID: 7, Client: "10.0.0.2:1024", Server: "10.0.0.1:647", Relationship: "fo-\"lab\"\x1b",
