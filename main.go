@@ -30,6 +30,7 @@ const exporterName = "dhcp_failover_exporter"
 var subcommands []func(app *kingpin.Application, stdout, stderr io.Writer) (cmd *kingpin.CmdClause, run func() int)
 
 func main() {
+	setGCPercent(os.Getenv)
 	os.Exit(platformMain(os.Args[1:]))
 }
 

@@ -10,9 +10,6 @@ import (
 	"net"
 	"os"
 	"time"
-
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/pcapgo"
 )
 
 // Errors of the capture sources.
@@ -36,8 +33,7 @@ var (
 // AF_PACKET socket. Next is not safe for concurrent use; Close may be
 // called from another goroutine to stop a blocked Next.
 type Capture struct {
-	next   func() ([]byte, gopacket.CaptureInfo, error)
-	link   func(ifIndex int) LinkType
+	next   func() ([]byte, time.Time, LinkType, error)
 	closer io.Closer
 
 	iface   string // live capture: the interface name and index bound to
@@ -70,25 +66,18 @@ func NewFileCapture(r io.Reader) (*Capture, error) {
 		return nil, fmt.Errorf("%w: %d bytes", ErrNotCapture, len(magic))
 	}
 	switch binary.LittleEndian.Uint32(magic) {
-	case 0x0a0d0d0a: // pcapng section header block
-		ng, err := pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{})
+	case ngSHB:
+		ng, err := newNgReader(br)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrNotCapture, err)
 		}
-		return &Capture{next: ng.ZeroCopyReadPacketData, link: func(ifIndex int) LinkType {
-			ifc, err := ng.Interface(ifIndex)
-			if err != nil {
-				return LinkType(0xffffffff)
-			}
-			return LinkType(ifc.LinkType)
-		}}, nil
+		return &Capture{next: ng.next}, nil
 	case 0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1: // pcap, µs or ns, either byte order
-		pr, err := pcapgo.NewReader(br)
+		pr, err := newPcapReader(br)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrNotCapture, err)
 		}
-		lt := LinkType(pr.LinkType())
-		return &Capture{next: pr.ZeroCopyReadPacketData, link: func(int) LinkType { return lt }}, nil
+		return &Capture{next: pr.next}, nil
 	}
 	return nil, fmt.Errorf("%w: magic %x", ErrNotCapture, magic)
 }
@@ -96,14 +85,11 @@ func NewFileCapture(r io.Reader) (*Capture, error) {
 // Next returns the next frame, valid until the following call; io.EOF at
 // the end of a file.
 func (c *Capture) Next() (data []byte, ts time.Time, link LinkType, err error) {
-	data, ci, err := c.next()
-	if err != nil {
-		if errors.Is(err, io.ErrUnexpectedEOF) {
-			err = ErrCaptureTrunc
-		}
-		return nil, time.Time{}, 0, err
+	data, ts, link, err = c.next()
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		err = ErrCaptureTrunc
 	}
-	return data, ci.Timestamp, c.link(ci.InterfaceIndex), nil
+	return data, ts, link, err
 }
 
 // Check tells whether the interface of a live capture can deliver: nil

@@ -13,7 +13,6 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/gopacket/gopacket"
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
@@ -68,7 +67,7 @@ func OpenLive(ifname string, ports []uint16) (*Capture, error) {
 		l.Close()
 		return nil, fmt.Errorf("peer: capture on %s: no raw connection", ifname)
 	}
-	return &Capture{next: l.read, link: func(int) LinkType { return LinkEthernet }, closer: l, iface: ifname, ifindex: ifc.Index}, nil
+	return &Capture{next: l.read, closer: l, iface: ifname, ifindex: ifc.Index}, nil
 }
 
 // bindLive attaches the filter to fd, asks for kernel timestamps and binds
@@ -156,23 +155,23 @@ func (l *liveSocket) recv(fd uintptr) bool {
 // read returns the next frame, valid until the next call. "Network is
 // down" (the link went down, or the interface was deleted) wraps
 // ErrLinkDown; a closed socket returns ErrCaptureClosed.
-func (l *liveSocket) read() ([]byte, gopacket.CaptureInfo, error) {
+func (l *liveSocket) read() ([]byte, time.Time, LinkType, error) {
 	for {
 		err := l.rc.Read(l.recvFn)
 		if l.closed.Load() {
-			return nil, gopacket.CaptureInfo{}, ErrCaptureClosed
+			return nil, time.Time{}, 0, ErrCaptureClosed
 		}
 		if err != nil {
-			return nil, gopacket.CaptureInfo{}, fmt.Errorf("peer: capture on %s: %w", l.iface, err)
+			return nil, time.Time{}, 0, fmt.Errorf("peer: capture on %s: %w", l.iface, err)
 		}
 		switch l.errno {
 		case 0:
 		case unix.EINTR:
 			continue
 		case unix.ENETDOWN:
-			return nil, gopacket.CaptureInfo{}, fmt.Errorf("%w: %s: %w", ErrLinkDown, l.iface, l.errno)
+			return nil, time.Time{}, 0, fmt.Errorf("%w: %s: %w", ErrLinkDown, l.iface, l.errno)
 		default:
-			return nil, gopacket.CaptureInfo{}, fmt.Errorf("peer: capture on %s: %w", l.iface, l.errno)
+			return nil, time.Time{}, 0, fmt.Errorf("peer: capture on %s: %w", l.iface, l.errno)
 		}
 		// On loopback every frame is seen twice, going out and coming in:
 		// keep one, as libpcap does.
@@ -180,8 +179,7 @@ func (l *liveSocket) read() ([]byte, gopacket.CaptureInfo, error) {
 			continue
 		}
 		caplen := min(l.n, len(l.buf))
-		ci := gopacket.CaptureInfo{Timestamp: l.stamp(), CaptureLength: caplen, Length: l.n, InterfaceIndex: int(l.from.Ifindex)}
-		return l.buf[:caplen], ci, nil
+		return l.buf[:caplen], l.stamp(), LinkEthernet, nil
 	}
 }
 
