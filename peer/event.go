@@ -43,6 +43,10 @@ type Event struct {
 	// date is Time's "2006-01-02T15:04:05" if Time is in its second
 	// (shared by the events of one second, never changed once made).
 	date *eventDate
+	// offsetNS is ClockOffset in nanoseconds, exact, when offsetSet: the
+	// JSON writer formats it without strconv's float search.
+	offsetNS  int64
+	offsetSet bool
 }
 
 // eventDate is the text of one second of capture time.
@@ -151,8 +155,11 @@ func (e *Event) fill(c *Conn, from int, ts time.Time, m *failover.Message, ac *a
 	*e = Event{
 		Time: ts.UTC(), Conn: c.ID, From: c.endString(from), To: c.endString(Other(from)),
 		Message: m.Type.String(), XID: m.XID,
-		ClockOffset: float64(m.Time) - float64(ts.UnixNano())/1e9,
 	}
+	// The offset in whole nanoseconds, then one division: the double
+	// nearest the exact offset (both integers are below 2^63 until 2262).
+	e.offsetNS, e.offsetSet = int64(m.Time)*1e9-ts.UnixNano(), true
+	e.ClockOffset = float64(e.offsetNS) / 1e9
 	secs := func(d time.Duration, ok bool) *float64 {
 		if !ok {
 			return nil

@@ -66,7 +66,12 @@ func (e *Event) appendJSON(b []byte) ([]byte, bool) {
 	str(`,"message":`, e.Message)
 	b = append(b, `,"xid":`...)
 	b = strconv.AppendUint(b, uint64(e.XID), 10)
-	num(`,"clock_offset_seconds":`, e.ClockOffset)
+	if ns := e.offsetNS; e.offsetSet && e.ClockOffset == float64(ns)/1e9 && (ns == 0 || (ns >= 1000 || ns <= -1000) && ns < 1e15 && ns > -1e15) {
+		b = append(b, `,"clock_offset_seconds":`...)
+		b = appendNanoDecimal(b, ns)
+	} else {
+		num(`,"clock_offset_seconds":`, e.ClockOffset)
+	}
 	if e.Relationship != "" {
 		str(`,"relationship":`, e.Relationship)
 	}
@@ -159,6 +164,36 @@ func appendJSONFloat(b []byte, f float64) ([]byte, bool) {
 		}
 	}
 	return b, true
+}
+
+// appendNanoDecimal appends ns nanoseconds as a decimal number of
+// seconds without trailing zeros: the bytes appendJSONFloat gives for
+// float64(ns)/1e9 when 1000 <= |ns| < 1e15 (or ns is 0). There the decimal
+// has at most 15 significant digits, and two such decimals never round to
+// the same double, so it is the shortest one that round-trips, which is
+// what strconv prints ('f' format: |value| >= 1e-6).
+func appendNanoDecimal(b []byte, ns int64) []byte {
+	if ns < 0 {
+		b = append(b, '-')
+		ns = -ns
+	}
+	b = strconv.AppendInt(b, ns/1e9, 10)
+	frac := ns % 1e9
+	if frac == 0 {
+		return b
+	}
+	var d [10]byte
+	d[0] = '.'
+	n := 9
+	for frac%10 == 0 {
+		frac /= 10
+		n--
+	}
+	for i := n; i > 0; i-- {
+		d[i] = byte('0' + frac%10)
+		frac /= 10
+	}
+	return append(b, d[:n+1]...)
 }
 
 // appendDate appends "2006-01-02T15:04:05" for a UTC time of years
