@@ -50,9 +50,11 @@ type iscOptions struct {
 	NoWaitNormal bool
 	// Range is the pool's first and last address (default
 	// 10.251.7.100-10.251.7.199); PeerExtra is added to the failover
-	// peer declarations (e.g. "max-balance 3;").
-	Range     [2]string
-	PeerExtra string
+	// peer declarations (e.g. "max-balance 3;"), PoolExtra to the pool's
+	// (a statement of its own keeps dhcpd from merging it with another
+	// pool of its shared network: docs/isc-leases.md).
+	Range                [2]string
+	PeerExtra, PoolExtra string
 	// SharedNetwork, if set, puts the pool's subnet in a shared network of
 	// that name, with NetworkExtra (declarations) after it; ConfExtra is
 	// added before the subnet and Files are written beside dhcpd.conf (for
@@ -173,6 +175,9 @@ subnet 10.251.7.0 netmask 255.255.255.0 {
     pool {
         failover peer "{{.Relationship}}";
         range {{.RangeFirst}} {{.RangeLast}};
+{{- if .PoolExtra}}
+        {{.PoolExtra}}
+{{- end}}
     }
 }
 {{- if .SharedNetwork}}
@@ -205,7 +210,7 @@ func (p *iscPair) newNode(h *netnstest.Host, dir string, primary bool) *iscNode 
 		"Addr": "10.251.7.2", "Port": 847, "PeerAddr": "10.251.7.1", "PeerPort": 647,
 		"MCLT": int(p.Opts.MCLT / time.Second), "AutoPartnerDown": int(p.Opts.AutoPartnerDown / time.Second),
 		"RangeFirst": p.Opts.Range[0], "RangeLast": p.Opts.Range[1], "PeerExtra": p.Opts.PeerExtra,
-		"Port2": 848, "PeerPort2": 648, "SharedNetwork": p.Opts.SharedNetwork, "Dir": dir,
+		"PoolExtra": p.Opts.PoolExtra, "Port2": 848, "PeerPort2": 648, "SharedNetwork": p.Opts.SharedNetwork, "Dir": dir,
 		"Addr2": "10.251.7.12", "PeerAddr2": "10.251.7.11",
 	}
 	if primary {

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -21,14 +22,19 @@ import (
 )
 
 var iscRefusalOptions = iscOptions{
-	Prefix:        "dfeiscrf",
-	MCLT:          10 * time.Minute,
-	Range:         [2]string{"10.251.7.100", "10.251.7.107"},
-	PeerExtra:     "min-balance 1;\n    max-balance 2;",
+	Prefix:    "dfeiscrf",
+	MCLT:      10 * time.Minute,
+	Range:     [2]string{"10.251.7.100", "10.251.7.107"},
+	PeerExtra: "min-balance 1;\n    max-balance 2;",
+	// Each pool has a statement of its own: dhcpd merges the pools of a
+	// shared network that have the same statements, failover peer and
+	// permit lists into one (server/confpars.c, parse_pool_statement), and
+	// a merged pool's share may all lie in one subnet.
+	PoolExtra:     "default-lease-time 600;",
 	SharedNetwork: "campus",
 	NetworkExtra: `subnet 10.251.8.0 netmask 255.255.255.0 {
     option subnet-mask 255.255.255.0;
-    pool { failover peer "fo-test"; range 10.251.8.100 10.251.8.105; }
+    pool { failover peer "fo-test"; range 10.251.8.100 10.251.8.105; default-lease-time 600; }
 }`,
 }
 
@@ -57,6 +63,20 @@ func TestISCRefusalsOnDryNetwork(t *testing.T) {
 		}
 		return sum
 	}
+	poolLabel := regexp.MustCompile(`pool="([^"]*)"`)
+	// pools is the secondary's share per pool (both are in campus).
+	pools := func(m metrics) map[string]float64 {
+		out := map[string]float64{}
+		for s, v := range m {
+			if strings.HasPrefix(s, "dhcp_failover_pool_local_free_addresses{") && strings.Contains(s, `target="leases-b"`) {
+				if l := poolLabel.FindStringSubmatch(s); l != nil {
+					out[l[1]] += v
+				}
+			}
+		}
+		return out
+	}
+	var perPool map[string]float64
 	// check waits until the exporter's network share and counts equal
 	// dhcpd-pools on the secondary's files, and its refusals dhcpd's log.
 	check := func(step string) (share float64) {
@@ -80,6 +100,7 @@ func TestISCRefusalsOnDryNetwork(t *testing.T) {
 				return errors.New("dhcpd-pools has no network campus")
 			}
 			share = net(m, "dhcp_failover_shared_network_local_free_addresses", "")
+			perPool = pools(m)
 			if size, bu := net(m, "dhcp_failover_shared_network_size", ""), net(m, "dhcp_failover_shared_network_addresses", "backup"); size != float64(w.Max) || bu != float64(w.Backup) || share != bu {
 				return fmt.Errorf("exporter size %v backup %v share %v, dhcpd-pools %s", size, bu, share, w)
 			}
@@ -88,7 +109,7 @@ func TestISCRefusalsOnDryNetwork(t *testing.T) {
 			}
 			return nil
 		})
-		t.Logf("%s: the secondary's share of campus %v", step, share)
+		t.Logf("%s: the secondary's share of campus %v, per pool %v", step, share, perPool)
 		return share
 	}
 
@@ -105,6 +126,17 @@ func TestISCRefusalsOnDryNetwork(t *testing.T) {
 	p.Lab.SetLink(p.Primary.Host, false)
 	p.waitLocalState(p.Secondary, 3, 60*time.Second)
 	share := check("partition")
+	// Both pools hold part of the share: the drain empties one before the
+	// network is dry.
+	if len(perPool) != 2 {
+		t.Fatalf("the share per pool %v, want two pools", perPool)
+	}
+	for pl, v := range perPool {
+		if !(v > 0) {
+			t.Fatalf("pool %s holds no share of the secondary (%v): the drain would not empty one pool before the other", pl, perPool)
+		}
+	}
+	onePoolDry := false
 	c := newClients(t, p.Lab, "10.251.7.250/24")
 	pool := func(a string) string {
 		if strings.HasPrefix(a, "10.251.8.") {
@@ -124,20 +156,39 @@ func TestISCRefusalsOnDryNetwork(t *testing.T) {
 		if s := check(fmt.Sprintf("partition, client %d (%s)", c.n, a)); s != float64(left-1) {
 			t.Fatalf("share %v after a client, want %d", s, left-1)
 		}
+		for _, v := range perPool {
+			if v == 0 && left-1 > 0 {
+				onePoolDry = true
+			}
+		}
 		// One subnet may be dry, the network is not: no page.
 		if n := prom.firing(t, "DHCPFailoverClientsRefusedOutOfContact"); n != 0 {
 			t.Fatalf("the page fires with %d addresses of the network's share left", left-1)
 		}
 	}
-	// Which pools held the share is dhcpd's balancing: logged, not
-	// asserted (on dhcpd 4.4 the second pool had no BACKUP lease yet).
+	// Which pool dhcpd allocates from first is its choice (the most
+	// expired lease among the pools); one is dry before the other.
 	t.Logf("the share drained from pools %v", drained)
+	if !onePoolDry {
+		t.Fatalf("no step had one pool dry while the network still had a share")
+	}
 	// The whole network is dry: the next client is refused, counted as
 	// dhcpd logs it, and the page fires.
 	if a := c.lease(); a != "" {
 		t.Fatalf("client %d got %s from a dry network", c.n, a)
 	}
 	check("dry network, one client refused")
+	// The scrape README's "Will my clients still get addresses?" quotes.
+	m := e.Wait(10*time.Second, "a scrape", func(metrics) error { return nil })
+	var quoted []string
+	for s, v := range m {
+		if strings.Contains(s, `target="leases-b"`) && (strings.HasPrefix(s, "dhcp_failover_clients_refused_total{") ||
+			strings.HasPrefix(s, "dhcp_failover_shared_network_") || strings.HasPrefix(s, "dhcp_failover_pool_local_free_addresses{")) {
+			quoted = append(quoted, fmt.Sprintf("%s %v", s, v))
+		}
+	}
+	sort.Strings(quoted)
+	t.Logf("the secondary's scrape, the network dry:\n%s", strings.Join(quoted, "\n"))
 	began := time.Now()
 	waitFor(t, 150*time.Second, "DHCPFailoverClientsRefusedOutOfContact firing on Prometheus", func() error {
 		if prom.firing(t, "DHCPFailoverClientsRefusedOutOfContact") == 0 {
