@@ -21,6 +21,7 @@ import (
 	"github.com/dhcpfailover/dhcp_failover_exporter/config"
 	"github.com/dhcpfailover/dhcp_failover_exporter/failover"
 	"github.com/dhcpfailover/dhcp_failover_exporter/isclog"
+	"github.com/dhcpfailover/dhcp_failover_exporter/journal"
 	"github.com/dhcpfailover/dhcp_failover_exporter/leases"
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
@@ -61,6 +62,7 @@ type leasesSource struct {
 	// The log follower (log_file), if any, and its refusal counts per
 	// network of dhcpd.conf (docs/isc-log.md).
 	log        *isclog.Follower
+	journal    *journal.Follower // instead of log: dhcpd logs to the journal
 	refused    *isclog.Counter
 	nets4      *isclog.Networks               // the counter's networks, for SetInterfaces
 	ifacesAt   time.Time                      // when the host's interfaces were last read
@@ -91,16 +93,20 @@ func newLeasesSource(t config.Target, logger log.Logger) (Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.LogFile != "" {
-		s.followLog(c.LogFile, pools, subnets)
+	switch {
+	case c.LogFile != "":
+		s.followLog(pools, subnets)
+		s.log = isclog.NewFollower(c.LogFile)
+	case c.Journal != "":
+		s.followLog(pools, subnets)
+		s.journal = journal.NewFollower(c.Journal, c.JournalIdentifier)
 	}
 	return s, nil
 }
 
-// followLog counts the refusals of dhcpd's log file over the networks of
-// its configuration.
-func (s *leasesSource) followLog(path string, pools []leases.Pool, subnets []leases.Subnet) {
-	s.log = isclog.NewFollower(path)
+// followLog counts the refusals of dhcpd's log (its file or the journal)
+// over the networks of its configuration.
+func (s *leasesSource) followLog(pools []leases.Pool, subnets []leases.Subnet) {
 	s.nets4 = isclog.NewNetworks(subnets)
 	s.refused = isclog.NewCounter(s.nets4)
 	if s.interfaces == nil {
@@ -145,7 +151,7 @@ func (s *leasesSource) Poll(ctx context.Context) ([]failover.Relationship, error
 		now := time.Now()
 		stop = now.Add(d.Sub(now) * 3 / 4)
 	}
-	if s.log != nil {
+	if s.refused != nil {
 		// First: the log's first Follow marks the point counting starts
 		// from, whatever becomes of the leases file's first read.
 		s.readLog(ctx, stop)
@@ -165,6 +171,9 @@ func (s *leasesSource) Close() error {
 	if s.log != nil {
 		s.log.Close()
 	}
+	if s.journal != nil {
+		s.journal.Close()
+	}
 	return s.follow.Close()
 }
 
@@ -173,6 +182,10 @@ func (s *leasesSource) Close() error {
 // the leases file: they are logged once per change, and the counts stay.
 func (s *leasesSource) readLog(ctx context.Context, stop time.Time) {
 	s.refreshInterfaces(time.Now())
+	if s.journal != nil {
+		s.readJournal(ctx, stop)
+		return
+	}
 	err := s.log.Follow(ctx, stop, logLines{s})
 	if errors.Is(err, isclog.ErrStopped) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		err = nil // the rest comes with the next poll
@@ -188,6 +201,27 @@ func (s *leasesSource) readLog(ctx context.Context, stop time.Time) {
 	if s.log.Long > 0 && !s.warnLong {
 		s.warnLong = true
 		level.Warn(s.logger).Log("msg", "Lines longer than the exporter reads skipped in dhcpd's log file", "path", s.log.Path(), "max", isclog.MaxLine)
+	}
+}
+
+// readJournal counts the refusals dhcpd logged to the systemd journal
+// since the last poll; its failures are handled as readLog's.
+func (s *leasesSource) readJournal(ctx context.Context, stop time.Time) {
+	err := s.journal.Follow(ctx, stop, func(m []byte) { s.refused.Line(m) })
+	if errors.Is(err, journal.ErrStopped) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	switch {
+	case err != nil && err.Error() != s.logErr:
+		s.logErr = err.Error()
+		level.Warn(s.logger).Log("msg", "Cannot read dhcpd's messages in the systemd journal; refusal counters stand still", "dir", s.journal.Dir(), "err", err)
+	case err == nil && s.logErr != "":
+		s.logErr = ""
+		level.Info(s.logger).Log("msg", "The systemd journal read again", "dir", s.journal.Dir())
+	}
+	if s.journal.Unsupported > 0 && !s.warnLong {
+		s.warnLong = true
+		level.Warn(s.logger).Log("msg", "Journal fields the exporter cannot read skipped (compressed with XZ or LZ4, or over 1 MiB)", "dir", s.journal.Dir())
 	}
 }
 

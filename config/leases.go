@@ -27,6 +27,12 @@ type Leases struct {
 	// redirected), followed from its end for the clients dhcpd refused
 	// (docs/isc-log.md); empty: no refusal counters.
 	LogFile string `yaml:"log_file"`
+	// Journal is the systemd journal directory dhcpd logs to
+	// (/var/log/journal, or /run/log/journal where the journal is
+	// volatile), followed like LogFile; JournalIdentifier is dhcpd's
+	// SYSLOG_IDENTIFIER there (default "dhcpd"). Exclusive of LogFile.
+	Journal           string `yaml:"journal"`
+	JournalIdentifier string `yaml:"journal_identifier"`
 }
 
 // LeasesPool is one pool given in the exporter's configuration.
@@ -58,6 +64,21 @@ func (l *Leases) Validate() error {
 	}
 	if l.LogFile != "" && filepath.Clean(l.LogFile) == filepath.Clean(l.Path) {
 		return errors.New("field log_file: is the leases file (field path)")
+	}
+	if strings.ContainsRune(l.Journal, 0) {
+		return errors.New("field journal: contains a NUL byte")
+	}
+	if l.Journal != "" && l.LogFile != "" {
+		return errors.New("fields log_file and journal are mutually exclusive (dhcpd logs to one of them)")
+	}
+	if l.JournalIdentifier != "" && l.Journal == "" {
+		return errors.New("field journal_identifier: needs field journal")
+	}
+	if strings.ContainsAny(l.JournalIdentifier, "\x00\n=") {
+		return errors.New("field journal_identifier: contains a NUL byte, a newline or '='")
+	}
+	if l.Journal != "" && l.JournalIdentifier == "" {
+		l.JournalIdentifier = "dhcpd"
 	}
 	if err := validRelationshipNames(l.Relationships); err != nil {
 		return err

@@ -22,7 +22,9 @@ func TestLeasesSettings(t *testing.T) {
 		{"  path: a\n  address: 10.0.0.1:7911\n", `unknown field "address"`},
 		{"  path: a\n  log_file: a\n", `target "isc-a": field log_file: is the leases file (field path)`},
 		{"  path: a\n  log_file: \"b\\0\"\n", `target "isc-a": field log_file: contains a NUL byte`},
-		{"  path: a\n  journal: true\n", `unknown field "journal"`},
+		{"  path: a\n  journal: /var/log/journal\n  log_file: b\n", `target "isc-a": fields log_file and journal are mutually exclusive (dhcpd logs to one of them)`},
+		{"  path: a\n  journal_identifier: dhcpd\n", `target "isc-a": field journal_identifier: needs field journal`},
+		{"  path: a\n  journal: j\n  journal_identifier: \"a=b\"\n", `target "isc-a": field journal_identifier: contains a NUL byte, a newline or '='`},
 	} {
 		_, err := Parse([]byte("targets:\n- name: isc-a\n  source: leases\n" + tc.yaml))
 		if err == nil || !strings.Contains(err.Error(), tc.err) {
