@@ -75,3 +75,14 @@ func TestLeasesLogFile(t *testing.T) {
 		t.Fatalf("subnets %+v, %v", subnets, err)
 	}
 }
+
+// TestLeasesJournal: journal with the default identifier.
+func TestLeasesJournal(t *testing.T) {
+	c, err := Parse([]byte("targets:\n- name: isc-b\n  source: leases\n  path: /var/lib/dhcp/dhcpd.leases\n  journal: /var/log/journal\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := c.Targets[0].Settings.(*Leases); l.Journal != "/var/log/journal" || l.JournalIdentifier != "dhcpd" {
+		t.Fatalf("%+v", l)
+	}
+}
