@@ -54,7 +54,7 @@ func newSimPeerSource(s *config.Simulated, logger log.Logger) (Source, error) {
 		netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, o, 30, 3}), 847),
 	}
 	local := ends[0].Addr()
-	tap := &peerSource{logger: logger, local: local, ports: peer.DefaultPorts,
+	tap := &peerSource{logger: logger, local: local, ports: peer.DefaultPorts, created: time.Now(),
 		model: peer.NewModel(peer.ModelOptions{Local: local})}
 	tap.tracker = peer.NewTracker(peer.Options{Ports: peer.DefaultPorts, MaxHistory: -1, OnMessage: tap.onMessage, OnConn: tap.model.OnConn})
 	return &simPeerSource{tap: tap, conv: &simConversation{name: s.Pair, ends: ends}, now: time.Now}, nil
@@ -82,6 +82,9 @@ func (s *simPeerSource) Poll(ctx context.Context) ([]failover.Relationship, erro
 
 // WriteMetrics implements MetricsSource.
 func (s *simPeerSource) WriteMetrics(w *MetricWriter) { s.tap.WriteMetrics(w) }
+
+// CountersCreated implements CreatedMetricsSource.
+func (s *simPeerSource) CountersCreated() time.Time { return s.tap.CountersCreated() }
 
 // MetricsGeneration implements GenerationalMetricsSource.
 func (s *simPeerSource) MetricsGeneration() (uint64, bool) { return s.tap.MetricsGeneration() }
