@@ -152,7 +152,8 @@ func (c *simConversation) feed(now time.Time, emit func(time.Time, []byte)) {
 }
 
 // tick emits one tick's messages: CONTACTs every 5 s, a binding update
-// of a every 2 s and of b every 7 s, each acknowledged.
+// of a every 2 s (the first 1 s after the start) and of b every 7 s,
+// each acknowledged.
 func (c *simConversation) tick(k int64, base time.Time, emit func(time.Time, []byte)) {
 	ms := func(n int) time.Time { return base.Add(time.Duration(n) * time.Millisecond) }
 	if k%5 == 0 {
@@ -178,7 +179,7 @@ func (c *simConversation) tick(k int64, base time.Time, emit func(time.Time, []b
 			}
 		}))
 	}
-	if k%2 == 0 {
+	if k%2 == 1 {
 		update(0, 20, byte(10+k%200))
 	}
 	if k%7 == 0 {
