@@ -110,6 +110,7 @@ type peerSource struct {
 	gen        uint64             // counts the steps of the model: what WriteMetrics renders changes only with them
 	panics     int                // packets (or expiry rounds) dropped because the model panicked
 	hook       func(where string) // tests: called in the packet ("message") and expiry ("expire") paths
+	created    time.Time          // the tap's start: its counters count from it
 }
 
 func newPeerSource(t config.Target, logger log.Logger) (Source, error) {
@@ -117,7 +118,7 @@ func newPeerSource(t config.Target, logger log.Logger) (Source, error) {
 	if !ok {
 		return nil, fmt.Errorf("peer: settings of type %T", t.Settings)
 	}
-	s := &peerSource{logger: logger, local: c.Addr(), file: c.PcapFile, iface: c.Interface, ports: c.Ports,
+	s := &peerSource{logger: logger, local: c.Addr(), file: c.PcapFile, iface: c.Interface, ports: c.Ports, created: time.Now(),
 		model: peer.NewModel(peer.ModelOptions{Local: c.Addr(), Relationship: c.Relationship})}
 	var err error
 	if c.PcapFile != "" {
@@ -553,6 +554,10 @@ func (s *peerSource) WriteMetrics(w *MetricWriter) {
 	defer s.mu.Unlock()
 	s.collect(w)
 }
+
+// CountersCreated implements CreatedMetricsSource: the tap counts from
+// its start.
+func (s *peerSource) CountersCreated() time.Time { return s.created }
 
 // MetricsGeneration implements GenerationalMetricsSource: the metrics
 // change only with a step of the model (a packet, an expiry round, the

@@ -78,7 +78,7 @@ type simulatedSource struct {
 	created time.Time
 }
 
-func newSimulatedSource(t config.Target, _ log.Logger) (Source, error) {
+func newSimulatedSource(t config.Target, logger log.Logger) (Source, error) {
 	s, ok := t.Settings.(*config.Simulated)
 	if !ok {
 		return nil, fmt.Errorf("simulated: settings of type %T", t.Settings)
@@ -94,6 +94,14 @@ func newSimulatedSource(t config.Target, _ log.Logger) (Source, error) {
 	}
 	if src.cycle < config.MinSimulatedCycle {
 		return nil, fmt.Errorf("simulated: cycle %s is shorter than %s", src.cycle, config.MinSimulatedCycle)
+	}
+	switch s.Emulate {
+	case "kea":
+		return newSimKeaSource(s, src.server, logger)
+	case "windows":
+		return newSimWindowsSource(s, src.server, logger)
+	case "peer":
+		return newSimPeerSource(s, logger)
 	}
 	return src, nil
 }
@@ -204,6 +212,10 @@ func (s *simulatedSource) observe(rel simRelationship, p *failover.Pair, now tim
 		MaxUnackedUpdates:        failover.Some(rel.maxUnacked),
 		UnackedUpdates:           failover.Some(s.unacked(rel, m, now)),
 		CommunicationInterrupted: failover.Some(failover.CommunicationInterruptedFromState(m.State)),
+	}
+	if rel.mode == failover.ModeLoadBalance {
+		// dhcpd.conf(5) recommends "load balance max seconds 3".
+		r.Gauges = []failover.Gauge{{Name: gaugeLoadBalanceMax, Value: 3}}
 	}
 	_, f := s.cycleOf(now)
 	r.Pools = s.pools(rel, m, f)

@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 	"unicode/utf8"
 
 	"github.com/go-kit/log"
 	dto "github.com/prometheus/client_model/go"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // A source's own metrics (the peer tap's per-connection counters, the
@@ -35,6 +37,15 @@ type MetricsSource interface {
 type GenerationalMetricsSource interface {
 	MetricsSource
 	MetricsGeneration() (gen uint64, cacheable bool)
+}
+
+// CreatedMetricsSource is a MetricsSource whose counters count from a
+// known time: they carry it as their created timestamp in the protobuf
+// exposition, as the contract's counters do (docs/metrics.md, "Created
+// timestamps").
+type CreatedMetricsSource interface {
+	MetricsSource
+	CountersCreated() time.Time
 }
 
 // sourceGauge and sourceCounter declare a family of a source's own
@@ -81,6 +92,8 @@ type MetricWriter struct {
 	// writes the same relationship, direction and message pairs dozens of
 	// times per scrape.
 	pairs map[[2]string]*dto.LabelPair
+	// created is the counters' created timestamp (CreatedMetricsSource).
+	created *timestamppb.Timestamp
 }
 
 func newMetricWriter(target string) *MetricWriter {
@@ -118,7 +131,7 @@ func (w *MetricWriter) write(f *family, typ dto.MetricType, v float64, values []
 	}
 	m := &dto.Metric{Label: pairs}
 	if typ == dto.MetricType_COUNTER {
-		m.Counter = &dto.Counter{Value: f64(v)}
+		m.Counter = &dto.Counter{Value: f64(v), CreatedTimestamp: w.created}
 	} else {
 		m.Gauge = gaugeOf(v)
 	}
@@ -141,6 +154,9 @@ func (w *MetricWriter) pair(name, value string) *dto.LabelPair {
 // scrape goes on.
 func renderSourceMetrics(logger log.Logger, target string, ms MetricsSource) (out []*dto.MetricFamily) {
 	w := newMetricWriter(target)
+	if cs, ok := ms.(CreatedMetricsSource); ok {
+		w.created = timestamppb.New(cs.CountersCreated())
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			_ = logPanic(logger, target, p)

@@ -164,9 +164,10 @@ type windowsSource struct {
 	// once.
 	prefixes map[netip.Addr]winScope
 
-	mu   sync.Mutex
-	snap winSnapshot
-	gen  uint64 // counts the snapshots
+	mu      sync.Mutex
+	snap    winSnapshot
+	gen     uint64    // counts the snapshots
+	created time.Time // when the source was built
 }
 
 func newWindowsSourceWith(api dhcpsapi.API, server string, relationships []string, logger log.Logger) *windowsSource {
@@ -179,6 +180,7 @@ func newWindowsSourceWith(api dhcpsapi.API, server string, relationships []strin
 		states: winStates{},
 
 		prefixes: map[netip.Addr]winScope{},
+		created:  time.Now(),
 	}
 	s.want, s.names = relationshipFilter(relationships)
 	return s
@@ -504,4 +506,16 @@ func (s *windowsSource) WriteMetrics(w *MetricWriter) {
 			_ = w.Gauge(winPendingOffersDesc, p.value, p.relationship, p.pool)
 		}
 	}
+}
+
+// CountersCreated implements CreatedMetricsSource: the MIB counts from
+// the server's start (ServerStartTime) where the server says, else the
+// exporter counts from the source's start.
+func (s *windowsSource) CountersCreated() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st := s.snap.mib.startTime; st > 0 {
+		return time.Unix(0, int64(st*1e9))
+	}
+	return s.created
 }

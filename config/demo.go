@@ -15,10 +15,19 @@ import (
 // (collector/simulated.go has the script).
 var DemoStartPhases = [2]float64{0.04, 0.42}
 
+// demoEmulated are the demo's emulated servers, after the four of the
+// fault-playing pairs: they make the Kea, Windows and peer-tap families
+// of docs/metrics.md appear in the demo.
+var demoEmulated = []struct{ pair, server, emulate string }{
+	{"demo-kea", "a", "kea"}, {"demo-kea", "b", "kea"},
+	{"demo-win", "a", "windows"}, {"demo-win", "b", "windows"},
+	{"demo-tap", "a", "peer"},
+}
+
 // DemoConfig is the configuration of --demo: two simulated pairs, demo-1
 // and demo-2, i.e. four targets (demo-1-a, demo-1-b, demo-2-a, demo-2-b)
 // polled every second, with cycles counted from the Unix epoch and the
-// pairs half a cycle apart. A cycle shorter than MinSimulatedCycle is
+// pairs half a cycle apart; then the emulated servers of demoEmulated. A cycle shorter than MinSimulatedCycle is
 // raised to it, so that the result always validates.
 func DemoConfig(cycle time.Duration) *Config { return DemoConfigFrom(cycle, time.Time{}) }
 
@@ -58,6 +67,22 @@ func DemoConfigFrom(cycle time.Duration, start time.Time) *Config {
 				},
 			})
 		}
+	}
+	// The emulated servers (docs/simulated.md, "Emulated sources"): a
+	// Kea pair, a Windows pair and a peer tap, in contact all along.
+	for _, e := range demoEmulated {
+		c.Targets = append(c.Targets, Target{
+			Name:         e.pair + "-" + e.server,
+			Source:       "simulated",
+			PollInterval: time.Second,
+			Timeout:      time.Second,
+			Settings: &Simulated{
+				Pair:    e.pair,
+				Server:  e.server,
+				Cycle:   model.Duration(cycle),
+				Emulate: e.emulate,
+			},
+		})
 	}
 	if err := c.Validate(); err != nil {
 		// Only a change to this function can get here.

@@ -3,6 +3,8 @@ package config
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -34,7 +36,18 @@ type Simulated struct {
 	// Offset shifts the pair's cycle, so that several pairs are not in
 	// the same phase at once.
 	Offset model.Duration `yaml:"offset"`
+	// Emulate is the source whose code the simulated server's answers go
+	// through (docs/simulated.md, "Emulated sources"): empty for the
+	// fault-playing pair, else one of SimulatedEmulations. An emulated
+	// server plays no fault: both ends stay in contact.
+	Emulate string `yaml:"emulate,omitempty"`
 }
+
+// SimulatedEmulations are the values of Simulated.Emulate: the Kea
+// source fed simulated control-channel answers, the Windows source fed a
+// simulated dhcpsapi.dll, and the peer tap fed a simulated failover
+// conversation.
+var SimulatedEmulations = []string{"kea", "windows", "peer"}
 
 func init() {
 	RegisterSource("simulated", func() SourceSettings { return &Simulated{} })
@@ -60,6 +73,8 @@ func (s *Simulated) Validate() error {
 		return fmt.Errorf("field cycle: must be at least %s", model.Duration(MinSimulatedCycle))
 	case s.Offset < 0:
 		return errors.New("field offset: must not be negative")
+	case s.Emulate != "" && !slices.Contains(SimulatedEmulations, s.Emulate):
+		return fmt.Errorf("field emulate: must be one of %s, or absent", strings.Join(SimulatedEmulations, ", "))
 	}
 	return nil
 }

@@ -44,6 +44,7 @@ func TestSimulatedInvalid(t *testing.T) {
 		{"pair: lab\n    server: a\n    offset: -1s", `not a valid duration string: "-1s"`},
 		{"pair: lab\n    server: a\n    cycle: soon", `not a valid duration string: "soon"`},
 		{"pair: lab\n    server: a\n    mclt: 1s", `unknown field "mclt" (source simulated)`},
+		{"pair: lab\n    server: a\n    emulate: isc", `target "s": field emulate: must be one of kea, windows, peer, or absent`},
 	} {
 		_, err := Parse([]byte("targets:\n  - name: s\n    source: simulated\n    " + tc.keys + "\n"))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -77,7 +78,7 @@ func TestDemoConfig(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	if got := strings.Join(names, " "); got != "demo-1-a demo-1-b demo-2-a demo-2-b" {
+	if got := strings.Join(names, " "); got != "demo-1-a demo-1-b demo-2-a demo-2-b demo-kea-a demo-kea-b demo-win-a demo-win-b demo-tap-a" {
 		t.Errorf("targets %s", got)
 	}
 	s1, s2 := c.Targets[0].Settings.(*Simulated), c.Targets[2].Settings.(*Simulated)
