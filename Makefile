@@ -30,7 +30,7 @@ TARBALL_DIR := .tarballs
 FUZZ_TARGETS ?= failover:FuzzDecode failover:FuzzStream failover:FuzzPair \
                 omapi:FuzzReadMessage kea:FuzzParseStatusGet kea:FuzzParseLeaseStats kea:FuzzParseRefusals kea:FuzzParseSubnet4List kea:FuzzParseConfig \
                 leases:FuzzParser leases:FuzzDHCPDConf isclog:FuzzParseLine \
-                peer:FuzzReassembly peer:FuzzPacket dhcpsapi:FuzzWinDecode dhcpsapi:FuzzWinDecodeServer
+                peer:FuzzReassembly peer:FuzzPacket peer:FuzzCaptureFile journal:FuzzJournalFile dhcpsapi:FuzzWinDecode dhcpsapi:FuzzWinDecodeServer
 
 .PHONY: all build build-windows test vet staticcheck windows-check unit lint-metrics fuzz bench bench-once clean mixin crossbuild tarball image packaging
 
