@@ -176,3 +176,31 @@ func BenchmarkJournalRead(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "entries/s")
 }
+
+// TestSkip: skipping lands where reading every entry does, on both
+// layouts (the files' 600 entries span several arrays).
+func TestSkip(t *testing.T) {
+	for _, name := range []string{"compact", "regular"} {
+		b := gunzip(t, name+".journal.gz")
+		f, err := Open(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := NewReader(f, nil)
+		n, err := r.Skip()
+		if err != nil || n != 600 || r.Seen() != 600 {
+			t.Fatalf("%s: skipped %d, seen %d, %v", name, n, r.Seen(), err)
+		}
+		if _, ok := r.Next(); ok {
+			t.Fatalf("%s: an entry after the end", name)
+		}
+		// Skipped from inside the first arrays.
+		r = NewReader(f, nil)
+		for range 5 {
+			r.Next()
+		}
+		if n, err := r.Skip(); err != nil || n != 595 {
+			t.Fatalf("%s: skipped %d after 5, %v", name, n, err)
+		}
+	}
+}

@@ -58,7 +58,11 @@ func (r *Reader) Refresh() error {
 // Skip moves past the entries the header counts without reading them,
 // and returns how many it passed.
 func (r *Reader) Skip() (uint64, error) {
-	var n uint64
+	start := r.c.seen
+	if err := r.f.skipFull(&r.c); err != nil {
+		r.err = err
+		return r.c.seen - start, err
+	}
 	for r.err == nil {
 		_, ok, err := r.f.next(&r.c)
 		if err != nil {
@@ -68,7 +72,6 @@ func (r *Reader) Skip() (uint64, error) {
 		if !ok {
 			break
 		}
-		n++
 	}
-	return n, r.err
+	return r.c.seen - start, r.err
 }

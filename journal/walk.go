@@ -112,3 +112,34 @@ func (d *decompressor) zstd(src []byte, limit int) ([]byte, error) {
 	d.out = out
 	return out, nil
 }
+
+// skipFull moves c past the arrays that have a next one: journald links a
+// new array only once the previous is full, so every item of such an
+// array is an entry, and the start at the end of a large file reads two
+// words per array rather than one per entry.
+func (f *File) skipFull(c *cursor) error {
+	for c.seen < f.h.NEntries {
+		if c.array == 0 || c.capacity == 0 {
+			// next reads the first array's header (and one entry).
+			if _, ok, err := f.next(c); err != nil || !ok {
+				return err
+			}
+			continue
+		}
+		var b [8]byte
+		if _, err := f.r.ReadAt(b[:], int64(c.array+16)); err != nil {
+			return fmt.Errorf("%w: entry array at %d: %w", ErrCorrupt, c.array, err)
+		}
+		nextArray := binary.LittleEndian.Uint64(b[:])
+		left := c.capacity - c.index
+		if nextArray == 0 || c.seen+left > f.h.NEntries {
+			return nil
+		}
+		if nextArray <= c.array {
+			return fmt.Errorf("%w: entry array at %d links back to %d", ErrCorrupt, c.array, nextArray)
+		}
+		c.seen += left
+		c.array, c.capacity, c.index = nextArray, 0, 0
+	}
+	return nil
+}
