@@ -177,51 +177,36 @@ func (s *leasesSource) Close() error {
 	return s.follow.Close()
 }
 
-// readLog counts the refusals logged since the last poll. Its failures
-// (a log file missing or unreadable) do not fail the poll, which is about
-// the leases file: they are logged once per change, and the counts stay.
+// readLog counts the refusals logged since the last poll, from the log
+// file or the journal. Its failures (a log missing or unreadable) do not
+// fail the poll, which is about the leases file: they are logged once per
+// change, and the counts stay.
 func (s *leasesSource) readLog(ctx context.Context, stop time.Time) {
 	s.refreshInterfaces(time.Now())
+	var err error
+	var where []any
+	var skipped bool
 	if s.journal != nil {
-		s.readJournal(ctx, stop)
-		return
+		err = s.journal.Follow(ctx, stop, func(m []byte) { s.refused.Line(m) })
+		where, skipped = []any{"journal", s.journal.Dir()}, s.journal.Unsupported > 0
+	} else {
+		err = s.log.Follow(ctx, stop, logLines{s})
+		where, skipped = []any{"path", s.log.Path()}, s.log.Long > 0
 	}
-	err := s.log.Follow(ctx, stop, logLines{s})
-	if errors.Is(err, isclog.ErrStopped) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+	if errors.Is(err, isclog.ErrStopped) || errors.Is(err, journal.ErrStopped) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		err = nil // the rest comes with the next poll
 	}
 	switch {
 	case err != nil && err.Error() != s.logErr:
 		s.logErr = err.Error()
-		level.Warn(s.logger).Log("msg", "Cannot read dhcpd's log file; refusal counters stand still", "path", s.log.Path(), "err", err)
+		level.Warn(s.logger).Log(append([]any{"msg", "Cannot read dhcpd's log; refusal counters stand still"}, append(where, "err", err)...)...)
 	case err == nil && s.logErr != "":
 		s.logErr = ""
-		level.Info(s.logger).Log("msg", "dhcpd's log file read again", "path", s.log.Path())
+		level.Info(s.logger).Log(append([]any{"msg", "dhcpd's log read again"}, where...)...)
 	}
-	if s.log.Long > 0 && !s.warnLong {
+	if skipped && !s.warnLong {
 		s.warnLong = true
-		level.Warn(s.logger).Log("msg", "Lines longer than the exporter reads skipped in dhcpd's log file", "path", s.log.Path(), "max", isclog.MaxLine)
-	}
-}
-
-// readJournal counts the refusals dhcpd logged to the systemd journal
-// since the last poll; its failures are handled as readLog's.
-func (s *leasesSource) readJournal(ctx context.Context, stop time.Time) {
-	err := s.journal.Follow(ctx, stop, func(m []byte) { s.refused.Line(m) })
-	if errors.Is(err, journal.ErrStopped) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		err = nil
-	}
-	switch {
-	case err != nil && err.Error() != s.logErr:
-		s.logErr = err.Error()
-		level.Warn(s.logger).Log("msg", "Cannot read dhcpd's messages in the systemd journal; refusal counters stand still", "dir", s.journal.Dir(), "err", err)
-	case err == nil && s.logErr != "":
-		s.logErr = ""
-		level.Info(s.logger).Log("msg", "The systemd journal read again", "dir", s.journal.Dir())
-	}
-	if s.journal.Unsupported > 0 && !s.warnLong {
-		s.warnLong = true
-		level.Warn(s.logger).Log("msg", "Journal fields the exporter cannot read skipped (compressed with XZ or LZ4, or over 1 MiB)", "dir", s.journal.Dir())
+		level.Warn(s.logger).Log(append([]any{"msg", "Parts of dhcpd's log skipped: lines longer than max_line bytes, or journal fields compressed with XZ or LZ4", "max_line", isclog.MaxLine}, where...)...)
 	}
 }
 

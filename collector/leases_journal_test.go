@@ -1,21 +1,16 @@
 package collector
 
 import (
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/dhcpfailover/dhcp_failover_exporter/config"
+	"github.com/dhcpfailover/dhcp_failover_exporter/journal/journaltest"
 	"github.com/go-kit/log"
 )
-
-// journalRemote writes journal files as journald does (Debian package
-// systemd-journal-remote).
-const journalRemote = "/lib/systemd/systemd-journal-remote"
 
 // syslogHeader is the part of a syslog line journald does not keep in
 // MESSAGE (it has its own fields for time, host and program).
@@ -26,9 +21,7 @@ var syslogHeader = regexp.MustCompile(`^.*?dhcpd(\[[0-9]+\])?: `)
 // directory as /var/log/journal has) are counted as the same messages are
 // from a log file: from the follower's start, per network of dhcpd.conf.
 func TestLeasesRefusalsFromJournal(t *testing.T) {
-	if _, err := os.Stat(journalRemote); err != nil {
-		t.Skipf("needs %s (Debian package systemd-journal-remote)", journalRemote)
-	}
+	journaltest.Require(t)
 	lines, err := os.ReadFile(filepath.Join("..", "isclog", "testdata", "syslog.log"))
 	if err != nil {
 		t.Fatal(err)
@@ -49,15 +42,11 @@ func TestLeasesRefusalsFromJournal(t *testing.T) {
 	}
 	active := filepath.Join(dir, "system.journal")
 	write := func(ident string, first int, msgs []string) {
-		var in strings.Builder
+		entries := make([]journaltest.Entry, len(msgs))
 		for i, m := range msgs {
-			fmt.Fprintf(&in, "__REALTIME_TIMESTAMP=%d\n__MONOTONIC_TIMESTAMP=%d\n_BOOT_ID=6b2f1e0ad4b54e6cbcf1d1c4a1f1e0aa\nMESSAGE=%s\nSYSLOG_IDENTIFIER=%s\n\n", 1764177656000000+(first+i)*1000, first+i+1, m, ident)
+			entries[i] = journaltest.Entry{Ident: ident, Message: m}
 		}
-		cmd := exec.Command(journalRemote, "-o", active, "-")
-		cmd.Stdin = strings.NewReader(in.String())
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("%v\n%s", err, out)
-		}
+		journaltest.Append(t, active, first, entries...)
 	}
 	// History: not counted.
 	write("dhcpd", 0, msgs[:1])

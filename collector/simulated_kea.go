@@ -58,7 +58,13 @@ func newSimKeaSource(s *config.Simulated, server int, logger log.Logger) (Source
 
 // Poll implements Source.
 func (s *simKeaSource) Poll(ctx context.Context) ([]failover.Relationship, error) {
-	rels, err := s.keaSource.Poll(ctx)
+	return asSimulated(s.keaSource.Poll(ctx))
+}
+
+// asSimulated marks the relationships of an emulated server as the
+// simulation's (docs/simulated.md, "Emulated sources"): the real source's
+// decoding, a vendor no one runs.
+func asSimulated(rels []failover.Relationship, err error) ([]failover.Relationship, error) {
 	for i := range rels {
 		rels[i].Vendor = failover.VendorSimulated
 	}

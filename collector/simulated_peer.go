@@ -73,11 +73,7 @@ func (s *simPeerSource) Poll(ctx context.Context) ([]failover.Relationship, erro
 		s.tap.packet(nil, peer.LinkIPv4, ts, frame)
 	})
 	s.mu.Unlock()
-	rels, err := s.tap.Poll(ctx)
-	for i := range rels {
-		rels[i].Vendor = failover.VendorSimulated
-	}
-	return rels, err
+	return asSimulated(s.tap.Poll(ctx))
 }
 
 // WriteMetrics implements MetricsSource.

@@ -64,11 +64,7 @@ func (s *simWindowsSource) Poll(ctx context.Context) ([]failover.Relationship, e
 		})
 		return nil, nil
 	}
-	rels, err := s.windowsSource.Poll(ctx)
-	for i := range rels {
-		rels[i].Vendor = failover.VendorSimulated
-	}
-	return rels, err
+	return asSimulated(s.windowsSource.Poll(ctx))
 }
 
 // simWinAPI is the simulated DLL of server a or b of a pair. Each poll

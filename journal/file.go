@@ -56,18 +56,12 @@ const (
 
 // Header is the part of a journal file's header the reader uses.
 type Header struct {
-	FileID, SeqnumID [16]byte
+	FileID           [16]byte
 	Compact          bool
-	incompatible     uint32
+	NEntries         uint64
 	headerSize       uint64
 	arenaSize        uint64
-	NEntries         uint64
-	HeadSeqnum       uint64
-	TailSeqnum       uint64
 	entryArrayOffset uint64
-	HeadRealtime     uint64 // µs since the epoch
-	TailRealtime     uint64
-	State            uint8 // 0 offline, 1 online, 2 archived
 }
 
 // headerMin is the header up to tail_entry_monotonic, what every file
@@ -87,24 +81,18 @@ func ReadHeader(r io.ReaderAt) (Header, error) {
 		return Header{}, fmt.Errorf("%w: signature %q", ErrNotJournal, b[:8])
 	}
 	le := binary.LittleEndian
+	incompatible := le.Uint32(b[12:])
 	h := Header{
-		incompatible:     le.Uint32(b[12:]),
-		State:            b[16],
 		headerSize:       le.Uint64(b[88:]),
 		arenaSize:        le.Uint64(b[96:]),
 		NEntries:         le.Uint64(b[152:]),
-		TailSeqnum:       le.Uint64(b[160:]),
-		HeadSeqnum:       le.Uint64(b[168:]),
 		entryArrayOffset: le.Uint64(b[176:]),
-		HeadRealtime:     le.Uint64(b[184:]),
-		TailRealtime:     le.Uint64(b[192:]),
 	}
 	copy(h.FileID[:], b[24:40])
-	copy(h.SeqnumID[:], b[72:88])
-	if u := h.incompatible &^ knownIncompatible; u != 0 {
+	if u := incompatible &^ knownIncompatible; u != 0 {
 		return Header{}, fmt.Errorf("%w: incompatible flags %#x", ErrUnsupported, u)
 	}
-	h.Compact = h.incompatible&flagCompact != 0
+	h.Compact = incompatible&flagCompact != 0
 	if h.headerSize < headerMin || h.headerSize > 1<<20 || h.arenaSize > 1<<50 {
 		return Header{}, fmt.Errorf("%w: header size %d, arena %d", ErrCorrupt, h.headerSize, h.arenaSize)
 	}

@@ -71,18 +71,26 @@ func (f *File) next(c *cursor) (off uint64, ok bool, err error) {
 			c.seen++
 			return off, true, nil
 		}
-		if _, err := f.r.ReadAt(b[:], int64(c.array+16)); err != nil {
-			return 0, false, fmt.Errorf("%w: entry array at %d: %w", ErrCorrupt, c.array, err)
-		}
-		nextArray := le.Uint64(b[:])
-		if nextArray == 0 {
-			return 0, false, nil
-		}
-		if nextArray <= c.array {
-			return 0, false, fmt.Errorf("%w: entry array at %d links back to %d", ErrCorrupt, c.array, nextArray)
+		nextArray, err := f.nextArray(c.array)
+		if err != nil || nextArray == 0 {
+			return 0, false, err
 		}
 		c.array, c.capacity, c.index = nextArray, 0, 0
 	}
+}
+
+// nextArray reads the offset of the array after the one at array, 0 if
+// none yet; it must lie further into the file, so that a walk ends.
+func (f *File) nextArray(array uint64) (uint64, error) {
+	var b [8]byte
+	if _, err := f.r.ReadAt(b[:], int64(array+16)); err != nil {
+		return 0, fmt.Errorf("%w: entry array at %d: %w", ErrCorrupt, array, err)
+	}
+	next := binary.LittleEndian.Uint64(b[:])
+	if next != 0 && next <= array {
+		return 0, fmt.Errorf("%w: entry array at %d links back to %d", ErrCorrupt, array, next)
+	}
+	return next, nil
 }
 
 // decompressor holds the zstd decoder, made on first use.
@@ -126,17 +134,10 @@ func (f *File) skipFull(c *cursor) error {
 			}
 			continue
 		}
-		var b [8]byte
-		if _, err := f.r.ReadAt(b[:], int64(c.array+16)); err != nil {
-			return fmt.Errorf("%w: entry array at %d: %w", ErrCorrupt, c.array, err)
-		}
-		nextArray := binary.LittleEndian.Uint64(b[:])
+		nextArray, err := f.nextArray(c.array)
 		left := c.capacity - c.index
-		if nextArray == 0 || c.seen+left > f.h.NEntries {
-			return nil
-		}
-		if nextArray <= c.array {
-			return fmt.Errorf("%w: entry array at %d links back to %d", ErrCorrupt, c.array, nextArray)
+		if err != nil || nextArray == 0 || c.seen+left > f.h.NEntries {
+			return err
 		}
 		c.seen += left
 		c.array, c.capacity, c.index = nextArray, 0, 0
