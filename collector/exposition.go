@@ -64,6 +64,7 @@ func TextFormatOf(f expfmt.Format) (TextFormat, bool) {
 // (the same for every target) and its series lines.
 type encodedFamily struct {
 	name         string
+	id           int32 // familyID(name)
 	header, body []byte
 }
 
@@ -114,7 +115,7 @@ func encodeFamilies(mfs []*dto.MetricFamily, format TextFormat) (*encodedTarget,
 	all := bytes.Clone(buf.Bytes())
 	et := &encodedTarget{families: make([]encodedFamily, len(spans))}
 	for i, sp := range spans {
-		et.families[i] = encodedFamily{name: named[i].GetName(), header: all[sp.start:sp.split:sp.split], body: all[sp.split:sp.end:sp.end]}
+		et.families[i] = encodedFamily{name: named[i].GetName(), id: familyID(named[i].GetName()), header: all[sp.start:sp.split:sp.split], body: all[sp.split:sp.end:sp.end]}
 	}
 	return et, nil
 }
@@ -248,33 +249,9 @@ func (a *Agent) WriteText(w io.Writer, format TextFormat) (int64, error) {
 	if firstErr != nil {
 		return 0, firstErr
 	}
-	headers := map[string][]byte{}
-	for _, et := range ets {
-		for i := range et.families {
-			if _, ok := headers[et.families[i].name]; !ok {
-				headers[et.families[i].name] = et.families[i].header
-			}
-		}
-	}
-	order := make([]string, 0, len(headers))
-	for name := range headers {
-		order = append(order, name)
-	}
-	sort.Strings(order)
-	// A merge of the sorted lists: next[i] is the first family of ets[i]
-	// not written yet.
-	next := make([]int, len(ets))
 	cw := &countWriter{w: w}
 	bw := bufio.NewWriterSize(cw, writeBuffer)
-	for _, name := range order {
-		bw.Write(headers[name])
-		for i, et := range ets {
-			if j := next[i]; j < len(et.families) && et.families[j].name == name {
-				bw.Write(et.families[j].body)
-				next[i]++
-			}
-		}
-	}
+	mergeFamilies(bw, ets)
 	err := bw.Flush()
 	return cw.n, err
 }
