@@ -67,7 +67,7 @@ func runAnalyze(file, format string, ports []uint16, timeline bool, stdout, stde
 	var tl *timelineWriter
 	if write != nil {
 		tl = newTimelineWriter(write, cancel)
-		o.Timeline = tl.add
+		o.EventSlot, o.Timeline = tl.slot, tl.commit
 	}
 	r, err := peer.Analyze(ctx, c, o)
 	var werr error
@@ -137,17 +137,24 @@ func (t *timelineWriter) run() {
 					t.cancel()
 				}
 			}
-			batch[i] = peer.Event{} // drop its strings
 		}
+		// The events are not cleared: slot hands each out again to be
+		// overwritten whole, and a few batches' strings are all they hold.
 		t.free <- batch[:0]
 	}
 	t.done <- err
 }
 
-// add queues a copy of e (an Event's pointers are never reused by
-// Analyze, so the copy stays valid after the callback).
-func (t *timelineWriter) add(e *peer.Event) {
-	t.cur = append(t.cur, *e)
+// slot returns the place of the next event in the current batch, for
+// Analyze to fill (peer.AnalyzeOptions.EventSlot): no event is copied.
+func (t *timelineWriter) slot() *peer.Event {
+	t.cur = t.cur[:len(t.cur)+1]
+	return &t.cur[len(t.cur)-1]
+}
+
+// commit takes the event slot returned, filled; a full batch goes to the
+// writer.
+func (t *timelineWriter) commit(*peer.Event) {
 	if len(t.cur) == timelineBatch {
 		t.full <- t.cur
 		t.cur = <-t.free

@@ -94,6 +94,12 @@ type AnalyzeOptions struct {
 	// valid only during the call. Nothing of the timeline is kept, so
 	// the output streams it (text lines, JSONStream.Event).
 	Timeline func(*Event)
+	// EventSlot, if set, returns the Event the next event is filled
+	// into, which Timeline then receives: a consumer that queues the
+	// events hands out its queue's own slots and copies none (an Event is
+	// some 300 bytes, two million of them in a large capture). Every
+	// field of the slot is overwritten.
+	EventSlot func() *Event
 }
 
 // analysis is the state of Analyze. Only connections in the tracker's
@@ -218,8 +224,12 @@ func Analyze(ctx context.Context, c *Capture, o AnalyzeOptions) (*Report, error)
 				x[from] = append(x[from], StateReport{Time: ts.UTC(), State: st.String(), NativeState: nativeName(s.Code), Code: s.Code, Startup: s.Startup, StartTimeOfState: s.STOS.UTC()})
 			}
 			if o.Timeline != nil {
-				e.fill(c, from, ts, m, &a.addrs)
-				o.Timeline(&e)
+				ep := &e
+				if o.EventSlot != nil {
+					ep = o.EventSlot()
+				}
+				ep.fill(c, from, ts, m, &a.addrs)
+				o.Timeline(ep)
 			}
 		},
 	})
