@@ -348,23 +348,21 @@ func (s *JSONStream) Close(r *Report) error {
 	fmt.Fprintf(&s.buf, "  \"packets\": %d,\n  \"failover_segments\": %d,\n  \"messages\": %d,\n  \"reconnects\": %d,\n  \"connections\": [",
 		r.Packets, r.FailoverSegments, r.Messages, r.Reconnects)
 	s.write(s.buf.Bytes())
-	enc := json.NewEncoder(&s.buf)
-	enc.SetIndent("    ", "  ")
-	for i := range r.Connections {
-		s.buf.Reset()
-		if i > 0 {
-			s.buf.WriteByte(',')
-		}
-		s.buf.WriteString("\n    ")
-		if b, ok := appendConnJSON(s.buf.AvailableBuffer(), &r.Connections[i]); ok {
-			s.buf.Write(b)
-		} else {
-			if err := enc.Encode(&r.Connections[i]); err != nil && s.err == nil {
-				s.err = err
+	if s.err == nil {
+		s.err = writeFormatted(s.w, len(r.Connections), func(b []byte, i int) ([]byte, error) {
+			if i > 0 {
+				b = append(b, ',')
 			}
-			s.buf.Truncate(s.buf.Len() - 1)
-		}
-		s.write(s.buf.Bytes())
+			b = append(b, "\n    "...)
+			c := &r.Connections[i]
+			if out, ok := appendConnJSON(b, c); ok {
+				return out, nil
+			}
+			// What appendConnJSON does not write itself, encoding/json
+			// does, indented as Encoder.SetIndent("    ", "  ") would.
+			j, err := json.MarshalIndent(c, "    ", "  ")
+			return append(b, j...), err
+		})
 	}
 	s.buf.Reset()
 	if len(r.Connections) > 0 {
@@ -427,16 +425,13 @@ func sideReport(c *Conn, i int, states []StateReport) SideReport {
 // buffer reused (a capture may have tens of thousands of connections);
 // text_test.go compares them with what fmt writes.
 func (r *Report) WriteText(w io.Writer) error {
-	b := make([]byte, 0, 40<<10)
-	for i := range r.Connections {
-		if len(b) >= 32<<10 {
-			if _, err := w.Write(b); err != nil {
-				return err
-			}
-			b = b[:0]
-		}
-		b = appendConnText(b, &r.Connections[i])
+	err := writeFormatted(w, len(r.Connections), func(b []byte, i int) ([]byte, error) {
+		return appendConnText(b, &r.Connections[i]), nil
+	})
+	if err != nil {
+		return err
 	}
+	b := make([]byte, 0, 256)
 	b = append(b, '\n')
 	b = strconv.AppendUint(b, r.Packets, 10)
 	b = append(b, " packets, "...)
@@ -453,7 +448,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		b = append(b, r.Error...)
 		b = append(b, '\n')
 	}
-	_, err := w.Write(b)
+	_, err = w.Write(b)
 	return err
 }
 
