@@ -58,6 +58,7 @@ type mergeScratch struct {
 	header      [][]byte
 	bodies      [][]byte
 	order       []int32
+	touched     byte // touch's sum
 }
 
 var mergeScratches = sync.Pool{New: func() any { return new(mergeScratch) }}
@@ -109,7 +110,7 @@ func mergeFamilies(bw *bufio.Writer, ets []*encodedTarget) {
 		bw.Write(sc.header[id])
 		bodies := sc.bodies[at : at+sc.count[id]]
 		for len(bodies) > 0 {
-			n := touch(bodies, touchAhead)
+			n := touch(bodies, touchAhead, &sc.touched)
 			for _, b := range bodies[:n] {
 				bw.Write(b)
 			}
@@ -137,14 +138,14 @@ func resized[T any](s []T, n int) []T {
 // copying them.
 const touchAhead = 16 << 10
 
-var touchSink byte
-
 // touch reads one byte of every cache line of the first bodies, up to
 // limit bytes (at least one body), and returns how many bodies it read.
 // The loads are independent of each other, so the processor has many
 // cache misses in flight at once, where the copy that follows would wait
 // for one line after another.
-func touch(bodies [][]byte, limit int) int {
+// The sum of the bytes read goes to sink, so that the loads are not
+// left out.
+func touch(bodies [][]byte, limit int, sink *byte) int {
 	var x byte
 	n, size := 0, 0
 	for n < len(bodies) && (n == 0 || size+len(bodies[n]) <= limit) {
@@ -155,6 +156,6 @@ func touch(bodies [][]byte, limit int) int {
 		size += len(b)
 		n++
 	}
-	touchSink += x
+	*sink += x
 	return n
 }
