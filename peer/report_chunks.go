@@ -36,10 +36,21 @@ func writeFormatted(w io.Writer, n int, format func(b []byte, i int) ([]byte, er
 	odd := make(chan formatted, 1)
 	free := make(chan []byte, 1)
 	stop := make(chan struct{})
-	defer close(stop)
-	if chunks > 1 {
+	done := make(chan struct{})
+	// On return the second goroutine is told to stop and waited for:
+	// format is never called once writeFormatted has returned.
+	defer func() { close(stop); <-done }()
+	if chunks <= 1 {
+		close(done)
+	} else {
 		go func() {
+			defer close(done)
 			for c := 1; c < chunks; c += 2 {
+				select {
+				case <-stop:
+					return
+				default:
+				}
 				var b []byte
 				select {
 				case b = <-free:

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestWriteFormatted: items in order across many chunks of both
@@ -30,7 +32,9 @@ func TestWriteFormatted(t *testing.T) {
 	bad := errors.New("bad item")
 	for _, at := range []int{0, summaryChunk + 3, 7*summaryChunk + 1} {
 		var got bytes.Buffer
+		var calls atomic.Int64
 		err := writeFormatted(&got, 20*summaryChunk, func(b []byte, i int) ([]byte, error) {
+			calls.Add(1)
 			if i == at {
 				return b, bad
 			}
@@ -38,6 +42,11 @@ func TestWriteFormatted(t *testing.T) {
 		})
 		if !errors.Is(err, bad) {
 			t.Errorf("format error at %d: got %v", at, err)
+		}
+		n := calls.Load()
+		time.Sleep(10 * time.Millisecond)
+		if calls.Load() != n {
+			t.Errorf("format error at %d: format called after writeFormatted returned", at)
 		}
 		if bytes.Contains(got.Bytes(), []byte(" "+strconv.Itoa(at)+" ")) {
 			t.Errorf("format error at %d: the item was written", at)
