@@ -63,8 +63,7 @@ func TextFormatOf(f expfmt.Format) (TextFormat, bool) {
 // encodedFamily is one family of one target: its HELP and TYPE lines
 // (the same for every target) and its series lines.
 type encodedFamily struct {
-	name         string
-	id           int32 // familyID(name)
+	id           int32 // familyID of its name (familyNames gives it back)
 	header, body []byte
 }
 
@@ -115,7 +114,7 @@ func encodeFamilies(mfs []*dto.MetricFamily, format TextFormat) (*encodedTarget,
 	all := bytes.Clone(buf.Bytes())
 	et := &encodedTarget{families: make([]encodedFamily, len(spans))}
 	for i, sp := range spans {
-		et.families[i] = encodedFamily{name: named[i].GetName(), id: familyID(named[i].GetName()), header: all[sp.start:sp.split:sp.split], body: all[sp.split:sp.end:sp.end]}
+		et.families[i] = encodedFamily{id: familyID(named[i].GetName()), header: all[sp.start:sp.split:sp.split], body: all[sp.split:sp.end:sp.end]}
 	}
 	return et, nil
 }
