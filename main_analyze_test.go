@@ -172,7 +172,7 @@ func TestAnalyzeJSONFixtureCounts(t *testing.T) {
 			byType := map[string]uint64{}
 			states := map[string][]string{}
 			ids := map[int]bool{}
-			for _, c := range doc.Connections {
+			for _, c := range doc.Connections.All() {
 				ids[c.ID] = true
 			}
 			var last time.Time
@@ -207,7 +207,7 @@ func TestAnalyzeJSONFixtureCounts(t *testing.T) {
 				t.Errorf("%d events, messages %d", n, doc.Messages)
 			}
 			// The summaries count the same.
-			for _, c := range doc.Connections {
+			for _, c := range doc.Connections.All() {
 				for i, s := range c.Sides {
 					if s.Total == 0 {
 						continue

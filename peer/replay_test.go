@@ -131,8 +131,8 @@ func TestAnalyzeRecycle(t *testing.T) {
 	}
 	want, wantTL := analyze(false)
 	got, gotTL := analyze(true)
-	if want.Messages != st.Messages() || len(want.Connections) != int(st.Conns) {
-		t.Errorf("%d messages, %d connections; the replay has %d, %d", want.Messages, len(want.Connections), st.Messages(), st.Conns)
+	if want.Messages != st.Messages() || want.Connections.Len() != int(st.Conns) {
+		t.Errorf("%d messages, %d connections; the replay has %d, %d", want.Messages, want.Connections.Len(), st.Messages(), st.Conns)
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Error("the reports differ")
@@ -167,7 +167,7 @@ func BenchmarkAnalyzeMemoryPerConn(b *testing.B) {
 		}
 		runtime.GC()
 		runtime.ReadMemStats(&after)
-		perConn = float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(len(r.Connections))
+		perConn = float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(r.Connections.Len())
 		runtime.KeepAlive(r)
 	}
 	b.ReportMetric(perConn, "heap-B/conn")

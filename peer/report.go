@@ -22,11 +22,11 @@ import (
 // hands each event to AnalyzeOptions.Timeline as it is read, and the
 // output streams it (WriteText's caller, JSONStream).
 type Report struct {
-	Packets          uint64       `json:"packets"`
-	FailoverSegments uint64       `json:"failover_segments"`
-	Messages         uint64       `json:"messages"`
-	Reconnects       int          `json:"reconnects"`
-	Connections      []ConnReport `json:"connections"`
+	Packets          uint64      `json:"packets"`
+	FailoverSegments uint64      `json:"failover_segments"`
+	Messages         uint64      `json:"messages"`
+	Reconnects       int         `json:"reconnects"`
+	Connections      ConnReports `json:"connections"`
 	// Error is set when the capture could not be read to its end; the
 	// report covers what was read.
 	Error string `json:"error,omitempty"`
@@ -112,18 +112,18 @@ type analysis struct {
 	// done holds the summaries in chunks, each in the place of its ID
 	// (the tracker numbers connections 1, 2, ...): one slice grown by
 	// append would copy them all again each time it doubles, and the
-	// report comes out in order without a sort. filled counts the
-	// summaries of each chunk; extra holds any ID out of that scheme.
+	// report comes out in order without a sort, in the same chunks
+	// (ConnReports). filled counts the summaries of each chunk, taken
+	// has a bit per ID stored; extra holds any ID out of that scheme.
 	done   [][]ConnReport
 	filled []int
+	taken  []uint64
 	extra  []ConnReport
 	ndone  int
 	// addrs remembers the text of recent assigned addresses (a pool's
 	// addresses come back in BNDUPD after BNDUPD, and in their BNDACK).
 	addrs addrCache
 }
-
-const doneChunk = 1024
 
 func (a *analysis) summarize(c *Conn) {
 	states := a.live[c]
@@ -155,40 +155,69 @@ func (a *analysis) put(r *ConnReport) {
 		a.extra = append(a.extra, *r)
 		return
 	}
-	ci := k / doneChunk
+	ci := k / connChunk
 	for len(a.done) <= ci {
 		a.done = append(a.done, nil)
 		a.filled = append(a.filled, 0)
 	}
 	if a.done[ci] == nil {
-		a.done[ci] = make([]ConnReport, doneChunk)
+		a.done[ci] = make([]ConnReport, connChunk)
 	}
-	slot := &a.done[ci][k%doneChunk]
-	if slot.ID != 0 { // an ID seen twice: never from the tracker
+	// Whether the place is taken is a bit of its own: reading the
+	// place would touch the chunk's fresh page before it is written,
+	// and the kernel then maps that page twice (the zero page for the
+	// read, a copy of it and a flush of every CPU's TLB for the write).
+	w, bit := k/64, uint64(1)<<(k%64)
+	for len(a.taken) <= w {
+		a.taken = append(a.taken, 0)
+	}
+	if a.taken[w]&bit != 0 { // an ID seen twice: never from the tracker
 		a.extra = append(a.extra, *r)
 		return
 	}
-	*slot = *r
+	a.taken[w] |= bit
+	a.done[ci][k%connChunk] = *r
 	a.filled[ci]++
 }
 
-// reports returns the summaries in one slice, in ID order but for
-// extra's.
-func (a *analysis) reports() []ConnReport {
-	out := make([]ConnReport, 0, a.ndone)
-	for ci, d := range a.done {
-		if a.filled[ci] == len(d) {
-			out = append(out, d...)
-		} else {
-			for i := range d {
-				if d[i].ID != 0 {
-					out = append(out, d[i])
-				}
+// reports returns the summaries in ID order. The chunks become the
+// report's own when the tracker numbered the connections 1, 2, ... as it
+// does (every chunk full but the last, filled from its start); anything
+// else is copied and sorted.
+func (a *analysis) reports() ConnReports {
+	dense := len(a.extra) == 0
+	for ci := 0; dense && ci < len(a.done); ci++ {
+		d, f := a.done[ci], a.filled[ci]
+		switch {
+		case f == len(d):
+		case ci < len(a.done)-1:
+			dense = false
+		default:
+			for i := range f {
+				dense = dense && d[i].ID != 0
 			}
 		}
-		a.done[ci] = nil // the copy is what stays
 	}
-	return append(out, a.extra...)
+	var out ConnReports
+	if dense {
+		for ci, d := range a.done {
+			out.adopt(d[:a.filled[ci]])
+			a.done[ci] = nil
+		}
+		return out
+	}
+	all := make([]ConnReport, 0, a.ndone)
+	for ci, d := range a.done {
+		for i := range d {
+			if d[i].ID != 0 {
+				all = append(all, d[i])
+			}
+		}
+		a.done[ci] = nil
+	}
+	all = append(all, a.extra...)
+	slices.SortStableFunc(all, func(x, y ConnReport) int { return x.ID - y.ID })
+	return MakeConnReports(all...)
 }
 
 // analyzeRecycle: Analyze reuses the connections that left the table
@@ -242,13 +271,8 @@ func Analyze(ctx context.Context, c *Capture, o AnalyzeOptions) (*Report, error)
 	if err != nil {
 		r.Error = err.Error()
 	}
-	byID := func(x, y ConnReport) int { return x.ID - y.ID }
-	if !slices.IsSortedFunc(r.Connections, byID) {
-		slices.SortFunc(r.Connections, byID)
-	}
 	seen := map[[2]netip.Addr]int{}
-	for i := range r.Connections {
-		c := &r.Connections[i]
+	for _, c := range r.Connections.All() {
 		if c.hasMessages {
 			c.Reconnect = seen[c.pair]
 			if seen[c.pair] > 0 {
@@ -349,12 +373,12 @@ func (s *JSONStream) Close(r *Report) error {
 		r.Packets, r.FailoverSegments, r.Messages, r.Reconnects)
 	s.write(s.buf.Bytes())
 	if s.err == nil {
-		s.err = writeFormatted(s.w, len(r.Connections), func(b []byte, i int) ([]byte, error) {
+		s.err = writeFormatted(s.w, r.Connections.Len(), func(b []byte, i int) ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
 			b = append(b, "\n    "...)
-			c := &r.Connections[i]
+			c := r.Connections.At(i)
 			if out, ok := appendConnJSON(b, c); ok {
 				return out, nil
 			}
@@ -365,7 +389,7 @@ func (s *JSONStream) Close(r *Report) error {
 		})
 	}
 	s.buf.Reset()
-	if len(r.Connections) > 0 {
+	if r.Connections.Len() > 0 {
 		s.buf.WriteString("\n  ")
 	}
 	s.buf.WriteString("]")
@@ -425,8 +449,8 @@ func sideReport(c *Conn, i int, states []StateReport) SideReport {
 // buffer reused (a capture may have tens of thousands of connections);
 // text_test.go compares them with what fmt writes.
 func (r *Report) WriteText(w io.Writer) error {
-	err := writeFormatted(w, len(r.Connections), func(b []byte, i int) ([]byte, error) {
-		return appendConnText(b, &r.Connections[i]), nil
+	err := writeFormatted(w, r.Connections.Len(), func(b []byte, i int) ([]byte, error) {
+		return appendConnText(b, r.Connections.At(i)), nil
 	})
 	if err != nil {
 		return err
@@ -439,7 +463,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	b = append(b, " on the failover ports, "...)
 	b = strconv.AppendUint(b, r.Messages, 10)
 	b = append(b, " messages, "...)
-	b = strconv.AppendInt(b, int64(len(r.Connections)), 10)
+	b = strconv.AppendInt(b, int64(r.Connections.Len()), 10)
 	b = append(b, " connections, "...)
 	b = strconv.AppendInt(b, int64(r.Reconnects), 10)
 	b = append(b, " reconnects\n"...)

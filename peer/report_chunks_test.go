@@ -81,17 +81,17 @@ func (w *failingWriter) Write(p []byte) (int, error) {
 func TestReportManyConnections(t *testing.T) {
 	r := &Report{Packets: 9, Messages: 7}
 	for i := 1; i <= 5*summaryChunk+17; i++ {
-		r.Connections = append(r.Connections, ConnReport{ID: i, Client: "10.0.0.1:" + strconv.Itoa(1000+i), Server: "10.0.0.2:647", Relationship: "fo-" + strconv.Itoa(i%7)})
+		r.Connections.Append(&ConnReport{ID: i, Client: "10.0.0.1:" + strconv.Itoa(1000+i), Server: "10.0.0.2:647", Relationship: "fo-" + strconv.Itoa(i%7)})
 	}
 	var got bytes.Buffer
 	if err := r.WriteText(&got); err != nil {
 		t.Fatal(err)
 	}
 	var want []byte
-	for i := range r.Connections {
-		want = appendConnText(want, &r.Connections[i])
+	for _, c := range r.Connections.All() {
+		want = appendConnText(want, c)
 	}
-	if !bytes.HasPrefix(got.Bytes(), want) || bytes.Count(got.Bytes(), []byte("== connection #")) != len(r.Connections) {
+	if !bytes.HasPrefix(got.Bytes(), want) || bytes.Count(got.Bytes(), []byte("== connection #")) != r.Connections.Len() {
 		t.Errorf("text summaries differ from those written one by one")
 	}
 	got.Reset()
@@ -109,11 +109,11 @@ func TestReportManyConnections(t *testing.T) {
 	if err := json.Indent(&indented, got.Bytes(), "", "  "); err != nil || indented.String() != got.String() {
 		t.Errorf("JSON is not indented as encoding/json indents it")
 	}
-	if len(doc.Connections) != len(r.Connections) {
-		t.Fatalf("JSON: %d connections, want %d", len(doc.Connections), len(r.Connections))
+	if len(doc.Connections) != r.Connections.Len() {
+		t.Fatalf("JSON: %d connections, want %d", len(doc.Connections), r.Connections.Len())
 	}
 	for i, c := range doc.Connections {
-		if c.ID != i+1 || c.Relationship != r.Connections[i].Relationship {
+		if c.ID != i+1 || c.Relationship != r.Connections.At(i).Relationship {
 			t.Fatalf("JSON connection %d: %+v", i, c)
 		}
 	}

@@ -14,7 +14,9 @@ import (
 func TestConnJSON(t *testing.T) {
 	var conns []ConnReport
 	for _, r := range fixtureReports(t) {
-		conns = append(conns, r.Connections...)
+		for _, c := range r.Connections.All() {
+			conns = append(conns, *c)
+		}
 	}
 	fixtureConns := len(conns)
 	f := func(v float64) *float64 { return &v }

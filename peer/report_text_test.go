@@ -46,7 +46,7 @@ func TestWriteTextFmt(t *testing.T) {
 		mod(&c)
 		mods = append(mods, c)
 	}
-	reports = append(reports, &Report{Connections: mods, Packets: 1, Error: "peer: capture file ends inside a packet"}, &Report{})
+	reports = append(reports, &Report{Connections: MakeConnReports(mods...), Packets: 1, Error: "peer: capture file ends inside a packet"}, &Report{})
 	for i, r := range reports {
 		var got, want bytes.Buffer
 		if err := r.WriteText(&got); err != nil {
@@ -68,14 +68,13 @@ func writeTextFmt(r *Report, w io.Writer) error {
 	// connections.
 	var b bytes.Buffer
 	b.Grow(40 << 10)
-	for i := range r.Connections {
+	for _, c := range r.Connections.All() {
 		if b.Len() >= 32<<10 {
 			if _, err := w.Write(b.Bytes()); err != nil {
 				return err
 			}
 			b.Reset()
 		}
-		c := &r.Connections[i]
 		fmt.Fprintf(&b, "\n== connection #%d: %s > %s", c.ID, c.Client, c.Server)
 		if c.Relationship != "" {
 			fmt.Fprintf(&b, ", relationship %q", c.Relationship)
@@ -146,7 +145,7 @@ func writeTextFmt(r *Report, w io.Writer) error {
 		}
 	}
 	fmt.Fprintf(&b, "\n%d packets, %d on the failover ports, %d messages, %d connections, %d reconnects\n",
-		r.Packets, r.FailoverSegments, r.Messages, len(r.Connections), r.Reconnects)
+		r.Packets, r.FailoverSegments, r.Messages, r.Connections.Len(), r.Reconnects)
 	if r.Error != "" {
 		fmt.Fprintf(&b, "error: %s\n", r.Error)
 	}
