@@ -2,6 +2,7 @@ package peer
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -189,6 +190,8 @@ func (a *analysis) reports() ConnReports {
 	for ci := 0; dense && ci < len(a.done); ci++ {
 		d, f := a.done[ci], a.filled[ci]
 		switch {
+		case d == nil: // no ID of this chunk's
+			dense = false
 		case f == len(d):
 		case ci < len(a.done)-1:
 			dense = false
@@ -201,7 +204,7 @@ func (a *analysis) reports() ConnReports {
 	var out ConnReports
 	if dense {
 		for ci, d := range a.done {
-			out.adopt(d[:a.filled[ci]])
+			out.adopt(d, a.filled[ci])
 			a.done[ci] = nil
 		}
 		return out
@@ -216,7 +219,7 @@ func (a *analysis) reports() ConnReports {
 		a.done[ci] = nil
 	}
 	all = append(all, a.extra...)
-	slices.SortStableFunc(all, func(x, y ConnReport) int { return x.ID - y.ID })
+	slices.SortStableFunc(all, func(x, y ConnReport) int { return cmp.Compare(x.ID, y.ID) })
 	return MakeConnReports(all...)
 }
 

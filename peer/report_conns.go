@@ -1,20 +1,26 @@
 package peer
 
 import (
+	"bytes"
 	"encoding/json"
 	"iter"
 )
 
 // ConnReports are the connections of a Report, in ID order. They stay in
 // the chunks of a thousand the analysis filled them into: joining them
-// into one slice at the end was a single allocation of about a kilobyte
-// per connection (27 MB for a capture of 27,000), made as the collector
+// into one slice at the end was a single allocation of some 500 bytes per
+// connection (14 MB for a capture of 27,000), made as the collector
 // starts a cycle because of it, so the copy ran with write barriers on and
-// its pages were faulted in twice; that took 80 to 130 ms of a 0.6 s
-// analysis (docs/peer.md, "Speed"), and doubled the report's memory while
-// it lasted. Its zero value is empty and ready to use.
+// its pages were faulted in twice; that took 80 to 130 ms of a 0.5 s
+// analysis (docs/peer.md, "Speed"), and held the summaries twice while it
+// lasted. Like a slice, a copy of a ConnReports shares the connections of
+// the original: a change through one is seen through the other, and Append
+// to one of two copies may overwrite what the other appends. Its zero value
+// is empty and ready to use.
 type ConnReports struct {
-	chunks [][]ConnReport // each full (connChunk) but the last
+	// chunks: each of capacity connChunk, each full but the last; a
+	// chunk's length is not used (copies may have appended to it).
+	chunks [][]ConnReport
 	n      int
 }
 
@@ -39,19 +45,15 @@ func (c *ConnReports) At(i int) *ConnReport {
 	if i < 0 || i >= c.n {
 		panic("peer: ConnReports index out of range")
 	}
-	return &c.chunks[i/connChunk][i%connChunk]
+	return &c.chunks[i/connChunk][:connChunk][i%connChunk]
 }
 
 // All returns the connections in order, with their indexes.
 func (c *ConnReports) All() iter.Seq2[int, *ConnReport] {
 	return func(yield func(int, *ConnReport) bool) {
-		i := 0
-		for _, ch := range c.chunks {
-			for j := range ch {
-				if !yield(i, &ch[j]) {
-					return
-				}
-				i++
+		for i := range c.n {
+			if !yield(i, &c.chunks[i/connChunk][:connChunk][i%connChunk]) {
+				return
 			}
 		}
 	}
@@ -59,35 +61,41 @@ func (c *ConnReports) All() iter.Seq2[int, *ConnReport] {
 
 // Append adds a copy of r after the others.
 func (c *ConnReports) Append(r *ConnReport) {
-	if k := len(c.chunks); k == 0 || len(c.chunks[k-1]) == connChunk {
-		c.chunks = append(c.chunks, make([]ConnReport, 0, connChunk))
+	ci := c.n / connChunk
+	if ci == len(c.chunks) {
+		c.chunks = append(c.chunks[:ci], make([]ConnReport, connChunk))
 	}
-	last := &c.chunks[len(c.chunks)-1]
-	*last = append(*last, *r)
+	c.chunks[ci][:connChunk][c.n%connChunk] = *r
 	c.n++
 }
 
-// adopt appends a chunk that analysis filled, whole: only the last chunk
-// may be shorter than connChunk.
-func (c *ConnReports) adopt(ch []ConnReport) {
-	c.chunks = append(c.chunks, ch)
-	c.n += len(ch)
+// adopt appends a chunk that analysis filled from its start with n
+// connections, whole: only the last chunk may hold fewer than connChunk.
+func (c *ConnReports) adopt(ch []ConnReport, n int) {
+	c.chunks = append(c.chunks, ch[:n:connChunk])
+	c.n += n
 }
 
-// MarshalJSON writes the connections as one JSON array.
+// MarshalJSON writes the connections as one JSON array, what
+// encoding/json writes for a slice of them (but [] for none, never null).
+// HTML characters are left as they are: encoding/json escapes a
+// Marshaler's output itself when its encoder is asked to.
 func (c ConnReports) MarshalJSON() ([]byte, error) {
-	b := []byte{'['}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	buf.WriteByte('[')
 	for i, r := range c.All() {
 		if i > 0 {
-			b = append(b, ',')
+			buf.WriteByte(',')
 		}
-		j, err := json.Marshal(r)
-		if err != nil {
+		if err := enc.Encode(r); err != nil {
 			return nil, err
 		}
-		b = append(b, j...)
+		buf.Truncate(buf.Len() - 1) // Encode's newline
 	}
-	return append(b, ']'), nil
+	buf.WriteByte(']')
+	return buf.Bytes(), nil
 }
 
 // UnmarshalJSON reads a JSON array of connections (null for none).
