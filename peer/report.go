@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"net/netip"
 	"slices"
 	"sort"
@@ -114,13 +115,12 @@ type analysis struct {
 	// (the tracker numbers connections 1, 2, ...): one slice grown by
 	// append would copy them all again each time it doubles, and the
 	// report comes out in order without a sort, in the same chunks
-	// (ConnReports). filled counts the summaries of each chunk, taken
-	// has a bit per ID stored; extra holds any ID out of that scheme.
-	done   [][]ConnReport
-	filled []int
-	taken  []uint64
-	extra  []ConnReport
-	ndone  int
+	// (ConnReports). taken has a bit per ID stored; extra holds any ID
+	// out of that scheme.
+	done  [][]ConnReport
+	taken []uint64
+	extra []ConnReport
+	ndone int
 	// addrs remembers the text of recent assigned addresses (a pool's
 	// addresses come back in BNDUPD after BNDUPD, and in their BNDACK).
 	addrs addrCache
@@ -159,7 +159,6 @@ func (a *analysis) put(r *ConnReport) {
 	ci := k / connChunk
 	for len(a.done) <= ci {
 		a.done = append(a.done, nil)
-		a.filled = append(a.filled, 0)
 	}
 	if a.done[ci] == nil {
 		a.done[ci] = make([]ConnReport, connChunk)
@@ -178,33 +177,16 @@ func (a *analysis) put(r *ConnReport) {
 	}
 	a.taken[w] |= bit
 	a.done[ci][k%connChunk] = *r
-	a.filled[ci]++
 }
 
 // reports returns the summaries in ID order. The chunks become the
-// report's own when the tracker numbered the connections 1, 2, ... as it
-// does (every chunk full but the last, filled from its start); anything
-// else is copied and sorted.
+// report's own when the IDs stored are 1 to n, as the tracker numbers
+// connections; anything else is copied and sorted.
 func (a *analysis) reports() ConnReports {
-	dense := len(a.extra) == 0
-	for ci := 0; dense && ci < len(a.done); ci++ {
-		d, f := a.done[ci], a.filled[ci]
-		switch {
-		case d == nil: // no ID of this chunk's
-			dense = false
-		case f == len(d):
-		case ci < len(a.done)-1:
-			dense = false
-		default:
-			for i := range f {
-				dense = dense && d[i].ID != 0
-			}
-		}
-	}
 	var out ConnReports
-	if dense {
+	if n, ok := a.onlyFirst(); ok && len(a.extra) == 0 {
 		for ci, d := range a.done {
-			out.adopt(d, a.filled[ci])
+			out.adopt(d, min(connChunk, n-ci*connChunk))
 			a.done[ci] = nil
 		}
 		return out
@@ -221,6 +203,22 @@ func (a *analysis) reports() ConnReports {
 	all = append(all, a.extra...)
 	slices.SortStableFunc(all, func(x, y ConnReport) int { return cmp.Compare(x.ID, y.ID) })
 	return MakeConnReports(all...)
+}
+
+// onlyFirst returns n when the IDs stored are exactly 1 to n: the bits
+// taken are all ones up to the last word, and the last word's ones are
+// its lowest.
+func (a *analysis) onlyFirst() (n int, ok bool) {
+	for i, w := range a.taken {
+		if w == ^uint64(0) {
+			continue
+		}
+		if i < len(a.taken)-1 || w&(w+1) != 0 {
+			return 0, false
+		}
+		return i*64 + bits.OnesCount64(w), true
+	}
+	return len(a.taken) * 64, true
 }
 
 // analyzeRecycle: Analyze reuses the connections that left the table
